@@ -1,0 +1,56 @@
+/* backend.c: backend registry and the pieces every host backend shares. */
+#include "backend_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const backend_names[] = {"cpu", "ref", NULL};
+
+const char *const *sr_backend_list(void) { return backend_names; }
+
+sr_status sr_backend_new(const char *name, int threads, sr_backend **out, sr_error *err) {
+  if (threads <= 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = n > 0 ? (int)n : 1;
+  }
+  if (!name || !strcmp(name, "auto") || !strcmp(name, "cpu")) return sr__backend_cpu_new(threads, out, err);
+  if (!strcmp(name, "ref")) return sr__backend_ref_new(threads, out, err);
+  return sr_error_set(err, SR_ERR_UNSUPPORTED, "unknown backend '%s' (available: cpu, ref)", name);
+}
+
+void sr_backend_free(sr_backend *b) {
+  if (b) b->ops->destroy(b);
+}
+
+const char *sr_backend_name(const sr_backend *b) { return b->ops->name; }
+int sr_backend_threads(const sr_backend *b) { return b->threads; }
+
+int sr_conv_out_size(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
+
+/* Caffe rounds pooled sizes up, then drops a last window that would start
+ * inside the padding. */
+int sr_pool_out_size(int in, int k, int stride, int pad) {
+  int span = in + 2 * pad - k;
+  int out = (span + stride - 1) / stride + 1;
+  if (pad > 0 && (out - 1) * stride >= in + pad) out--;
+  return out;
+}
+
+float *sr__host_alloc(sr_backend *b, size_t count) {
+  (void)b;
+  /* 64-byte alignment suits AVX-512 loads and cache lines. */
+  size_t bytes = (count * sizeof(float) + 63) & ~(size_t)63;
+  return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+void sr__host_release(sr_backend *b, float *buf) {
+  (void)b;
+  free(buf);
+}
+
+sr_status sr__host_copy(sr_backend *b, float *dst, const float *src, size_t count) {
+  (void)b;
+  memmove(dst, src, count * sizeof(float));
+  return SR_OK;
+}

@@ -1,0 +1,48 @@
+/* backend.h: the public face of a compute backend. A backend owns device
+ * memory and runs the forward operations of the net on it; callers (sr_net)
+ * never look inside. Available now: "ref" (plain loops, the test oracle) and
+ * "cpu" (im2col + OpenBLAS sgemm). */
+#ifndef SR_BACKEND_H
+#define SR_BACKEND_H
+
+#include <stdbool.h>
+
+#include "../status.h"
+#include "../tensor.h"
+
+typedef struct sr_backend sr_backend;
+
+/* Convolution geometry. Weights are out_c × (in_c/group) × kh × kw, bias out_c. */
+typedef struct {
+  int in_c, out_c, kh, kw, stride, pad, group;
+  bool relu; /* apply ReLU to the output (fused epilogue) */
+} sr_conv_params;
+
+/* Max pooling with Caffe's ceil rounding of the output size. */
+typedef struct {
+  int kernel, stride, pad;
+} sr_pool_params;
+
+/* Local response normalisation across channels, as Caffe defines it:
+ * y = x · (k + alpha/size · Σ_{window} x²)^(-beta). */
+typedef struct {
+  int size;
+  float alpha, beta, k;
+} sr_lrn_params;
+
+/* Creates a backend by name ("ref", "cpu", or "auto" for the best available).
+ * @threads: worker threads, 0 = as many as the machine has.
+ * Returns (transfer full) a backend in @out. */
+sr_status sr_backend_new(const char *name, int threads, sr_backend **out, sr_error *err);
+void sr_backend_free(sr_backend *b);
+const char *sr_backend_name(const sr_backend *b);
+int sr_backend_threads(const sr_backend *b);
+
+/* Names of the backends compiled in, NULL-terminated (transfer none). */
+const char *const *sr_backend_list(void);
+
+/* Output size of a convolution or pooling window along one axis. */
+int sr_conv_out_size(int in, int k, int stride, int pad);
+int sr_pool_out_size(int in, int k, int stride, int pad);
+
+#endif

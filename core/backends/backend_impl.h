@@ -1,0 +1,50 @@
+/* backend_impl.h: the operation table a backend implements (the way ggml's
+ * backends work). Tensors passed to the ops live in memory from the same
+ * backend's alloc. Ops may be queued; synchronize waits for them. Every slot is
+ * required unless marked optional. */
+#ifndef SR_BACKEND_IMPL_H
+#define SR_BACKEND_IMPL_H
+
+#include <stddef.h>
+
+#include "backend.h"
+
+struct sr_backend_ops {
+  const char *name;
+  /* Device memory for @count floats; NULL on failure. */
+  float *(*alloc)(sr_backend *b, size_t count);
+  void (*release)(sr_backend *b, float *buf);
+  /* Host <-> device copies of @count floats. */
+  sr_status (*upload)(sr_backend *b, float *dst, const float *src, size_t count);
+  sr_status (*download)(sr_backend *b, float *dst, const float *src, size_t count);
+
+  /* y = conv(x, w) + bias, then ReLU when p->relu. y is preshaped. */
+  sr_status (*conv2d)(sr_backend *b, const sr_conv_params *p, const sr_tensor *x,
+                      const float *w, const float *bias, sr_tensor *y);
+  /* In place. */
+  sr_status (*relu)(sr_backend *b, sr_tensor *x);
+  sr_status (*maxpool)(sr_backend *b, const sr_pool_params *p, const sr_tensor *x, sr_tensor *y);
+  sr_status (*lrn)(sr_backend *b, const sr_lrn_params *p, const sr_tensor *x, sr_tensor *y);
+  /* Softmax over channels, per pixel. */
+  sr_status (*softmax)(sr_backend *b, const sr_tensor *x, sr_tensor *y);
+
+  /* (optional) Wait until all queued work is done. */
+  sr_status (*synchronize)(sr_backend *b);
+  void (*destroy)(sr_backend *b);
+};
+
+struct sr_backend {
+  const struct sr_backend_ops *ops;
+  int threads;
+};
+
+/* Constructors of the built-in backends. */
+sr_status sr__backend_ref_new(int threads, sr_backend **out, sr_error *err);
+sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err);
+
+/* Host-memory helpers shared by the ref and cpu backends. */
+float *sr__host_alloc(sr_backend *b, size_t count);
+void sr__host_release(sr_backend *b, float *buf);
+sr_status sr__host_copy(sr_backend *b, float *dst, const float *src, size_t count);
+
+#endif

@@ -1,0 +1,175 @@
+/* cpu.c: the CPU backend. Convolution is im2col + OpenBLAS sgemm per group
+ * with bias preloaded into the output and ReLU applied after; pooling, LRN
+ * and softmax are straight loops over contiguous planes. */
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../backend_impl.h"
+#include "im2col.h"
+
+typedef struct {
+  sr_backend base;
+  float *col;       /* im2col workspace, grown on demand */
+  size_t col_count; /* its capacity in floats */
+} cpu_backend;
+
+static float *workspace(cpu_backend *cb, size_t count) {
+  if (count > cb->col_count) {
+    free(cb->col);
+    cb->col = sr__host_alloc(&cb->base, count);
+    cb->col_count = cb->col ? count : 0;
+  }
+  return cb->col;
+}
+
+static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
+                            const float *bias, sr_tensor *y) {
+  cpu_backend *cb = (cpu_backend *)b;
+  int icg = p->in_c / p->group, ocg = p->out_c / p->group;
+  int K = icg * p->kh * p->kw, N = y->h * y->w;
+  bool direct = p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0;
+  float *col = direct ? NULL : workspace(cb, (size_t)K * N);
+  if (!direct && !col) return SR_ERR_NOMEM;
+  size_t in_plane = (size_t)x->h * x->w;
+  for (int n = 0; n < x->n; n++) {
+    float *out = y->data + (size_t)n * p->out_c * N;
+    for (int oc = 0; oc < p->out_c; oc++) {
+      float bv = bias ? bias[oc] : 0.f;
+      for (int i = 0; i < N; i++) out[(size_t)oc * N + i] = bv;
+    }
+    for (int g = 0; g < p->group; g++) {
+      const float *in = x->data + ((size_t)n * x->c + (size_t)g * icg) * in_plane;
+      const float *B = in;
+      if (!direct) {
+        sr__im2col(in, icg, x->h, x->w, p->kh, p->kw, p->stride, p->pad, y->h, y->w, col);
+        B = col;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ocg, N, K, 1.f, w + (size_t)g * ocg * K, K, B, N,
+                  1.f, out + (size_t)g * ocg * N, N);
+    }
+    if (p->relu)
+      for (size_t i = 0; i < (size_t)p->out_c * N; i++) out[i] = out[i] > 0 ? out[i] : 0;
+  }
+  return SR_OK;
+}
+
+static sr_status cpu_relu(sr_backend *b, sr_tensor *x) {
+  (void)b;
+  size_t count = sr_tensor_count(x);
+  float *d = x->data;
+  for (size_t i = 0; i < count; i++) d[i] = d[i] > 0 ? d[i] : 0;
+  return SR_OK;
+}
+
+static sr_status cpu_maxpool(sr_backend *b, const sr_pool_params *p, const sr_tensor *x, sr_tensor *y) {
+  (void)b;
+  size_t planes = (size_t)x->n * x->c;
+  for (size_t pl = 0; pl < planes; pl++) {
+    const float *in = x->data + pl * x->h * x->w;
+    float *out = y->data + pl * y->h * y->w;
+    for (int oy = 0; oy < y->h; oy++) {
+      int y0 = oy * p->stride - p->pad, y1 = y0 + p->kernel;
+      if (y0 < 0) y0 = 0;
+      if (y1 > x->h) y1 = x->h;
+      for (int ox = 0; ox < y->w; ox++) {
+        int x0 = ox * p->stride - p->pad, x1 = x0 + p->kernel;
+        if (x0 < 0) x0 = 0;
+        if (x1 > x->w) x1 = x->w;
+        float m = -FLT_MAX;
+        for (int iy = y0; iy < y1; iy++)
+          for (int ix = x0; ix < x1; ix++) m = in[iy * x->w + ix] > m ? in[iy * x->w + ix] : m;
+        out[oy * y->w + ox] = m;
+      }
+    }
+  }
+  return SR_OK;
+}
+
+/* Across-channel LRN with a running sum of squares over the channel window;
+ * beta = 0.75 (CaffeNet's) avoids powf. */
+static sr_status cpu_lrn(sr_backend *b, const sr_lrn_params *p, const sr_tensor *x, sr_tensor *y) {
+  cpu_backend *cb = (cpu_backend *)b;
+  size_t plane = (size_t)x->h * x->w;
+  float *sum = workspace(cb, plane);
+  if (!sum) return SR_ERR_NOMEM;
+  int pre = (p->size - 1) / 2, post = p->size - pre - 1;
+  float a = p->alpha / p->size;
+  bool b075 = fabsf(p->beta - 0.75f) < 1e-7f;
+  for (int n = 0; n < x->n; n++) {
+    const float *in = x->data + (size_t)n * x->c * plane;
+    float *out = y->data + (size_t)n * x->c * plane;
+    memset(sum, 0, plane * sizeof(float));
+    for (int j = 0; j < post && j < x->c; j++)
+      for (size_t i = 0; i < plane; i++) sum[i] += in[j * plane + i] * in[j * plane + i];
+    for (int c = 0; c < x->c; c++) {
+      int add = c + post, drop = c - pre - 1;
+      if (add < x->c)
+        for (size_t i = 0; i < plane; i++) sum[i] += in[add * plane + i] * in[add * plane + i];
+      if (drop >= 0)
+        for (size_t i = 0; i < plane; i++) sum[i] -= in[drop * plane + i] * in[drop * plane + i];
+      const float *ic = in + c * plane;
+      float *oc = out + c * plane;
+      if (b075) {
+        for (size_t i = 0; i < plane; i++) {
+          float s = p->k + a * (sum[i] > 0 ? sum[i] : 0);
+          float r = sqrtf(s);
+          oc[i] = ic[i] / (r * sqrtf(r));
+        }
+      } else {
+        for (size_t i = 0; i < plane; i++) oc[i] = ic[i] * powf(p->k + a * (sum[i] > 0 ? sum[i] : 0), -p->beta);
+      }
+    }
+  }
+  return SR_OK;
+}
+
+static sr_status cpu_softmax(sr_backend *b, const sr_tensor *x, sr_tensor *y) {
+  (void)b;
+  size_t plane = (size_t)x->h * x->w;
+  for (int n = 0; n < x->n; n++) {
+    const float *in = x->data + (size_t)n * x->c * plane;
+    float *out = y->data + (size_t)n * x->c * plane;
+    for (size_t i = 0; i < plane; i++) {
+      float m = -FLT_MAX, s = 0;
+      for (int c = 0; c < x->c; c++) m = in[c * plane + i] > m ? in[c * plane + i] : m;
+      for (int c = 0; c < x->c; c++) s += out[c * plane + i] = expf(in[c * plane + i] - m);
+      float inv = 1.f / s;
+      for (int c = 0; c < x->c; c++) out[c * plane + i] *= inv;
+    }
+  }
+  return SR_OK;
+}
+
+static void cpu_destroy(sr_backend *b) {
+  cpu_backend *cb = (cpu_backend *)b;
+  free(cb->col);
+  free(cb);
+}
+
+static const struct sr_backend_ops cpu_ops = {
+    .name = "cpu",
+    .alloc = sr__host_alloc,
+    .release = sr__host_release,
+    .upload = sr__host_copy,
+    .download = sr__host_copy,
+    .conv2d = cpu_conv2d,
+    .relu = cpu_relu,
+    .maxpool = cpu_maxpool,
+    .lrn = cpu_lrn,
+    .softmax = cpu_softmax,
+    .destroy = cpu_destroy,
+};
+
+sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err) {
+  cpu_backend *cb = calloc(1, sizeof *cb);
+  if (!cb) return sr_error_set(err, SR_ERR_NOMEM, "cpu backend: out of memory");
+  cb->base.ops = &cpu_ops;
+  cb->base.threads = threads;
+  /* OpenBLAS keeps one process-wide thread count. */
+  openblas_set_num_threads(threads);
+  *out = &cb->base;
+  return SR_OK;
+}

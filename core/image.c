@@ -1,0 +1,142 @@
+/* image.c: PNG I/O (libpng), frame preprocessing and label upsampling. */
+#include "image.h"
+
+#include <png.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/atomic_file.h"
+
+sr_status sr_image_load_png(const char *path, int grey, sr_image *img, sr_error *err) {
+  png_image pi;
+  memset(&pi, 0, sizeof pi);
+  pi.version = PNG_IMAGE_VERSION;
+  memset(img, 0, sizeof *img);
+  if (!png_image_begin_read_from_file(&pi, path))
+    return sr_error_set(err, SR_ERR_FORMAT, "%s: cannot read PNG: %s", path, pi.message);
+  if (grey && (pi.format & PNG_FORMAT_FLAG_COLORMAP)) {
+    /* Palette label maps (PASCAL VOC): keep the indices, not the colours. */
+    png_image_free(&pi);
+    return sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: palette label PNGs are not supported yet", path);
+  }
+  pi.format = grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+  img->width = (int)pi.width, img->height = (int)pi.height, img->channels = grey ? 1 : 3;
+  img->data = malloc(PNG_IMAGE_SIZE(pi));
+  if (!img->data) {
+    png_image_free(&pi);
+    return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+  }
+  if (!png_image_finish_read(&pi, NULL, img->data, 0, NULL)) {
+    sr_image_clear(img);
+    return sr_error_set(err, SR_ERR_FORMAT, "%s: corrupt PNG: %s", path, pi.message);
+  }
+  return SR_OK;
+}
+
+sr_status sr_image_save_png(const char *path, const sr_image *img, sr_error *err) {
+  png_image pi;
+  memset(&pi, 0, sizeof pi);
+  pi.version = PNG_IMAGE_VERSION;
+  pi.width = img->width, pi.height = img->height;
+  pi.format = img->channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+  sr_atomic_file af;
+  sr_status st = sr_atomic_open(&af, path, err);
+  if (st != SR_OK) return st;
+  if (!png_image_write_to_stdio(&pi, af.f, 0, img->data, 0, NULL)) {
+    sr_atomic_abort(&af);
+    return sr_error_set(err, SR_ERR_IO, "%s: PNG encoding failed: %s", path, pi.message);
+  }
+  return sr_atomic_commit(&af, err);
+}
+
+void sr_image_clear(sr_image *img) {
+  free(img->data);
+  memset(img, 0, sizeof *img);
+}
+
+/* Source coordinate of destination index @i for a pixel-centre aligned
+ * resize, split into a base index and a weight, clamped to the border. */
+static void resize_coord(int i, int src, int dst, int *i0, int *i1, float *t) {
+  float x = (i + 0.5f) * src / dst - 0.5f;
+  if (x < 0) x = 0;
+  int a = (int)x;
+  if (a > src - 1) a = src - 1;
+  *i0 = a;
+  *i1 = a + 1 < src ? a + 1 : a;
+  *t = x - a;
+}
+
+void sr_preprocess(const uint8_t *pixels, int width, int height, int row_stride, sr_pixel_layout lay,
+                   const float mean_bgr[3], int out_w, int out_h, float *out) {
+  size_t plane = (size_t)out_w * out_h;
+  int *x0 = malloc(out_w * sizeof(int)), *x1 = malloc(out_w * sizeof(int));
+  float *tx = malloc(out_w * sizeof(float));
+  for (int x = 0; x < out_w; x++) {
+    resize_coord(x, width, out_w, &x0[x], &x1[x], &tx[x]);
+    x0[x] *= lay.pixel_stride, x1[x] *= lay.pixel_stride;
+  }
+  const int off[3] = {lay.b, lay.g, lay.r}; /* output channel order is BGR */
+  for (int y = 0; y < out_h; y++) {
+    int y0, y1;
+    float ty;
+    resize_coord(y, height, out_h, &y0, &y1, &ty);
+    const uint8_t *r0 = pixels + (size_t)y0 * row_stride, *r1 = pixels + (size_t)y1 * row_stride;
+    for (int c = 0; c < 3; c++) {
+      float *o = out + c * plane + (size_t)y * out_w;
+      for (int x = 0; x < out_w; x++) {
+        float a = r0[x0[x] + off[c]] + tx[x] * (r0[x1[x] + off[c]] - r0[x0[x] + off[c]]);
+        float b = r1[x0[x] + off[c]] + tx[x] * (r1[x1[x] + off[c]] - r1[x0[x] + off[c]]);
+        o[x] = a + ty * (b - a) - mean_bgr[c];
+      }
+    }
+  }
+  free(x0);
+  free(x1);
+  free(tx);
+}
+
+void sr_labels_from_probs(const float *probs, int c, int h, int w, int width, int height, uint8_t *labels,
+                          float *scratch) {
+  /* Separable: first along x into scratch (c × h × width), then along y. */
+  for (int x = 0; x < width; x++) {
+    int a, b;
+    float t;
+    resize_coord(x, w, width, &a, &b, &t);
+    for (int k = 0; k < c * h; k++) {
+      const float *row = probs + (size_t)k * w;
+      scratch[(size_t)k * width + x] = row[a] + t * (row[b] - row[a]);
+    }
+  }
+  for (int y = 0; y < height; y++) {
+    int a, b;
+    float t;
+    resize_coord(y, h, height, &a, &b, &t);
+    uint8_t *out = labels + (size_t)y * width;
+    for (int x = 0; x < width; x++) {
+      int best = 0;
+      float best_p = -1;
+      for (int k = 0; k < c; k++) {
+        const float *plane = scratch + (size_t)k * h * width;
+        float p = plane[(size_t)a * width + x] + t * (plane[(size_t)b * width + x] - plane[(size_t)a * width + x]);
+        if (p > best_p) best_p = p, best = k;
+      }
+      out[x] = (uint8_t)best;
+    }
+  }
+}
+
+void sr_blend_labels(uint8_t *pixels, int width, int height, int row_stride, sr_pixel_layout lay,
+                     const uint8_t *labels, const uint8_t (*colors)[3], int n_colors, float alpha) {
+  int a = (int)(alpha * 256 + 0.5f), keep = 256 - a;
+  for (int y = 0; y < height; y++) {
+    uint8_t *p = pixels + (size_t)y * row_stride;
+    const uint8_t *l = labels + (size_t)y * width;
+    for (int x = 0; x < width; x++, p += lay.pixel_stride) {
+      if (l[x] >= n_colors) continue;
+      const uint8_t *c = colors[l[x]];
+      p[lay.r] = (uint8_t)((p[lay.r] * keep + c[0] * a) >> 8);
+      p[lay.g] = (uint8_t)((p[lay.g] * keep + c[1] * a) >> 8);
+      p[lay.b] = (uint8_t)((p[lay.b] * keep + c[2] * a) >> 8);
+    }
+  }
+}

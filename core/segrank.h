@@ -1,0 +1,16 @@
+/* segrank.h: the public C API of libsegrank (umbrella header). */
+#ifndef SEGRANK_H
+#define SEGRANK_H
+
+#include "backends/backend.h"
+#include "classes.h"
+#include "image.h"
+#include "io/caffe_import.h"
+#include "io/npy.h"
+#include "model.h"
+#include "net.h"
+#include "rng.h"
+#include "status.h"
+#include "tensor.h"
+
+#endif

@@ -1,0 +1,153 @@
+/* cmd_bench.c: `segrank bench`: whole-net forward time at batch 1 and 8,
+ * per-layer times and GFLOP/s for each backend, against OpenBLAS sgemm's peak
+ * measured in the same run. Figures, never pass/fail. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Best of @runs sgemm calls of n×n×n (after one warm-up), in GFLOP/s. */
+static double sgemm_peak(int n, int runs) {
+  float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+  for (int i = 0; i < n * n; i++) a[i] = (float)(i % 7) * 0.1f, b[i] = (float)(i % 5) * 0.1f;
+  double best = 1e9;
+  for (int r = 0; r <= runs; r++) {
+    double t0 = now_s();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a, n, b, n, 0.f, c, n);
+    double t = now_s() - t0;
+    if (r > 0 && t < best) best = t;
+  }
+  free(a), free(b), free(c);
+  return 2.0 * n * n * (double)n / best / 1e9;
+}
+
+/* Median ms per call of @runs forward passes (after one warm-up). */
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double time_forward(sr_net *net, sr_tensor *x, sr_tensor *y, int runs, sr_error *err) {
+  double *t = malloc(sizeof(double) * runs);
+  if (sr_net_forward(net, x, y, err) != SR_OK) return -1;
+  for (int r = 0; r < runs; r++) {
+    double t0 = now_s();
+    if (sr_net_forward(net, x, y, err) != SR_OK) return -1;
+    t[r] = (now_s() - t0) * 1e3;
+  }
+  qsort(t, runs, sizeof *t, cmp_double);
+  double med = t[runs / 2];
+  free(t);
+  return med;
+}
+
+int cmd_bench(int argc, char **argv) {
+  char *backend = NULL, *json_path = NULL, *model_path = NULL, *size = NULL;
+  int threads = 0, runs = 10;
+  GOptionEntry entries[] = {
+      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Backend to time (default: every one but ref)", "B"},
+      {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
+      {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model (default: random SegNet, 21 classes)", "M"},
+      {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Input W or WxH (default 227)", "S"},
+      {"runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Timed runs at batch 1 (default 10; batch 8 uses a third)", "N"},
+      {"json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "Also write the figures as JSON", "FILE"},
+      {NULL}};
+  if (!cli_parse(&argc, &argv, "",
+                 "Prints ms/frame at batch 1 and 8, GFLOP/s, the per-layer split and the ratio to\n"
+                 "OpenBLAS sgemm's peak (2048³, same thread count) measured in the same run.",
+                 entries))
+    return 2;
+  sr_error err = {0};
+  sr_model *m;
+  if (model_path ? sr_model_load(model_path, &m, &err) : sr_model_new_segnet(21, NULL, 1, &m, &err))
+    return cli_fail(&err);
+  int w = 227, h = 227;
+  if (size && !cli_parse_size(size, &w, &h)) {
+    fprintf(stderr, "segrank bench: bad --input-size '%s'\n", size);
+    return 2;
+  }
+  if (runs < 3) runs = 3;
+  const char *const *names = sr_backend_list();
+  GString *js = g_string_new("[");
+  double flops = sr_model_flops(m, h, w);
+  printf("segrank bench: %dx%d input, %.3f GFLOP/frame\n", w, h, flops / 1e9);
+  for (int bi = 0; names[bi]; bi++) {
+    if (backend ? strcmp(backend, names[bi]) : !strcmp(names[bi], "ref")) continue;
+    sr_backend *b;
+    sr_net *net;
+    if (sr_backend_new(names[bi], threads, &b, &err) != SR_OK) return cli_fail(&err);
+    if (sr_net_new(m, b, &net, &err) != SR_OK) return cli_fail(&err);
+    int nt = sr_backend_threads(b);
+    /* The peak is measured with this backend's thread count. */
+    double peak = sgemm_peak(2048, 3);
+    sr_rng rng;
+    sr_rng_seed(&rng, 7);
+    sr_tensor x1 = {0}, x8 = {0}, y = {0};
+    sr_tensor_alloc(&x1, 1, 3, h, w);
+    sr_tensor_alloc(&x8, 8, 3, h, w);
+    for (size_t i = 0; i < sr_tensor_count(&x8); i++) x8.data[i] = (float)(sr_rng_normal(&rng) * 60);
+    memcpy(x1.data, x8.data, sizeof(float) * sr_tensor_count(&x1));
+    int r1 = strcmp(names[bi], "ref") ? runs : 1, r8 = r1 / 3 > 1 ? r1 / 3 : 1;
+    double ms1 = time_forward(net, &x1, &y, r1, &err);
+    double ms8 = ms1 >= 0 ? time_forward(net, &x8, &y, r8, &err) / 8 : -1;
+    if (ms1 < 0 || ms8 < 0) return cli_fail(&err);
+    double gf1 = flops / ms1 / 1e6, gf8 = flops / ms8 / 1e6;
+    printf("\nbackend %s, %d threads; OpenBLAS sgemm peak %.1f GFLOP/s\n", names[bi], nt, peak);
+    printf("  batch 1: %8.2f ms/frame %7.1f GFLOP/s (%.0f%% of sgemm peak)\n", ms1, gf1, 100 * gf1 / peak);
+    printf("  batch 8: %8.2f ms/frame %7.1f GFLOP/s (%.0f%% of sgemm peak)\n", ms8, gf8, 100 * gf8 / peak);
+    /* Per-layer split: the median of a few profiled passes at batch 1. */
+    sr_net_set_profiling(net, true);
+    int steps = 0, prof_runs = r1 < 5 ? r1 : 5;
+    double *ms = NULL;
+    for (int r = 0; r < prof_runs; r++) {
+      sr_net_forward(net, &x1, &y, &err);
+      steps = sr_net_step_count(net);
+      if (!ms) ms = calloc((size_t)steps * prof_runs, sizeof(double));
+      for (int s = 0; s < steps; s++) ms[(size_t)s * prof_runs + r] = sr_net_step_ms(net, s);
+    }
+    sr_net_set_profiling(net, false);
+    printf("  %-14s %9s %9s %6s\n", "layer (b1)", "ms", "GFLOP/s", "share");
+    double total = 0;
+    for (int s = 0; s < steps; s++) {
+      qsort(ms + (size_t)s * prof_runs, prof_runs, sizeof(double), cmp_double);
+      total += ms[(size_t)s * prof_runs + prof_runs / 2];
+    }
+    g_string_append_printf(js,
+                           "%s{\"backend\":\"%s\",\"threads\":%d,\"input\":[%d,%d],\"gflop_per_frame\":%.4f,"
+                           "\"ms_per_frame_b1\":%.3f,\"ms_per_frame_b8\":%.3f,\"gflops_b1\":%.2f,\"gflops_b8\":%.2f,"
+                           "\"sgemm_peak_gflops\":%.2f,\"ratio_to_sgemm_peak_b1\":%.3f,\"layers\":[",
+                           bi && js->len > 1 ? "," : "", names[bi], nt, w, h, flops / 1e9, ms1, ms8, gf1, gf8, peak,
+                           gf1 / peak);
+    for (int s = 0; s < steps; s++) {
+      double t = ms[(size_t)s * prof_runs + prof_runs / 2], f = sr_net_step_flops(net, s);
+      char gf[32] = "-";
+      if (f > 0) snprintf(gf, sizeof gf, "%.1f", f / t / 1e6);
+      printf("  %-14s %9.3f %9s %5.1f%%\n", sr_net_step_name(net, s), t, gf, 100 * t / total);
+      g_string_append_printf(js, "%s{\"name\":\"%s\",\"ms\":%.4f,\"gflops\":%.2f}", s ? "," : "",
+                             sr_net_step_name(net, s), t, f > 0 ? f / t / 1e6 : 0);
+    }
+    g_string_append(js, "]}");
+    free(ms);
+    sr_tensor_clear(&x1), sr_tensor_clear(&x8), sr_tensor_clear(&y);
+    sr_net_free(net);
+    sr_backend_free(b);
+  }
+  g_string_append(js, "]\n");
+  int rc = 0;
+  if (json_path && !g_file_set_contents(json_path, js->str, -1, NULL)) {
+    fprintf(stderr, "segrank bench: cannot write %s\n", json_path);
+    rc = 1;
+  }
+  g_string_free(js, TRUE);
+  sr_model_free(m);
+  return rc;
+}

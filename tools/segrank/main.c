@@ -1,0 +1,96 @@
+/* main.c: the segrank command-line tool: subcommand dispatch and the helpers
+ * all subcommands use. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sr_config.h"
+
+static const struct {
+  const char *name;
+  int (*run)(int, char **);
+  const char *summary;
+} commands[] = {
+    {"infer", cmd_infer, "segment PNG images: label map, overlay and probabilities per image"},
+    {"forward", cmd_forward, "run the net on a raw N×3×H×W .npy tensor, write the probabilities as .npy"},
+    {"import-caffe", cmd_import_caffe, "convert a Caffe .caffemodel into a segrank model"},
+    {"info", cmd_info, "print a model file's header"},
+    {"init", cmd_init, "write a randomly initialised SegNet model"},
+    {"bench", cmd_bench, "time the forward pass per backend and per layer"},
+};
+
+gboolean cli_parse(int *argc, char ***argv, const char *params, const char *summary, const GOptionEntry *entries) {
+  GOptionContext *ctx = g_option_context_new(params);
+  g_option_context_set_summary(ctx, summary);
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  GError *err = NULL;
+  gboolean ok = g_option_context_parse(ctx, argc, argv, &err);
+  if (!ok) {
+    fprintf(stderr, "segrank %s: %s\n", (*argv)[0], err->message);
+    g_error_free(err);
+  }
+  g_option_context_free(ctx);
+  return ok;
+}
+
+int cli_fail(const sr_error *err) {
+  fprintf(stderr, "segrank: %s\n", err->msg);
+  return 1;
+}
+
+gboolean cli_open_net(const char *path, const char *backend, int threads, sr_model **m, sr_backend **b,
+                      sr_net **net) {
+  sr_error err = {0};
+  if (!path) path = sr_default_model_path();
+  if (sr_model_load(path, m, &err) != SR_OK) return cli_fail(&err), FALSE;
+  if (sr_backend_new(backend, threads, b, &err) != SR_OK) {
+    sr_model_free(*m);
+    return cli_fail(&err), FALSE;
+  }
+  if (sr_net_new(*m, *b, net, &err) != SR_OK) {
+    sr_backend_free(*b);
+    sr_model_free(*m);
+    return cli_fail(&err), FALSE;
+  }
+  return TRUE;
+}
+
+gboolean cli_parse_size(const char *s, int *w, int *h) {
+  char *end;
+  long a = strtol(s, &end, 10), b = a;
+  if (end == s) return FALSE;
+  if (*end == 'x') {
+    const char *t = end + 1;
+    b = strtol(t, &end, 10);
+    if (end == t) return FALSE;
+  }
+  if (*end || a < 1 || b < 1 || a > 8192 || b > 8192) return FALSE;
+  *w = (int)a, *h = (int)b;
+  return TRUE;
+}
+
+static void usage(FILE *f) {
+  fprintf(f, "segrank %s: SegNet + proposal re-ranking (Cogswell et al. 2014)\n\nUsage: segrank COMMAND [OPTION…]\n\n",
+          SR_VERSION);
+  for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\n`segrank COMMAND --help` describes each command's options.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("segrank %s\n", SR_VERSION);
+    return 0;
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+    if (!strcmp(argv[1], commands[i].name)) {
+      g_set_prgname(commands[i].name);
+      return commands[i].run(argc - 1, argv + 1);
+    }
+  fprintf(stderr, "segrank: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return 2;
+}
