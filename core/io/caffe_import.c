@@ -1,6 +1,9 @@
 /* caffe_import.c: maps a Caffe NetParameter (new `layer` records, field 100,
- * or V1 `layers`, field 2) onto segrank layers, reading weights from
- * BlobProto `shape` or the legacy num/channels/height/width. */
+ * or V1 `layers`, field 2) onto the paper's SegNet: conv1-5 of CaffeNet and,
+ * when present, conv6-8, matched by layer name, weights read from BlobProto
+ * `shape` or the legacy num/channels/height/width. Weights-only files (no
+ * convolution_param) are accepted; parameters that are present must agree
+ * with the network. */
 #include "caffe_import.h"
 
 #include <glib.h>
@@ -44,15 +47,6 @@ static const char *v1_type_name(uint32_t t) {
     case 36: return "Silence";
     default: return "V1-unknown";
   }
-}
-
-/* Layers that carry no computation at inference. */
-static gboolean is_ignorable(const char *type) {
-  static const char *const names[] = {"Data", "Input", "ImageData", "HDF5Data", "WindowData", "MemoryData",
-                                      "DummyData", "Accuracy", "SoftmaxWithLoss", "Silence", "Split", NULL};
-  for (int i = 0; names[i]; i++)
-    if (!strcmp(type, names[i])) return TRUE;
-  return FALSE;
 }
 
 typedef struct {
@@ -132,99 +126,103 @@ static sr_status take_blob(ctx *c, const clayer *l, size_t i, const int *shape, 
   return SR_OK;
 }
 
-/* Maps one computing layer; @channels is the running input channel count. */
-static sr_status map_layer(ctx *c, const clayer *cl, sr_layer *l, int *channels) {
-  memset(l, 0, sizeof *l);
-  if (strlen(cl->name) >= sizeof l->name) return fail(c, cl, "name longer than %zu bytes", sizeof l->name - 1);
-  strcpy(l->name, cl->name);
-  const char *t = cl->type;
-  if (!strcmp(t, "Convolution")) {
-    Caffe__ConvolutionParameter *p = cl->conv;
-    if (!p || !p->has_num_output) return fail(c, cl, "no convolution_param.num_output");
-    int sh = 1, sw = 1, ph = 0, pw = 0;
-    sr_status st;
-    if ((st = axis_param(c, cl, "kernel_size", p->n_kernel_size, p->kernel_size, p->has_kernel_h, p->kernel_h,
-                         p->has_kernel_w, p->kernel_w, 0, &l->conv.kh, &l->conv.kw)) != SR_OK ||
-        (st = axis_param(c, cl, "stride", p->n_stride, p->stride, p->has_stride_h, p->stride_h, p->has_stride_w,
-                         p->stride_w, 1, &sh, &sw)) != SR_OK ||
-        (st = axis_param(c, cl, "pad", p->n_pad, p->pad, p->has_pad_h, p->pad_h, p->has_pad_w, p->pad_w, 0, &ph,
-                         &pw)) != SR_OK)
-      return st;
-    if (sh != sw || ph != pw) return fail(c, cl, "different vertical and horizontal stride or pad");
-    for (size_t k = 0; k < p->n_dilation; k++)
-      if (p->dilation[k] != 1) return fail(c, cl, "dilation %u is not supported", p->dilation[k]);
-    if (!p->bias_term) return fail(c, cl, "convolutions without bias are not supported");
-    l->type = SR_LAYER_CONV;
-    l->conv.out_c = (int)p->num_output;
-    l->conv.stride = sh, l->conv.pad = ph, l->conv.group = (int)p->group;
-    if (l->conv.kh < 1 || l->conv.kw < 1 || l->conv.group < 1 || *channels % l->conv.group ||
-        l->conv.out_c % l->conv.group)
-      return fail(c, cl, "kernel %dx%d, group %d do not fit %d input channels", l->conv.kh, l->conv.kw,
-                  l->conv.group, *channels);
-    l->conv.in_c = *channels;
-    int wshape[4] = {l->conv.out_c, *channels / l->conv.group, l->conv.kh, l->conv.kw};
-    if ((st = take_blob(c, cl, 0, wshape, 4, &l->weight)) != SR_OK) return st;
-    if ((st = take_blob(c, cl, 1, &l->conv.out_c, 1, &l->bias)) != SR_OK) return st;
-    *channels = l->conv.out_c;
-  } else if (!strcmp(t, "ReLU")) {
-    l->type = SR_LAYER_RELU;
-  } else if (!strcmp(t, "Pooling")) {
-    Caffe__PoolingParameter *p = cl->pool;
-    if (!p || p->pool != 0) return fail(c, cl, "only MAX pooling is supported");
-    if (p->global_pooling) return fail(c, cl, "global pooling is not supported");
-    int kh = p->has_kernel_h ? (int)p->kernel_h : (int)p->kernel_size;
-    int kw = p->has_kernel_w ? (int)p->kernel_w : (int)p->kernel_size;
-    int sh = p->has_stride_h ? (int)p->stride_h : (int)p->stride;
-    int sw = p->has_stride_w ? (int)p->stride_w : (int)p->stride;
-    int ph = p->has_pad_h ? (int)p->pad_h : (int)p->pad, pw = p->has_pad_w ? (int)p->pad_w : (int)p->pad;
-    if (kh != kw || sh != sw || ph != pw) return fail(c, cl, "only square pooling windows are supported");
-    if (kh < 1 || sh < 1) return fail(c, cl, "kernel %d stride %d", kh, sh);
-    l->type = SR_LAYER_MAXPOOL;
-    l->pool = (sr_pool_params){kh, sh, ph};
-  } else if (!strcmp(t, "LRN")) {
-    Caffe__LRNParameter *p = cl->lrn;
-    if (p && p->norm_region != 0) return fail(c, cl, "only ACROSS_CHANNELS normalisation is supported");
-    l->type = SR_LAYER_LRN;
-    l->lrn = p ? (sr_lrn_params){(int)p->local_size, p->alpha, p->beta, p->k} : (sr_lrn_params){5, 1, 0.75f, 1};
-  } else if (!strcmp(t, "Dropout")) {
-    l->type = SR_LAYER_DROPOUT;
-    l->dropout = cl->dropout ? cl->dropout->dropout_ratio : 0.5f;
-  } else if (!strcmp(t, "Softmax")) {
-    l->type = SR_LAYER_SOFTMAX;
-  } else {
-    return fail(c, cl, "this layer type cannot be mapped onto segrank's layers");
-  }
-  if (l->type != SR_LAYER_CONV && cl->n_blobs) return fail(c, cl, "unexpected weights on a parameter-free layer");
+/* Checks the convolution parameters a layer record carries (weights-only
+ * files carry none) against the template layer @l. */
+static sr_status check_conv_params(ctx *c, const clayer *cl, const sr_layer *l) {
+  if (strcmp(cl->type, "Convolution")) return fail(c, cl, "expected a Convolution layer under this name");
+  const Caffe__ConvolutionParameter *p = cl->conv;
+  if (!p) return SR_OK;
+  int kh = 0, kw = 0, sh = 1, sw = 1, ph = 0, pw = 0;
+  sr_status st;
+  if ((st = axis_param(c, cl, "kernel_size", p->n_kernel_size, p->kernel_size, p->has_kernel_h, p->kernel_h,
+                       p->has_kernel_w, p->kernel_w, 0, &kh, &kw)) != SR_OK ||
+      (st = axis_param(c, cl, "stride", p->n_stride, p->stride, p->has_stride_h, p->stride_h, p->has_stride_w,
+                       p->stride_w, 1, &sh, &sw)) != SR_OK ||
+      (st = axis_param(c, cl, "pad", p->n_pad, p->pad, p->has_pad_h, p->pad_h, p->has_pad_w, p->pad_w, 0, &ph,
+                       &pw)) != SR_OK)
+    return st;
+  for (size_t k = 0; k < p->n_dilation; k++)
+    if (p->dilation[k] != 1) return fail(c, cl, "dilation %u is not supported", p->dilation[k]);
+  if (!p->bias_term) return fail(c, cl, "convolutions without bias are not supported");
+  const sr_conv_params *t = &l->conv;
+  if ((p->has_num_output && (int)p->num_output != t->out_c) || (kh && (kh != t->kh || kw != t->kw)) ||
+      sh != t->stride || sw != t->stride || ph != t->pad || pw != t->pad || (int)p->group != t->group)
+    return fail(c, cl,
+                "parameters (outputs %u, kernel %dx%d, stride %dx%d, pad %dx%d, group %u) differ from the "
+                "paper's SegNet (outputs %d, kernel %dx%d, stride %d, pad %d, group %d)",
+                p->num_output, kh, kw, sh, sw, ph, pw, p->group, t->out_c, t->kh, t->kw, t->stride, t->pad, t->group);
   return SR_OK;
 }
 
-static sr_status import_layers(ctx *c, const clayer *cls, size_t n, const sr_caffe_options *opt, sr_model *m) {
-  /* Without an explicit trunk, an unmappable layer ends the net at relu5. */
-  const char *trunk = opt->trunk;
-  gboolean has_relu5 = FALSE, unmappable = FALSE;
+static const clayer *find_layer(const clayer *cls, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(cls[i].name, name)) return &cls[i];
+  return NULL;
+}
+
+/* Number of outputs of a blob's first axis (conv8's class count). */
+static int blob_outputs(const Caffe__BlobProto *b) {
+  if (b->shape) return b->shape->n_dim ? (int)b->shape->dim[0] : 0;
+  return b->num;
+}
+
+static const char *const conv_names[] = {"conv1", "conv2", "conv3", "conv4", "conv5", "conv6", "conv7", "conv8"};
+
+static sr_status import_layers(ctx *c, const clayer *cls, size_t n, const sr_caffe_options *opt, sr_model **out,
+                               int *head_imported) {
+  /* Every layer with weights must be one we map; CaffeNet's classifier is
+   * dropped, as the paper does. */
   for (size_t i = 0; i < n; i++) {
-    const char *t = cls[i].type;
-    if (!strcmp(cls[i].name, "relu5")) has_relu5 = TRUE;
-    if (!is_ignorable(t) && strcmp(t, "Convolution") && strcmp(t, "ReLU") && strcmp(t, "Pooling") &&
-        strcmp(t, "LRN") && strcmp(t, "Dropout") && strcmp(t, "Softmax"))
-      unmappable = TRUE;
+    if (!cls[i].n_blobs) continue;
+    gboolean known = FALSE;
+    for (int k = 0; k < 8; k++) known |= !strcmp(cls[i].name, conv_names[k]);
+    if (!known && !(!strcmp(cls[i].type, "InnerProduct") && g_str_has_prefix(cls[i].name, "fc")))
+      return fail(c, &cls[i], "weights that map onto no layer of SegNet (conv1-8; fc* is dropped)");
   }
-  if (!trunk && unmappable && has_relu5) trunk = "relu5";
-  gboolean found_trunk = trunk == NULL;
-  int channels = 3;
-  for (size_t i = 0; i < n; i++) {
-    if (is_ignorable(cls[i].type)) continue;
-    if (m->n_layers >= 200) return fail(c, NULL, "more than 200 layers");
-    sr_status st = map_layer(c, &cls[i], &m->layers[m->n_layers], &channels);
-    if (st != SR_OK) return st;
-    m->n_layers++;
-    if (trunk && !strcmp(cls[i].name, trunk)) {
-      found_trunk = TRUE;
+  for (int k = 0; k < 5; k++)
+    if (!find_layer(cls, n, conv_names[k])) return fail(c, NULL, "no layer %s: not a CaffeNet/SegNet model", conv_names[k]);
+  int head = !!find_layer(cls, n, "conv6") + !!find_layer(cls, n, "conv7") + !!find_layer(cls, n, "conv8");
+  if (head != 0 && head != 3) return fail(c, NULL, "conv6, conv7 and conv8 must be all present or all absent");
+  int classes = opt->classes;
+  if (head == 3) {
+    const clayer *c8 = find_layer(cls, n, "conv8");
+    if (!c8->n_blobs) return fail(c, c8, "no weights");
+    classes = blob_outputs(c8->blobs[0]);
+    if (opt->classes && opt->classes != classes)
+      return fail(c, c8, "predicts %d classes, but %d were asked for", classes, opt->classes);
+  } else if (classes < 2) {
+    return sr_error_set(c->err, SR_ERR_INVALID,
+                        "%s: no conv6-8 (an ImageNet CaffeNet?): give the number of classes to append the SegNet head",
+                        c->path);
+  }
+  sr_model *m;
+  sr_status st = sr_model_new_segnet(classes, NULL, opt->seed, &m, c->err);
+  if (st != SR_OK) return st;
+  for (int i = 0; i < m->n_layers && st == SR_OK; i++) {
+    sr_layer *l = &m->layers[i];
+    const clayer *cl = l->type == SR_LAYER_CONV ? find_layer(cls, n, l->name) : NULL;
+    if (!cl) continue; /* conv6-8 of a trunk-only file keep their random weights */
+    int wshape[4] = {l->conv.out_c, l->conv.in_c / l->conv.group, l->conv.kh, l->conv.kw};
+    float *w = NULL, *b = NULL;
+    if ((st = check_conv_params(c, cl, l)) != SR_OK || (st = take_blob(c, cl, 0, wshape, 4, &w)) != SR_OK ||
+        (st = take_blob(c, cl, 1, &l->conv.out_c, 1, &b)) != SR_OK) {
+      free(w);
       break;
     }
+    if (cl->n_blobs > 2) {
+      free(w), free(b);
+      st = fail(c, cl, "%zu blobs; a convolution has weights and bias", cl->n_blobs);
+      break;
+    }
+    free(l->weight), free(l->bias);
+    l->weight = w, l->bias = b;
   }
-  if (!found_trunk) return fail(c, NULL, "no layer named '%s' to end the trunk at", trunk);
-  if (m->n_layers == 0) return fail(c, NULL, "no layers with weights or computation");
+  if (st != SR_OK) {
+    sr_model_free(m);
+    return st;
+  }
+  *head_imported = head == 3;
+  *out = m;
   return SR_OK;
 }
 
@@ -258,31 +256,11 @@ sr_status sr_caffe_import(const char *path, const sr_caffe_options *opt, sr_mode
                         l->convolution_param, l->pooling_param, l->lrn_param, l->dropout_param};
     }
   }
-  sr_model *m = sr_model_new_empty((int)n + 16);
-  sr_status st = import_layers(&c, cls, n, opt, m);
+  sr_model *m = NULL;
+  int head = 0;
+  sr_status st = import_layers(&c, cls, n, opt, &m, &head);
   free(cls);
   caffe__net_parameter__free_unpacked(net, NULL);
-  int last_conv = -1;
-  gboolean ends_in_softmax = m->n_layers > 0 && m->layers[m->n_layers - 1].type == SR_LAYER_SOFTMAX;
-  for (int i = 0; i < m->n_layers; i++)
-    if (m->layers[i].type == SR_LAYER_CONV) last_conv = i;
-  if (st == SR_OK && last_conv < 0) st = fail(&c, NULL, "no convolution layers");
-  gboolean head = FALSE;
-  if (st == SR_OK) {
-    if (ends_in_softmax) {
-      sr_model_set_default_classes(m, m->layers[last_conv].conv.out_c);
-    } else if (opt->classes > 1) {
-      sr_model_set_default_classes(m, opt->classes);
-      sr_model_append_head(m, opt->classes);
-      head = TRUE;
-    } else {
-      st = sr_error_set(err, SR_ERR_INVALID,
-                        "%s: the imported layers end at %s without a softmax; give a number of classes to append "
-                        "the SegNet head conv6-8",
-                        path, m->layers[m->n_layers - 1].name);
-    }
-  }
-  if (st == SR_OK) st = sr_model_init_missing(m, opt->seed, err);
   if (st == SR_OK) {
     char *base = g_path_get_basename(path);
     JsonBuilder *b = json_builder_new();
@@ -292,7 +270,7 @@ sr_status sr_caffe_import(const char *path, const sr_caffe_options *opt, sr_mode
     json_builder_set_member_name(b, "caffemodel");
     json_builder_add_string_value(b, base);
     json_builder_set_member_name(b, "head");
-    json_builder_add_string_value(b, head ? "conv6-8 appended, random init" : "imported");
+    json_builder_add_string_value(b, head ? "conv6-8 imported" : "conv6-8 random init (trunk-only file)");
     json_builder_end_object(b);
     JsonNode *root = json_builder_get_root(b);
     m->provenance = json_to_string(root, FALSE);
@@ -300,10 +278,7 @@ sr_status sr_caffe_import(const char *path, const sr_caffe_options *opt, sr_mode
     g_object_unref(b);
     g_free(base);
   }
-  if (st != SR_OK) {
-    sr_model_free(m);
-    return st;
-  }
+  if (st != SR_OK) return st;
   *out = m;
   return SR_OK;
 }

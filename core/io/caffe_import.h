@@ -7,13 +7,9 @@
 #include "../model.h"
 
 typedef struct {
-  /* Stop after this layer (NULL: after the last mappable layer; when the net
-   * goes on with layers we cannot map, such as CaffeNet's fc6, a layer named
-   * "relu5" ends the trunk as in the paper). */
-  const char *trunk;
-  /* When the imported layers do not end in a softmax, the SegNet head
-   * conv6–8 is appended for this many classes (randomly initialised);
-   * 0 = such a file is an error. */
+  /* Classes of the SegNet head. A file without conv6-8 (an ImageNet
+   * CaffeNet) needs it: the head is then randomly initialised from @seed, as
+   * the paper's training starts. With conv6-8 present, 0 or conv8's count. */
   int classes;
   uint64_t seed;
 } sr_caffe_options;

@@ -62,24 +62,22 @@ int cmd_init(int argc, char **argv) {
 }
 
 int cmd_import_caffe(int argc, char **argv) {
-  char *out = NULL, *trunk = NULL, *dataset = NULL;
+  char *out = NULL, *dataset = NULL;
   int classes = 0;
   gint64 seed = 1;
   gboolean fp16 = FALSE;
   GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output model file", "OUT"},
-      {"trunk", 0, 0, G_OPTION_ARG_STRING, &trunk, "Last Caffe layer to import (default: see below)", "LAYER"},
       {"classes", 'c', 0, G_OPTION_ARG_INT, &classes, "Append the SegNet head conv6-8 for N classes", "N"},
       {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "Class names and colours: camvid or voc", "NAME"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed for the appended head's weights", "S"},
       {"fp16", 0, 0, G_OPTION_ARG_NONE, &fp16, "Store weights as fp16", NULL},
       {NULL}};
   if (!cli_parse(&argc, &argv, "MODEL.caffemodel",
-                 "Maps Convolution, ReLU, Pooling (MAX), LRN, Dropout and Softmax layers, in\n"
-                 "file order, onto segrank layers; data and loss layers are skipped. A net that\n"
-                 "goes on with layers segrank cannot map (CaffeNet's fc6-8) is cut after relu5,\n"
-                 "or after --trunk. Without a final softmax, --classes (or --dataset) appends the\n"
-                 "paper's conv6-8 head with random weights, ready for training.",
+                 "Maps the layers conv1-conv8 of a CaffeNet-based SegNet (new `layer` or V1 `layers`\n"
+                 "records; weights-only files too) onto segrank's SegNet by name. CaffeNet's fc6-8\n"
+                 "are dropped. A file without conv6-8 (an ImageNet CaffeNet) gets the paper's head\n"
+                 "with random weights for --classes (or --dataset) classes, ready for training.",
                  entries))
     return 2;
   if (argc != 2 || !out) {
@@ -88,7 +86,7 @@ int cmd_import_caffe(int argc, char **argv) {
   }
   const sr_class *cls;
   if (dataset && !classes) classes = sr_dataset_classes(dataset, &cls);
-  sr_caffe_options opt = {trunk, classes, (uint64_t)seed};
+  sr_caffe_options opt = {classes, (uint64_t)seed};
   sr_error err = {0};
   sr_model *m;
   if (sr_caffe_import(argv[1], &opt, &m, &err) != SR_OK) return cli_fail(&err);
