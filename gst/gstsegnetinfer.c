@@ -1,0 +1,248 @@
+/* gstsegnetinfer.c: runs the paper's SegNet on every frame and attaches the
+ * coarse class distribution as a GstSrProbMeta; the frame itself passes
+ * through unchanged. */
+
+/**
+ * SECTION:element-segnetinfer
+ * @title: segnetinfer
+ *
+ * Resizes each frame to the net's input size, converts it to BGR minus the
+ * model's mean, runs SegNet (CaffeNet conv1-5 + conv6-8, Cogswell et al.
+ * 2014) and attaches the C × h × w softmax output as a #GstSrProbMeta.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 multifilesrc location=frames/%05d.png caps=image/png,framerate=10/1 ! pngdec ! videoconvert ! \
+ *     segnetinfer ! segoverlay ! videoconvert ! pngenc ! multifilesink location=out/%05d.png
+ * ]|
+ */
+#include "gstsegnetinfer.h"
+
+#include "gstsrprobmeta.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_segnet_infer_debug);
+#define GST_CAT_DEFAULT gst_segnet_infer_debug
+
+enum { PROP_0, PROP_MODEL, PROP_BACKEND, PROP_INPUT_SIZE, PROP_THREADS };
+
+#define PROP_MODEL_DEFAULT NULL
+#define PROP_BACKEND_DEFAULT GST_SEGRANK_BACKEND_AUTO
+#define PROP_INPUT_SIZE_DEFAULT 0
+#define PROP_THREADS_DEFAULT 0
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_SEGRANK_VIDEO_FORMATS)));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_SEGRANK_VIDEO_FORMATS)));
+
+G_DEFINE_TYPE(GstSegnetInfer, gst_segnet_infer, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE(segnetinfer, "segnetinfer", GST_RANK_NONE, GST_TYPE_SEGNET_INFER);
+
+static void release_net(GstSegnetInfer *self) {
+  sr_net_free(self->net);
+  sr_backend_free(self->backend);
+  sr_model_free(self->model);
+  self->net = NULL, self->backend = NULL, self->model = NULL;
+  sr_tensor_clear(&self->input);
+  sr_tensor_clear(&self->probs);
+  g_strfreev(self->class_names);
+  g_free(self->class_colors);
+  self->class_names = NULL, self->class_colors = NULL;
+}
+
+static gboolean gst_segnet_infer_start(GstBaseTransform *trans) {
+  GstSegnetInfer *self = GST_SEGNET_INFER(trans);
+  GST_OBJECT_LOCK(self);
+  gchar *path = g_strdup(self->prop_model ? self->prop_model : sr_default_model_path());
+  GstSegrankBackend backend = self->prop_backend;
+  gint size = self->prop_input_size, threads = self->prop_threads;
+  GST_OBJECT_UNLOCK(self);
+
+  sr_error err = {0};
+  if (sr_model_load(path, &self->model, &err) != SR_OK) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Could not load the SegNet model \"%s\".", path), ("%s", err.msg));
+    g_free(path);
+    return FALSE;
+  }
+  GST_INFO_OBJECT(self, "loaded %s: %d classes, input %dx%d", path, self->model->n_classes, self->model->input_w,
+                  self->model->input_h);
+  g_free(path);
+  if (sr_backend_new(gst_segrank_backend_name(backend), threads, &self->backend, &err) != SR_OK ||
+      sr_net_new(self->model, self->backend, &self->net, &err) != SR_OK) {
+    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not set up the compute backend."), ("%s", err.msg));
+    release_net(self);
+    return FALSE;
+  }
+  self->in_w = size > 0 ? size : self->model->input_w;
+  self->in_h = size > 0 ? size : self->model->input_h;
+  int oh, ow;
+  if (sr_model_output_size(self->model, self->in_h, self->in_w, &oh, &ow) != SR_OK) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("input-size %d is too small for the net.", size), (NULL));
+    release_net(self);
+    return FALSE;
+  }
+  sr_tensor_alloc(&self->input, 1, 3, self->in_h, self->in_w);
+  self->class_names = g_new0(gchar *, self->model->n_classes + 1);
+  self->class_colors = g_new(guint8, 3 * self->model->n_classes);
+  for (int i = 0; i < self->model->n_classes; i++) {
+    self->class_names[i] = g_strdup(self->model->classes[i].name);
+    memcpy(self->class_colors + 3 * i, self->model->classes[i].rgb, 3);
+  }
+  return TRUE;
+}
+
+static gboolean gst_segnet_infer_stop(GstBaseTransform *trans) {
+  release_net(GST_SEGNET_INFER(trans));
+  return TRUE;
+}
+
+static gboolean gst_segnet_infer_set_info(GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo *in_info,
+                                          GstCaps *outcaps, GstVideoInfo *out_info) {
+  (void)incaps, (void)outcaps, (void)out_info;
+  GstSegnetInfer *self = GST_SEGNET_INFER(filter);
+  self->layout = gst_segrank_pixel_layout(in_info);
+  return TRUE;
+}
+
+/* Reads the frame (never writes it) and attaches the meta. */
+static GstFlowReturn gst_segnet_infer_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
+  GstSegnetInfer *self = GST_SEGNET_INFER(trans);
+  GstVideoFilter *filter = GST_VIDEO_FILTER(trans);
+  if (!filter->negotiated) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, (NULL), ("unknown format"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, &filter->in_info, buf, GST_MAP_READ)) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, (NULL), ("cannot map the frame"));
+    return GST_FLOW_ERROR;
+  }
+  gint fw = GST_VIDEO_FRAME_WIDTH(&frame), fh = GST_VIDEO_FRAME_HEIGHT(&frame);
+  sr_preprocess(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0), fw, fh, GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0),
+                self->layout, self->model->mean_bgr, self->in_w, self->in_h, self->input.data);
+  gst_video_frame_unmap(&frame);
+  sr_error err = {0};
+  if (sr_net_forward(self->net, &self->input, &self->probs, &err) != SR_OK) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("SegNet forward pass failed."), ("%s", err.msg));
+    return GST_FLOW_ERROR;
+  }
+  GstSrProbMeta *meta = gst_buffer_add_sr_prob_meta(buf, self->probs.c, self->probs.w, self->probs.h,
+                                                    self->probs.data, (const gchar *const *)self->class_names,
+                                                    self->class_colors, fw, fh);
+  meta->input_width = self->in_w, meta->input_height = self->in_h;
+  GST_LOG_OBJECT(self, "frame %dx%d -> %u classes x %ux%u", fw, fh, meta->n_classes, meta->width, meta->height);
+  return GST_FLOW_OK;
+}
+
+static void gst_segnet_infer_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
+  GstSegnetInfer *self = GST_SEGNET_INFER(object);
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_free(self->prop_model);
+      self->prop_model = g_value_dup_string(value);
+      break;
+    case PROP_BACKEND:
+      self->prop_backend = g_value_get_enum(value);
+      break;
+    case PROP_INPUT_SIZE:
+      self->prop_input_size = g_value_get_int(value);
+      break;
+    case PROP_THREADS:
+      self->prop_threads = g_value_get_int(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_segnet_infer_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  GstSegnetInfer *self = GST_SEGNET_INFER(object);
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string(value, self->prop_model);
+      break;
+    case PROP_BACKEND:
+      g_value_set_enum(value, self->prop_backend);
+      break;
+    case PROP_INPUT_SIZE:
+      g_value_set_int(value, self->prop_input_size);
+      break;
+    case PROP_THREADS:
+      g_value_set_int(value, self->prop_threads);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_segnet_infer_finalize(GObject *object) {
+  GstSegnetInfer *self = GST_SEGNET_INFER(object);
+  release_net(self);
+  g_free(self->prop_model);
+  G_OBJECT_CLASS(gst_segnet_infer_parent_class)->finalize(object);
+}
+
+static void gst_segnet_infer_class_init(GstSegnetInferClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS(klass);
+
+  gobject_class->set_property = gst_segnet_infer_set_property;
+  gobject_class->get_property = gst_segnet_infer_get_property;
+  gobject_class->finalize = gst_segnet_infer_finalize;
+
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model", "Path of the .srmodel file (NULL: the shipped default model)",
+                          PROP_MODEL_DEFAULT,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_BACKEND,
+      g_param_spec_enum("backend", "Backend", "Compute backend for the convolutions", GST_TYPE_SEGRANK_BACKEND,
+                        PROP_BACKEND_DEFAULT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_INPUT_SIZE,
+      g_param_spec_int("input-size", "Input size",
+                       "Side of the square net input the frame is resized to (0: the model's own input size; "
+                       "the paper uses 227). Larger inputs give larger probability maps",
+                       0, 4096, PROP_INPUT_SIZE_DEFAULT,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_THREADS,
+      g_param_spec_int("threads", "Threads", "Worker threads for the forward pass (0: one per core)", 0, 256,
+                       PROP_THREADS_DEFAULT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+
+  gst_element_class_set_static_metadata(
+      element_class, "SegNet inference", "Filter/Analyzer/Video",
+      "Runs SegNet (CaffeNet conv1-5 + conv6-8, Cogswell et al. 2014) on each frame and attaches the coarse "
+      "per-pixel class distribution as a GstSrProbMeta; frames pass through unchanged",
+      "segrank developers <segrank@localhost>");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_segnet_infer_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_segnet_infer_stop);
+  /* Our own transform_ip maps the frame read-only: the pixels are never
+   * written, so no copy of shared memory is made. */
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_segnet_infer_transform_ip);
+  trans_class->transform_ip_on_passthrough = FALSE;
+  filter_class->set_info = GST_DEBUG_FUNCPTR(gst_segnet_infer_set_info);
+
+  gst_type_mark_as_plugin_api(GST_TYPE_SEGRANK_BACKEND, 0);
+  GST_DEBUG_CATEGORY_INIT(gst_segnet_infer_debug, "segnetinfer", 0, "SegNet inference");
+}
+
+static void gst_segnet_infer_init(GstSegnetInfer *self) {
+  self->prop_model = g_strdup(PROP_MODEL_DEFAULT);
+  self->prop_backend = PROP_BACKEND_DEFAULT;
+  self->prop_input_size = PROP_INPUT_SIZE_DEFAULT;
+  self->prop_threads = PROP_THREADS_DEFAULT;
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+}

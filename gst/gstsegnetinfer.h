@@ -1,0 +1,40 @@
+/* gstsegnetinfer.h: the segnetinfer element (frames in, same frames out with
+ * a GstSrProbMeta). */
+#ifndef GST_SEGNET_INFER_H
+#define GST_SEGNET_INFER_H
+
+#include <gst/video/gstvideofilter.h>
+
+#include "gstsegrankcommon.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_SEGNET_INFER (gst_segnet_infer_get_type())
+G_DECLARE_FINAL_TYPE(GstSegnetInfer, gst_segnet_infer, GST, SEGNET_INFER, GstVideoFilter)
+
+struct _GstSegnetInfer {
+  GstVideoFilter parent;
+
+  /* < private > */
+  /* Properties as set (under the object lock). */
+  gchar *prop_model;
+  GstSegrankBackend prop_backend;
+  gint prop_input_size;
+  gint prop_threads;
+
+  /* Working state, built in start(). */
+  sr_model *model;
+  sr_backend *backend;
+  sr_net *net;
+  gint in_w, in_h;
+  sr_tensor input, probs;
+  gchar **class_names;
+  guint8 *class_colors;
+  sr_pixel_layout layout;
+};
+
+GST_ELEMENT_REGISTER_DECLARE(segnetinfer);
+
+G_END_DECLS
+
+#endif

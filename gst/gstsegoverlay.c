@@ -1,0 +1,283 @@
+/* gstsegoverlay.c: draws the best segmentation available on each frame:
+ * the argmax of the GstSrProbMeta's class distribution, upsampled bilinearly
+ * to the frame, as a blend, contours or a plain label map, with an optional
+ * legend. (A selected-proposal meta from the re-ranking stages will take
+ * precedence once those elements exist.) */
+
+/**
+ * SECTION:element-segoverlay
+ * @title: segoverlay
+ *
+ * Reads the #GstSrProbMeta that `segnetinfer` attached and paints the
+ * segmentation into the frame in the model's class colours. Frames without
+ * the meta pass unchanged.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 multifilesrc location=frames/%05d.png caps=image/png,framerate=10/1 ! pngdec ! videoconvert ! \
+ *     segnetinfer ! segoverlay mode=blend alpha=0.5 legend=true ! videoconvert ! pngenc ! \
+ *     multifilesink location=out/%05d.png
+ * ]|
+ */
+#include "gstsegoverlay.h"
+
+#include <string.h>
+
+#include "gstsrprobmeta.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_seg_overlay_debug);
+#define GST_CAT_DEFAULT gst_seg_overlay_debug
+
+enum { PROP_0, PROP_ALPHA, PROP_MODE, PROP_LEGEND };
+
+#define PROP_ALPHA_DEFAULT 0.5
+#define PROP_MODE_DEFAULT GST_SEG_OVERLAY_MODE_BLEND
+#define PROP_LEGEND_DEFAULT FALSE
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_SEGRANK_VIDEO_FORMATS)));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_SEGRANK_VIDEO_FORMATS)));
+
+G_DEFINE_TYPE(GstSegOverlay, gst_seg_overlay, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE(segoverlay, "segoverlay", GST_RANK_NONE, GST_TYPE_SEG_OVERLAY);
+
+GType gst_seg_overlay_mode_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_SEG_OVERLAY_MODE_BLEND, "Class colours blended over the frame", "blend"},
+      {GST_SEG_OVERLAY_MODE_CONTOURS, "Class boundaries drawn over the frame", "contours"},
+      {GST_SEG_OVERLAY_MODE_LABELS, "The colour-coded label map alone", "labels"},
+      {0, NULL, NULL}};
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstSegOverlayMode", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+static gboolean gst_seg_overlay_set_info(GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo *in_info,
+                                         GstCaps *outcaps, GstVideoInfo *out_info) {
+  (void)incaps, (void)outcaps, (void)out_info;
+  GstSegOverlay *self = GST_SEG_OVERLAY(filter);
+  self->layout = gst_segrank_pixel_layout(in_info);
+  return TRUE;
+}
+
+/* Renders the legend (a swatch and a name per class) once per class table. */
+static void update_legend(GstSegOverlay *self, const GstSrProbMeta *meta) {
+  gchar *key = g_strjoinv("\n", meta->class_names);
+  if (self->legend && !g_strcmp0(key, self->legend_key)) {
+    g_free(key);
+    return;
+  }
+  if (self->legend) cairo_surface_destroy(self->legend);
+  g_free(self->legend_key);
+  self->legend_key = key;
+  const int row = 16, pad = 4;
+  int w = 140, h = pad * 2 + row * (int)meta->n_classes;
+  self->legend = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+  cairo_t *cr = cairo_create(self->legend);
+  cairo_set_source_rgba(cr, 0, 0, 0, 0.6);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 11);
+  for (guint k = 0; k < meta->n_classes; k++) {
+    const guint8 *c = meta->class_colors + 3 * k;
+    cairo_set_source_rgb(cr, c[0] / 255.0, c[1] / 255.0, c[2] / 255.0);
+    cairo_rectangle(cr, pad, pad + row * k + 2, row - 4, row - 4);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_move_to(cr, pad + row + 2, pad + row * k + row - 4);
+    cairo_show_text(cr, meta->class_names[k]);
+  }
+  cairo_destroy(cr);
+  cairo_surface_flush(self->legend);
+}
+
+/* Composites the premultiplied ARGB legend into the frame's top-left corner. */
+static void draw_legend(GstSegOverlay *self, GstVideoFrame *frame) {
+  int lw = cairo_image_surface_get_width(self->legend), lh = cairo_image_surface_get_height(self->legend);
+  int ls = cairo_image_surface_get_stride(self->legend);
+  const guint8 *src = cairo_image_surface_get_data(self->legend);
+  int w = MIN(lw, GST_VIDEO_FRAME_WIDTH(frame)), h = MIN(lh, GST_VIDEO_FRAME_HEIGHT(frame));
+  guint8 *dst = GST_VIDEO_FRAME_PLANE_DATA(frame, 0);
+  int stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0);
+  sr_pixel_layout l = self->layout;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      guint32 argb;
+      memcpy(&argb, src + y * ls + 4 * x, 4);
+      guint a = argb >> 24, r = (argb >> 16) & 255, g = (argb >> 8) & 255, b = argb & 255;
+      guint8 *p = dst + y * stride + x * l.pixel_stride;
+      p[l.r] = (guint8)(r + p[l.r] * (255 - a) / 255);
+      p[l.g] = (guint8)(g + p[l.g] * (255 - a) / 255);
+      p[l.b] = (guint8)(b + p[l.b] * (255 - a) / 255);
+    }
+}
+
+static GstFlowReturn gst_seg_overlay_transform_frame_ip(GstVideoFilter *filter, GstVideoFrame *frame) {
+  GstSegOverlay *self = GST_SEG_OVERLAY(filter);
+  GstSrProbMeta *meta = gst_buffer_get_sr_prob_meta(frame->buffer);
+  if (!meta) {
+    if (!self->warned_no_meta) GST_WARNING_OBJECT(self, "frames carry no GstSrProbMeta: is segnetinfer upstream?");
+    self->warned_no_meta = TRUE;
+    return GST_FLOW_OK;
+  }
+  GST_OBJECT_LOCK(self);
+  gdouble alpha = self->prop_alpha;
+  GstSegOverlayMode mode = self->prop_mode;
+  gboolean legend = self->prop_legend;
+  GST_OBJECT_UNLOCK(self);
+
+  /* Clip the covered region to the frame. */
+  gint fw = GST_VIDEO_FRAME_WIDTH(frame), fh = GST_VIDEO_FRAME_HEIGHT(frame);
+  gint x0 = CLAMP(meta->region.x, 0, fw), y0 = CLAMP(meta->region.y, 0, fh);
+  gint rw = MIN(meta->region.w, fw - x0), rh = MIN(meta->region.h, fh - y0);
+  if (rw <= 0 || rh <= 0) return GST_FLOW_OK;
+  gsize need_labels = (gsize)rw * rh, need_scratch = (gsize)meta->n_classes * meta->height * rw;
+  if (need_labels > self->labels_size) {
+    g_free(self->labels);
+    self->labels = g_malloc(need_labels);
+    self->labels_size = need_labels;
+  }
+  if (need_scratch > self->scratch_size) {
+    g_free(self->scratch);
+    self->scratch = g_malloc(need_scratch * sizeof(gfloat));
+    self->scratch_size = need_scratch;
+  }
+  sr_labels_from_probs(meta->probs, (int)meta->n_classes, (int)meta->height, (int)meta->width, rw, rh, self->labels,
+                       self->scratch);
+
+  sr_pixel_layout l = self->layout;
+  int stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0);
+  guint8 *base = (guint8 *)GST_VIDEO_FRAME_PLANE_DATA(frame, 0) + (gsize)y0 * stride + (gsize)x0 * l.pixel_stride;
+  const guint8(*colors)[3] = (const guint8(*)[3])meta->class_colors;
+  switch (mode) {
+    case GST_SEG_OVERLAY_MODE_BLEND:
+      sr_blend_labels(base, rw, rh, stride, l, self->labels, colors, (int)meta->n_classes, (float)alpha);
+      break;
+    case GST_SEG_OVERLAY_MODE_LABELS:
+      sr_blend_labels(base, rw, rh, stride, l, self->labels, colors, (int)meta->n_classes, 1.0f);
+      break;
+    case GST_SEG_OVERLAY_MODE_CONTOURS:
+      for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++) {
+          guint8 k = self->labels[y * rw + x];
+          gboolean edge = (x + 1 < rw && self->labels[y * rw + x + 1] != k) ||
+                          (y + 1 < rh && self->labels[(y + 1) * rw + x] != k);
+          if (!edge) continue;
+          guint8 *p = base + (gsize)y * stride + (gsize)x * l.pixel_stride;
+          p[l.r] = colors[k][0], p[l.g] = colors[k][1], p[l.b] = colors[k][2];
+        }
+      break;
+  }
+  if (legend) {
+    update_legend(self, meta);
+    draw_legend(self, frame);
+  }
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_seg_overlay_stop(GstBaseTransform *trans) {
+  GstSegOverlay *self = GST_SEG_OVERLAY(trans);
+  g_clear_pointer(&self->labels, g_free);
+  g_clear_pointer(&self->scratch, g_free);
+  self->labels_size = self->scratch_size = 0;
+  g_clear_pointer(&self->legend, cairo_surface_destroy);
+  g_clear_pointer(&self->legend_key, g_free);
+  self->warned_no_meta = FALSE;
+  return TRUE;
+}
+
+static void gst_seg_overlay_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
+  GstSegOverlay *self = GST_SEG_OVERLAY(object);
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_ALPHA:
+      self->prop_alpha = g_value_get_double(value);
+      break;
+    case PROP_MODE:
+      self->prop_mode = g_value_get_enum(value);
+      break;
+    case PROP_LEGEND:
+      self->prop_legend = g_value_get_boolean(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_seg_overlay_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  GstSegOverlay *self = GST_SEG_OVERLAY(object);
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_ALPHA:
+      g_value_set_double(value, self->prop_alpha);
+      break;
+    case PROP_MODE:
+      g_value_set_enum(value, self->prop_mode);
+      break;
+    case PROP_LEGEND:
+      g_value_set_boolean(value, self->prop_legend);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_seg_overlay_finalize(GObject *object) {
+  gst_seg_overlay_stop(GST_BASE_TRANSFORM(object));
+  G_OBJECT_CLASS(gst_seg_overlay_parent_class)->finalize(object);
+}
+
+static void gst_seg_overlay_class_init(GstSegOverlayClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS(klass);
+
+  gobject_class->set_property = gst_seg_overlay_set_property;
+  gobject_class->get_property = gst_seg_overlay_get_property;
+  gobject_class->finalize = gst_seg_overlay_finalize;
+
+  g_object_class_install_property(
+      gobject_class, PROP_ALPHA,
+      g_param_spec_double("alpha", "Alpha", "Opacity of the class colours in blend mode", 0.0, 1.0,
+                          PROP_ALPHA_DEFAULT,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_MODE,
+      g_param_spec_enum("mode", "Mode", "How the segmentation is drawn", GST_TYPE_SEG_OVERLAY_MODE,
+                        PROP_MODE_DEFAULT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_LEGEND,
+      g_param_spec_boolean("legend", "Legend", "Draw a legend of class colours and names in the top-left corner",
+                           PROP_LEGEND_DEFAULT,
+                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+
+  gst_element_class_set_static_metadata(
+      element_class, "Segmentation overlay", "Filter/Effect/Video",
+      "Draws the segmentation carried by a frame's metas (the argmax of segnetinfer's class distribution, "
+      "upsampled bilinearly) in the model's class colours",
+      "segrank developers <segrank@localhost>");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_seg_overlay_stop);
+  filter_class->set_info = GST_DEBUG_FUNCPTR(gst_seg_overlay_set_info);
+  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_seg_overlay_transform_frame_ip);
+
+  gst_type_mark_as_plugin_api(GST_TYPE_SEG_OVERLAY_MODE, 0);
+  GST_DEBUG_CATEGORY_INIT(gst_seg_overlay_debug, "segoverlay", 0, "Segmentation overlay");
+}
+
+static void gst_seg_overlay_init(GstSegOverlay *self) {
+  self->prop_alpha = PROP_ALPHA_DEFAULT;
+  self->prop_mode = PROP_MODE_DEFAULT;
+  self->prop_legend = PROP_LEGEND_DEFAULT;
+}

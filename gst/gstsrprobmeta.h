@@ -1,0 +1,95 @@
+/* gstsrprobmeta.h: GstSrProbMeta, the coarse per-pixel class distribution
+ * that `segnetinfer` attaches to each video frame. Public: applications link
+ * libgstsegrankmeta-1.0 and read it with gst_buffer_get_sr_prob_meta(). */
+#ifndef GST_SR_PROB_META_H
+#define GST_SR_PROB_META_H
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+G_BEGIN_DECLS
+
+#define GST_SR_PROB_META_API_TYPE (gst_sr_prob_meta_api_get_type())
+#define GST_SR_PROB_META_INFO (gst_sr_prob_meta_get_info())
+
+/**
+ * GstSrProbMeta:
+ * @meta: parent
+ * @n_classes: number of classes C
+ * @width: coarse map width w (columns)
+ * @height: coarse map height h (rows)
+ * @probs: C × h × w float32 probabilities, class-major: class k at row i,
+ *   column j is probs[(k * h + i) * w + j]; each cell sums to 1 over classes
+ * @class_names: (array length=n_classes): class names, NULL-terminated
+ * @class_colors: (array): 3 × n_classes bytes, RGB display colour per class
+ * @frame_width: width of the frame the map describes, in pixels
+ * @frame_height: height of that frame
+ * @region: the part of the frame the map covers (the whole frame when the
+ *   net saw the whole frame). Cell (i, j) covers region rows
+ *   [floor(i·H/h), floor((i+1)·H/h)) and columns likewise, H and W being the
+ *   region's height and width.
+ * @input_width: width of the net input the frame was resized to
+ * @input_height: height of that input
+ *
+ * Survives copies and scaling (the frame size and region are rescaled);
+ * dropped by any other transformation (crop, flip, rotation), which would make
+ * the geometry wrong.
+ */
+typedef struct {
+  GstMeta meta;
+  guint n_classes;
+  guint width;
+  guint height;
+  gfloat *probs;
+  gchar **class_names;
+  guint8 *class_colors;
+  guint frame_width;
+  guint frame_height;
+  GstVideoRectangle region;
+  guint input_width;
+  guint input_height;
+} GstSrProbMeta;
+
+GType gst_sr_prob_meta_api_get_type(void);
+const GstMetaInfo *gst_sr_prob_meta_get_info(void);
+
+/**
+ * gst_buffer_add_sr_prob_meta:
+ * @buffer: a writable buffer
+ * @n_classes: C
+ * @width: w
+ * @height: h
+ * @probs: (array): C·h·w values, copied
+ * @class_names: (array length=n_classes): copied
+ * @class_colors: (array): 3·C bytes, copied
+ * @frame_width: frame width; the region is set to the whole frame
+ * @frame_height: frame height
+ *
+ * Returns: (transfer none): the meta, owned by @buffer
+ */
+GstSrProbMeta *gst_buffer_add_sr_prob_meta(GstBuffer *buffer, guint n_classes, guint width, guint height,
+                                           const gfloat *probs, const gchar *const *class_names,
+                                           const guint8 *class_colors, guint frame_width, guint frame_height);
+
+/**
+ * gst_buffer_get_sr_prob_meta:
+ * @buffer: a buffer
+ *
+ * Returns: (transfer none) (nullable): the buffer's probability meta
+ */
+#define gst_buffer_get_sr_prob_meta(buffer) \
+  ((GstSrProbMeta *)gst_buffer_get_meta((buffer), GST_SR_PROB_META_API_TYPE))
+
+/**
+ * gst_sr_prob_meta_argmax:
+ * @meta: the meta
+ * @row: coarse row i < height
+ * @col: coarse column j < width
+ *
+ * Returns: the most probable class of cell (i, j)
+ */
+guint gst_sr_prob_meta_argmax(const GstSrProbMeta *meta, guint row, guint col);
+
+G_END_DECLS
+
+#endif
