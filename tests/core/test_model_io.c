@@ -1,0 +1,155 @@
+/* test_model_io.c: model files round-trip (fp32 exactly, fp16 within half
+ * precision) and every kind of damaged file is rejected with a message that
+ * names the file; fp16 conversion is checked on edge values. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "half.h"
+#include "test_util.h"
+
+static char *dir;
+
+static char *path_in(const char *name) { return g_build_filename(dir, name, NULL); }
+
+static void check_same(const sr_model *a, const sr_model *b, double tol) {
+  CHECK(a->n_layers == b->n_layers && a->n_classes == b->n_classes, "layer or class count");
+  CHECK(a->input_w == b->input_w && a->input_h == b->input_h, "input size");
+  for (int i = 0; i < a->n_classes; i++)
+    CHECK(!strcmp(a->classes[i].name, b->classes[i].name) && !memcmp(a->classes[i].rgb, b->classes[i].rgb, 3),
+          "class %d", i);
+  for (int i = 0; i < a->n_layers && i < b->n_layers; i++) {
+    const sr_layer *x = &a->layers[i], *y = &b->layers[i];
+    CHECK(x->type == y->type && !strcmp(x->name, y->name), "layer %d", i);
+    if (x->type != SR_LAYER_CONV) continue;
+    CHECK(!memcmp(&x->conv, &y->conv, sizeof x->conv), "conv params of %s", x->name);
+    size_t n = (size_t)x->conv.out_c * (x->conv.in_c / x->conv.group) * x->conv.kh * x->conv.kw;
+    double e = max_abs_diff(x->weight, y->weight, n), eb = max_abs_diff(x->bias, y->bias, x->conv.out_c);
+    CHECK(e <= tol && eb <= tol, "%s weights differ by %.3g (bound %.3g)", x->name, e, tol);
+  }
+}
+
+/* Writes @len bytes of @data to @name and expects loading to fail with a
+ * message containing @needle and the file name. */
+static void expect_reject(const char *name, const void *data, size_t len, const char *needle) {
+  char *p = path_in(name);
+  g_file_set_contents(p, data, (gssize)len, NULL);
+  sr_model *m = NULL;
+  sr_error err = {0};
+  sr_status st = sr_model_load(p, &m, &err);
+  CHECK(st != SR_OK && m == NULL, "%s was accepted", name);
+  CHECK(strstr(err.msg, p) != NULL, "%s: message does not name the file: %s", name, err.msg);
+  CHECK(strstr(err.msg, needle) != NULL, "%s: message lacks '%s': %s", name, needle, err.msg);
+  printf("rejected %-16s %s\n", name, err.msg);
+  g_free(p);
+}
+
+/* Replaces the first occurrence of @from in the header with @to (same
+ * length, so offsets stay valid). */
+static gchar *patch(const gchar *data, gsize len, const char *from, const char *to) {
+  gchar *copy = g_memdup2(data, len);
+  guint64 hlen;
+  memcpy(&hlen, data, 8);
+  gchar *at = g_strstr_len(copy + 8, (gssize)hlen, from);
+  CHECK(at != NULL && strlen(from) == strlen(to), "patch target '%s' missing", from);
+  if (at) memcpy(at, to, strlen(to));
+  return copy;
+}
+
+int main(void) {
+  dir = g_dir_make_tmp("segrank-model-io-XXXXXX", NULL);
+  sr_error err = {0};
+
+  /* fp16 edge cases. */
+  const float vals[] = {0.f, -0.f, 1.f, -2.5f, 65504.f, 6.1035156e-05f, 5.9604645e-08f, 1e-9f, 70000.f, 0.1f};
+  const uint16_t bits[] = {0x0000, 0x8000, 0x3c00, 0xc100, 0x7bff, 0x0400, 0x0001, 0x0000, 0x7c00, 0x2e66};
+  for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+    CHECK(sr_f32_to_f16(vals[i]) == bits[i], "f16(%g) = 0x%04x, expected 0x%04x", vals[i], sr_f32_to_f16(vals[i]),
+          bits[i]);
+    if (i != 7 && i != 8 && i != 9)
+      CHECK(sr_f16_to_f32(bits[i]) == vals[i], "f32(0x%04x) = %g", bits[i], sr_f16_to_f32(bits[i]));
+  }
+  for (uint32_t h = 0; h < 0x7c00; h++) /* every finite half survives a round trip */
+    if (sr_f32_to_f16(sr_f16_to_f32((uint16_t)h)) != h) {
+      CHECK(0, "half 0x%04x does not round-trip", h);
+      break;
+    }
+
+  const sr_class *cls;
+  int nc = sr_dataset_classes("camvid", &cls);
+  sr_model *m, *back;
+  CHECK(sr_model_new_segnet(nc, cls, 42, &m, &err) == SR_OK, "%s", err.msg);
+  m->provenance = g_strdup("{\"source\":\"test\"}");
+  char *p32 = path_in("m32.srmodel"), *p16 = path_in("m16.srmodel");
+  CHECK(sr_model_save(m, p32, SR_DTYPE_F32, &err) == SR_OK, "%s", err.msg);
+  CHECK(sr_model_save(m, p16, SR_DTYPE_F16, &err) == SR_OK, "%s", err.msg);
+  CHECK(sr_model_load(p32, &back, &err) == SR_OK, "%s", err.msg);
+  check_same(m, back, 0.0);
+  CHECK(back->provenance && strstr(back->provenance, "test"), "provenance lost");
+  sr_model_free(back);
+  CHECK(sr_model_load(p16, &back, &err) == SR_OK, "%s", err.msg);
+  check_same(m, back, 2e-3); /* |w| < 4 here: half precision's step is ≤ 2e-3 */
+  sr_model_free(back);
+
+  gchar *good;
+  gsize len;
+  g_file_get_contents(p32, &good, &len, NULL);
+  guint64 hlen;
+  memcpy(&hlen, good, 8);
+
+  expect_reject("empty", "", 0, "too short");
+  expect_reject("truncated-head", good, 100, "does not fit");
+  expect_reject("truncated-data", good, len - 4, "truncated");
+  gchar *longer = g_malloc0(len + 16);
+  memcpy(longer, good, len);
+  expect_reject("trailing", longer, len + 16, "trailing bytes");
+  g_free(longer);
+  guint64 huge = GUINT64_TO_LE(1ull << 40);
+  gchar *bad = g_memdup2(good, len);
+  memcpy(bad, &huge, 8);
+  expect_reject("header-length", bad, len, "does not fit");
+  g_free(bad);
+  bad = patch(good, len, "\"conv2.weight\"", "\"conv9.weight\"");
+  expect_reject("missing-tensor", bad, len, "conv2.weight is missing");
+  g_free(bad);
+  bad = patch(good, len, "[256,48,5,5]", "[256,48,5,4]");
+  expect_reject("wrong-shape", bad, len, "expected [256,48,5,5]");
+  g_free(bad);
+  bad = patch(good, len, "\"F32\"", "\"I32\"");
+  expect_reject("bad-dtype", bad, len, "dtype");
+  g_free(bad);
+  bad = patch(good, len, "\\\"maxpool\\\"", "\\\"avgpool\\\"");
+  expect_reject("unknown-layer", bad, len, "unknown type 'avgpool'");
+  g_free(bad);
+  bad = patch(good, len, "\\\"group\\\":2", "\\\"group\\\":7");
+  expect_reject("bad-group", bad, len, "group 7");
+  g_free(bad);
+  bad = patch(good, len, "{\"__metadata__\"", "[\"__metadata__\"");
+  expect_reject("not-json", bad, len, "not JSON");
+  g_free(bad);
+  /* A value that is not finite. */
+  bad = g_memdup2(good, len);
+  float inf = INFINITY;
+  memcpy(bad + 8 + hlen + 16, &inf, 4);
+  expect_reject("non-finite", bad, len, "not finite");
+  g_free(bad);
+  char *missing = path_in("does-not-exist.srmodel");
+  CHECK(sr_model_load(missing, &back, &err) == SR_ERR_IO && strstr(err.msg, "does-not-exist"), "missing file: %s",
+        err.msg);
+  g_free(missing);
+
+  /* No temporary files are left behind by the atomic writes. */
+  GDir *d = g_dir_open(dir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name(d))) CHECK(!strstr(name, ".tmp-"), "leftover temporary file %s", name);
+  g_dir_close(d);
+
+  g_free(good);
+  g_free(p32), g_free(p16);
+  sr_model_free(m);
+  char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  g_free(cmd);
+  if (test_failures) fprintf(stderr, "%d failure(s)\n", test_failures);
+  return test_failures ? 1 : 0;
+}

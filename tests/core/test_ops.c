@@ -1,0 +1,139 @@
+/* test_ops.c: every operation of every backend against the ref backend, on
+ * random shapes covering stride, padding, groups and odd sizes (the way
+ * ggml's test-backend-ops works): same inputs, compare within the row's
+ * stated tolerance; then the whole SegNet on a small input. */
+#include <string.h>
+
+#include "backends/backend_impl.h"
+#include "test_util.h"
+
+typedef enum { OP_CONV, OP_RELU, OP_POOL, OP_LRN, OP_SOFTMAX } op_kind;
+
+typedef struct {
+  op_kind op;
+  int n, c, h, w;        /* input shape */
+  sr_conv_params conv;   /* OP_CONV (in_c = c) */
+  sr_pool_params pool;   /* OP_POOL */
+  sr_lrn_params lrn;     /* OP_LRN */
+  double tol;            /* NMSE bound */
+  const char *why;       /* reason for the bound */
+} op_case;
+
+#define F32_SUM "float32 sums in a different order"
+static const op_case cases[] = {
+    /* conv: stride, pad, groups, odd sizes, 1x1 fast path, fused ReLU */
+    {OP_CONV, 1, 3, 23, 19, {3, 8, 11, 11, 4, 0, 1, true}, {0}, {0}, 1e-10, F32_SUM},
+    {OP_CONV, 2, 6, 9, 7, {6, 8, 5, 5, 1, 2, 2, true}, {0}, {0}, 1e-10, F32_SUM},
+    {OP_CONV, 1, 8, 7, 7, {8, 12, 3, 3, 1, 1, 4, false}, {0}, {0}, 1e-10, F32_SUM},
+    {OP_CONV, 3, 5, 6, 11, {5, 7, 3, 3, 2, 1, 1, false}, {0}, {0}, 1e-10, F32_SUM},
+    {OP_CONV, 1, 16, 5, 5, {16, 21, 1, 1, 1, 0, 1, false}, {0}, {0}, 1e-10, F32_SUM},
+    {OP_CONV, 2, 4, 13, 13, {4, 6, 3, 5, 1, 2, 2, true}, {0}, {0}, 1e-10, F32_SUM},
+    {OP_CONV, 1, 3, 4, 4, {3, 2, 3, 3, 3, 2, 1, false}, {0}, {0}, 1e-10, "padding wider than the image"},
+    {OP_RELU, 2, 3, 5, 7, {0}, {0}, {0}, 0, "exact"},
+    /* max pool with Caffe's ceil rounding: 55->27, 13->6, odd, padded */
+    {OP_POOL, 1, 4, 55, 55, {0}, {3, 2, 0}, {0}, 0, "exact"},
+    {OP_POOL, 2, 3, 13, 14, {0}, {3, 2, 0}, {0}, 0, "exact"},
+    {OP_POOL, 1, 2, 8, 9, {0}, {2, 2, 0}, {0}, 0, "exact"},
+    {OP_POOL, 1, 2, 10, 7, {0}, {3, 2, 1}, {0}, 0, "exact"},
+    /* LRN across channels: CaffeNet's, fewer channels than the window, other beta */
+    {OP_LRN, 2, 11, 5, 6, {0}, {0}, {5, 1e-4f, 0.75f, 1.f}, 1e-12, "float32 powers"},
+    {OP_LRN, 1, 3, 4, 4, {0}, {0}, {5, 1e-2f, 0.75f, 2.f}, 1e-12, "float32 powers"},
+    {OP_LRN, 1, 9, 3, 5, {0}, {0}, {3, 1e-3f, 0.6f, 1.f}, 1e-12, "powf"},
+    {OP_SOFTMAX, 2, 11, 4, 5, {0}, {0}, {0}, 1e-12, "expf"},
+};
+
+static void out_shape(const op_case *t, sr_tensor *y) {
+  *y = (sr_tensor){t->n, t->c, t->h, t->w, NULL};
+  if (t->op == OP_CONV) {
+    y->c = t->conv.out_c;
+    y->h = sr_conv_out_size(t->h, t->conv.kh, t->conv.stride, t->conv.pad);
+    y->w = sr_conv_out_size(t->w, t->conv.kw, t->conv.stride, t->conv.pad);
+  } else if (t->op == OP_POOL) {
+    y->h = sr_pool_out_size(t->h, t->pool.kernel, t->pool.stride, t->pool.pad);
+    y->w = sr_pool_out_size(t->w, t->pool.kernel, t->pool.stride, t->pool.pad);
+  }
+}
+
+/* Runs case @t on backend @b with host tensors (ref and cpu are host
+ * backends, so tensors need no upload). */
+static void run_case(sr_backend *b, const op_case *t, const sr_tensor *x, const float *w, const float *bias,
+                     sr_tensor *y) {
+  const struct sr_backend_ops *ops = b->ops;
+  sr_status st = SR_OK;
+  switch (t->op) {
+    case OP_CONV: st = ops->conv2d(b, &t->conv, x, w, bias, y); break;
+    case OP_RELU:
+      memcpy(y->data, x->data, sr_tensor_count(x) * sizeof(float));
+      st = ops->relu(b, y);
+      break;
+    case OP_POOL: st = ops->maxpool(b, &t->pool, x, y); break;
+    case OP_LRN: st = ops->lrn(b, &t->lrn, x, y); break;
+    case OP_SOFTMAX: st = ops->softmax(b, x, y); break;
+  }
+  CHECK(st == SR_OK, "%s: op failed", sr_backend_name(b));
+}
+
+int main(void) {
+  sr_backend *ref, *cpu;
+  sr_error err = {0};
+  CHECK(sr_backend_new("ref", 1, &ref, &err) == SR_OK, "%s", err.msg);
+  CHECK(sr_backend_new("cpu", 2, &cpu, &err) == SR_OK, "%s", err.msg);
+  const uint64_t seed = 1234;
+  sr_rng rng;
+  sr_rng_seed(&rng, seed);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const op_case *t = &cases[i];
+    sr_tensor x, y_ref, y_cpu;
+    sr_tensor_alloc(&x, t->n, t->c, t->h, t->w);
+    fill_normal(x.data, sr_tensor_count(&x), &rng, 3.0);
+    out_shape(t, &y_ref);
+    out_shape(t, &y_cpu);
+    sr_tensor_alloc(&y_ref, y_ref.n, y_ref.c, y_ref.h, y_ref.w);
+    sr_tensor_alloc(&y_cpu, y_cpu.n, y_cpu.c, y_cpu.h, y_cpu.w);
+    float *w = NULL, *bias = NULL;
+    if (t->op == OP_CONV) {
+      size_t wc = (size_t)t->conv.out_c * (t->c / t->conv.group) * t->conv.kh * t->conv.kw;
+      w = malloc(wc * sizeof(float));
+      bias = malloc(t->conv.out_c * sizeof(float));
+      fill_normal(w, wc, &rng, 0.5);
+      fill_normal(bias, t->conv.out_c, &rng, 0.5);
+    }
+    run_case(ref, t, &x, w, bias, &y_ref);
+    run_case(cpu, t, &x, w, bias, &y_cpu);
+    double e = nmse(y_cpu.data, y_ref.data, sr_tensor_count(&y_ref));
+    CHECK(e <= t->tol, "case %zu (op %d, in %dx%dx%dx%d, seed %llu): cpu vs ref NMSE %.3g > %.1g (%s)", i, t->op,
+          t->n, t->c, t->h, t->w, (unsigned long long)seed, e, t->tol, t->why);
+    printf("case %2zu op %d in %dx%dx%dx%d -> %dx%dx%dx%d: NMSE %.2e (bound %.0e: %s)\n", i, t->op, t->n, t->c, t->h,
+           t->w, y_ref.n, y_ref.c, y_ref.h, y_ref.w, e, t->tol, t->why);
+    free(w), free(bias);
+    sr_tensor_clear(&x), sr_tensor_clear(&y_ref), sr_tensor_clear(&y_cpu);
+  }
+
+  /* The whole SegNet at a small, non-square input, batch 2. */
+  sr_model *m;
+  CHECK(sr_model_new_segnet(5, NULL, 9, &m, &err) == SR_OK, "%s", err.msg);
+  sr_net *nr, *nc;
+  sr_net_new(m, ref, &nr, &err);
+  sr_net_new(m, cpu, &nc, &err);
+  sr_tensor x, yr = {0}, yc = {0};
+  sr_tensor_alloc(&x, 2, 3, 99, 131);
+  fill_normal(x.data, sr_tensor_count(&x), &rng, 60.0);
+  CHECK(sr_net_forward(nr, &x, &yr, &err) == SR_OK, "%s", err.msg);
+  CHECK(sr_net_forward(nc, &x, &yc, &err) == SR_OK, "%s", err.msg);
+  int oh, ow;
+  sr_model_output_size(m, 99, 131, &oh, &ow);
+  CHECK(yc.n == 2 && yc.c == 5 && yc.h == oh && yc.w == ow, "output %dx%dx%dx%d", yc.n, yc.c, yc.h, yc.w);
+  double d = max_abs_diff(yc.data, yr.data, sr_tensor_count(&yr));
+  CHECK(d < 1e-5, "whole net cpu vs ref: max |diff| %.3g of probabilities", d);
+  printf("whole net 2x3x99x131 -> %dx%dx%dx%d: max |diff| %.2e (bound 1e-5)\n", yc.n, yc.c, yc.h, yc.w, d);
+  /* Too small an input is an error, not a crash. */
+  sr_tensor tiny;
+  sr_tensor_alloc(&tiny, 1, 3, 8, 8);
+  CHECK(sr_net_forward(nc, &tiny, &yc, &err) == SR_ERR_INVALID, "8x8 input accepted");
+  sr_tensor_clear(&tiny), sr_tensor_clear(&x), sr_tensor_clear(&yr), sr_tensor_clear(&yc);
+  sr_net_free(nr), sr_net_free(nc);
+  sr_model_free(m);
+  sr_backend_free(ref), sr_backend_free(cpu);
+  if (test_failures) fprintf(stderr, "%d failure(s)\n", test_failures);
+  return test_failures ? 1 : 0;
+}

@@ -1,0 +1,158 @@
+/* test_segnetinfer.c: GstHarness tests of segnetinfer: negotiation with
+ * several RGB layouts, frames pass unchanged, the probability meta has the
+ * model's classes and the right map size and sums to one, input-size changes
+ * the map, and a bad model path posts an error instead of crashing. */
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <glib/gstdio.h>
+#include <gst/video/video.h>
+
+#include "gstsrprobmeta.h"
+#include "segrank.h"
+
+static GstBuffer *random_frame(gsize size, guint seed) {
+  GstBuffer *buf = gst_buffer_new_allocate(NULL, size, NULL);
+  GstMapInfo map;
+  gst_buffer_map(buf, &map, GST_MAP_WRITE);
+  GRand *r = g_rand_new_with_seed(seed);
+  for (gsize i = 0; i < size; i++) map.data[i] = (guint8)g_rand_int_range(r, 0, 256);
+  g_rand_free(r);
+  gst_buffer_unmap(buf, &map);
+  return buf;
+}
+
+/* Pushes one frame of @format and @w × @h, returns the output's meta checks. */
+static void run_frame(const gchar *format, gint w, gint h, gint input_size, guint exp_w, guint exp_h) {
+  /* input-size is read when the element starts, so it is set at creation. */
+  gchar *desc = g_strdup_printf("segnetinfer input-size=%d", input_size);
+  GstHarness *hrn = gst_harness_new_parse(desc);
+  g_free(desc);
+  gchar *caps = g_strdup_printf("video/x-raw,format=%s,width=%d,height=%d,framerate=10/1", format, w, h);
+  gst_harness_set_src_caps_str(hrn, caps);
+  g_free(caps);
+  GstVideoInfo info;
+  gst_video_info_from_caps(&info, gst_pad_get_current_caps(hrn->srcpad) ? gst_pad_get_current_caps(hrn->srcpad)
+                                                                         : NULL);
+  GstBuffer *in = random_frame(GST_VIDEO_INFO_SIZE(&info), 5);
+  GstBuffer *ref = gst_buffer_copy_deep(in);
+  GstBuffer *out = gst_harness_push_and_pull(hrn, in);
+  fail_unless(out != NULL);
+  GstSrProbMeta *meta = gst_buffer_get_sr_prob_meta(out);
+  fail_unless(meta != NULL, "no GstSrProbMeta on the output");
+  fail_unless_equals_int(meta->n_classes, 11);
+  fail_unless_equals_int(meta->width, exp_w);
+  fail_unless_equals_int(meta->height, exp_h);
+  fail_unless_equals_int(meta->frame_width, w);
+  fail_unless_equals_int(meta->frame_height, h);
+  fail_unless_equals_string(meta->class_names[3], "Road");
+  fail_unless(meta->class_names[11] == NULL);
+  for (guint i = 0; i < meta->width * meta->height; i++) {
+    gdouble s = 0;
+    for (guint k = 0; k < meta->n_classes; k++) s += meta->probs[k * meta->width * meta->height + i];
+    fail_unless(fabs(s - 1.0) < 1e-4, "cell %u sums to %f", i, s);
+  }
+  fail_unless(gst_sr_prob_meta_argmax(meta, 0, 0) < meta->n_classes);
+  /* The frame itself is untouched. */
+  GstMapInfo a, b;
+  gst_buffer_map(out, &a, GST_MAP_READ);
+  gst_buffer_map(ref, &b, GST_MAP_READ);
+  fail_unless(a.size == b.size && memcmp(a.data, b.data, a.size) == 0, "frame pixels changed");
+  gst_buffer_unmap(out, &a);
+  gst_buffer_unmap(ref, &b);
+  /* The meta survives a copy. */
+  GstBuffer *copy = gst_buffer_copy(out);
+  fail_unless(gst_buffer_get_sr_prob_meta(copy) != NULL);
+  gst_buffer_unref(copy);
+  gst_buffer_unref(out);
+  gst_buffer_unref(ref);
+  gst_harness_teardown(hrn);
+}
+
+GST_START_TEST(test_formats_and_meta) {
+  run_frame("RGB", 161, 121, 0, 13, 13);
+  run_frame("BGRx", 160, 120, 0, 13, 13);
+  run_frame("ARGB", 64, 48, 0, 13, 13);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_input_size) {
+  /* 323 -> conv1 79 -> pool 39 -> pool 19. */
+  run_frame("RGBA", 96, 80, 323, 19, 19);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_same_result_for_same_frame) {
+  GstHarness *hrn = gst_harness_new("segnetinfer");
+  gst_harness_set_src_caps_str(hrn, "video/x-raw,format=RGB,width=32,height=32,framerate=1/1");
+  GstBuffer *o1 = gst_harness_push_and_pull(hrn, random_frame(32 * 32 * 3, 9));
+  GstBuffer *o2 = gst_harness_push_and_pull(hrn, random_frame(32 * 32 * 3, 9));
+  GstSrProbMeta *m1 = gst_buffer_get_sr_prob_meta(o1), *m2 = gst_buffer_get_sr_prob_meta(o2);
+  fail_unless(memcmp(m1->probs, m2->probs, sizeof(gfloat) * m1->n_classes * m1->width * m1->height) == 0);
+  gst_buffer_unref(o1);
+  gst_buffer_unref(o2);
+  gst_harness_teardown(hrn);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_bad_model_posts_error) {
+  GstElement *el = gst_element_factory_make("segnetinfer", NULL);
+  fail_unless(el != NULL);
+  g_object_set(el, "model", "/nonexistent/dir/missing.srmodel", NULL);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(el, bus);
+  fail_unless_equals_int(gst_element_set_state(el, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(msg != NULL, "no error message on the bus");
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  gst_message_parse_error(msg, &err, &dbg);
+  fail_unless(err->domain == GST_RESOURCE_ERROR);
+  fail_unless(strstr(err->message, "missing.srmodel") != NULL, "%s", err->message);
+  fail_unless(dbg && strstr(dbg, "missing.srmodel") != NULL);
+  g_error_free(err);
+  g_free(dbg);
+  gst_message_unref(msg);
+  gst_element_set_state(el, GST_STATE_NULL);
+  gst_element_set_bus(el, NULL);
+  gst_object_unref(bus);
+  gst_object_unref(el);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_corrupt_model_posts_error) {
+  gchar *path = g_build_filename(g_get_tmp_dir(), "segrank-corrupt-test.srmodel", NULL);
+  g_file_set_contents(path, "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":1}        ", 24, NULL);
+  GstElement *el = gst_element_factory_make("segnetinfer", NULL);
+  g_object_set(el, "model", path, NULL);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(el, bus);
+  fail_unless_equals_int(gst_element_set_state(el, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(msg != NULL);
+  gchar *dbg = NULL;
+  gst_message_parse_error(msg, NULL, &dbg);
+  fail_unless(dbg && strstr(dbg, "not a segrank model") != NULL, "%s", dbg);
+  g_free(dbg);
+  gst_message_unref(msg);
+  gst_element_set_state(el, GST_STATE_NULL);
+  gst_element_set_bus(el, NULL);
+  gst_object_unref(bus);
+  gst_object_unref(el);
+  g_unlink(path);
+  g_free(path);
+}
+GST_END_TEST;
+
+static Suite *segnetinfer_suite(void) {
+  Suite *s = suite_create("segnetinfer");
+  TCase *tc = tcase_create("general");
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_formats_and_meta);
+  tcase_add_test(tc, test_input_size);
+  tcase_add_test(tc, test_same_result_for_same_frame);
+  tcase_add_test(tc, test_bad_model_posts_error);
+  tcase_add_test(tc, test_corrupt_model_posts_error);
+  return s;
+}
+
+GST_CHECK_MAIN(segnetinfer);
