@@ -1,0 +1,12 @@
+#!/bin/sh
+# demo.sh: the README's main command. Installs dependencies, builds, and runs
+# pipelines/demo.pipeline over the bundled frames with the shipped model.
+set -eu
+cd "$(dirname "$0")/.."
+tools/install-deps.sh
+[ -f build/build.ninja ] || meson setup build
+ninja -C build
+mkdir -p out
+GST_PLUGIN_PATH="$PWD/build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}" \
+  gst-launch-1.0 -q $(sed '/^#/d' pipelines/demo.pipeline)
+echo "demo: overlay images written to $PWD/out/ ($(ls out/0*.png | wc -l) frames)"
