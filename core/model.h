@@ -92,6 +92,16 @@ typedef enum { SR_DTYPE_F32, SR_DTYPE_F16 } sr_dtype;
 sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);
 /* Writes atomically (temp file, fsync, rename). */
 sr_status sr_model_save(const sr_model *m, const char *path, sr_dtype dtype, sr_error *err);
+/* Training checkpoints: a model file (fp32) that also holds the momentum of
+ * every convolution ("momentum.<layer>.weight|bias", indexed by layer here,
+ * NULL for other layers) and a JSON training state. One file, written
+ * atomically, so weights and optimizer state can never disagree. */
+sr_status sr_checkpoint_save(const sr_model *m, float *const *mom_w, float *const *mom_b, const char *train_state,
+                             const char *path, sr_error *err);
+sr_status sr_checkpoint_load(const char *path, sr_model **out, float ***mom_w, float ***mom_b, char **train_state,
+                             sr_error *err);
+void sr_checkpoint_free_momentum(int n_layers, float **mom_w, float **mom_b);
+
 /* The header's JSON text (transfer full, g_free) for `segrank info`. */
 sr_status sr_model_read_header(const char *path, char **json, sr_error *err);
 

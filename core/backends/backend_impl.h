@@ -28,6 +28,19 @@ struct sr_backend_ops {
   /* Softmax over channels, per pixel. */
   sr_status (*softmax)(sr_backend *b, const sr_tensor *x, sr_tensor *y);
 
+  /* Training (optional: NULL where a backend cannot train). Outputs are
+   * overwritten, not accumulated; dw and db sum over the batch.
+   * conv2d_backward: gradients of y = conv(x, w) + bias (before any ReLU;
+   * the caller masks dy first); dx may be NULL (first layer). */
+  sr_status (*conv2d_backward)(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
+                               const sr_tensor *dy, sr_tensor *dx, float *dw, float *db);
+  /* Routes each output's gradient to the first maximum of its window. */
+  sr_status (*maxpool_backward)(sr_backend *b, const sr_pool_params *p, const sr_tensor *x, const sr_tensor *dy,
+                                sr_tensor *dx);
+  /* y is the forward output for x. */
+  sr_status (*lrn_backward)(sr_backend *b, const sr_lrn_params *p, const sr_tensor *x, const sr_tensor *y,
+                            const sr_tensor *dy, sr_tensor *dx);
+
   /* (optional) Wait until all queued work is done. */
   sr_status (*synchronize)(sr_backend *b);
   void (*destroy)(sr_backend *b);

@@ -149,7 +149,10 @@ static int write_floats(FILE *f, const float *v, size_t n, sr_dtype dt) {
   return 0;
 }
 
-sr_status sr_model_save(const sr_model *m, const char *path, sr_dtype dtype, sr_error *err) {
+/* Writes @m; a checkpoint adds "momentum.<layer>.weight|bias" (F32) from
+ * @mom_w/@mom_b (indexed by layer) and __metadata__.train_state. */
+static sr_status write_model(const sr_model *m, const char *path, sr_dtype dtype, float *const *mom_w,
+                             float *const *mom_b, const char *train_state, sr_error *err) {
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "__metadata__");
@@ -160,6 +163,10 @@ sr_status sr_model_save(const sr_model *m, const char *path, sr_dtype dtype, sr_
   json_builder_set_member_name(b, "segrank");
   json_builder_add_string_value(b, meta);
   g_free(meta);
+  if (train_state) {
+    json_builder_set_member_name(b, "train_state");
+    json_builder_add_string_value(b, train_state);
+  }
   json_builder_end_object(b);
   guint64 offset = 0;
   for (int i = 0; i < m->n_layers; i++) {
@@ -171,6 +178,16 @@ sr_status sr_model_save(const sr_model *m, const char *path, sr_dtype dtype, sr_
     add_tensor_entry(b, name, dtype, wshape, 4, &offset);
     snprintf(name, sizeof name, "%s.bias", l->name);
     add_tensor_entry(b, name, dtype, &l->conv.out_c, 1, &offset);
+  }
+  for (int i = 0; mom_w && i < m->n_layers; i++) {
+    const sr_layer *l = &m->layers[i];
+    if (l->type != SR_LAYER_CONV) continue;
+    int wshape[4] = {l->conv.out_c, l->conv.in_c / l->conv.group, l->conv.kh, l->conv.kw};
+    char name[64];
+    snprintf(name, sizeof name, "momentum.%s.weight", l->name);
+    add_tensor_entry(b, name, SR_DTYPE_F32, wshape, 4, &offset);
+    snprintf(name, sizeof name, "momentum.%s.bias", l->name);
+    add_tensor_entry(b, name, SR_DTYPE_F32, &l->conv.out_c, 1, &offset);
   }
   json_builder_end_object(b);
   JsonNode *root = json_builder_get_root(b);
@@ -195,11 +212,27 @@ sr_status sr_model_save(const sr_model *m, const char *path, sr_dtype dtype, sr_
     size_t wcount = (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
     bad = write_floats(af.f, l->weight, wcount, dtype) || write_floats(af.f, l->bias, l->conv.out_c, dtype);
   }
+  for (int i = 0; mom_w && i < m->n_layers && !bad; i++) {
+    const sr_layer *l = &m->layers[i];
+    if (l->type != SR_LAYER_CONV) continue;
+    size_t wcount = (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
+    bad = write_floats(af.f, mom_w[i], wcount, SR_DTYPE_F32) ||
+          write_floats(af.f, mom_b[i], l->conv.out_c, SR_DTYPE_F32);
+  }
   if (bad) {
     sr_atomic_abort(&af);
     return sr_error_set(err, SR_ERR_IO, "%s: write failed", path);
   }
   return sr_atomic_commit(&af, err);
+}
+
+sr_status sr_model_save(const sr_model *m, const char *path, sr_dtype dtype, sr_error *err) {
+  return write_model(m, path, dtype, NULL, NULL, NULL, err);
+}
+
+sr_status sr_checkpoint_save(const sr_model *m, float *const *mom_w, float *const *mom_b, const char *train_state,
+                             const char *path, sr_error *err) {
+  return write_model(m, path, SR_DTYPE_F32, mom_w, mom_b, train_state, err);
 }
 
 /* ---- reading ---- */
@@ -499,7 +532,8 @@ sr_status sr_model_read_header(const char *path, char **json, sr_error *err) {
   return st;
 }
 
-sr_status sr_model_load(const char *path, sr_model **out, sr_error *err) {
+static sr_status load_model(const char *path, sr_model **out, float ***mom_w, float ***mom_b, char **train_state,
+                            sr_error *err) {
   gchar *contents = NULL, *json = NULL;
   gsize size = 0;
   guint64 hlen = 0;
@@ -521,6 +555,11 @@ sr_status sr_model_load(const char *path, sr_model **out, sr_error *err) {
       st = bad(&r, "no __metadata__.segrank entry: a safetensors file, but not a segrank model");
     else
       st = parse_metadata(&r, text, m);
+    const char *state = get_str(meta, "train_state", NULL);
+    if (st == SR_OK && train_state) {
+      if (!state) st = bad(&r, "not a training checkpoint (no train_state)");
+      else *train_state = g_strdup(state);
+    }
   }
   if (st == SR_OK) {
     st = sr_model_validate(m, err);
@@ -538,6 +577,21 @@ sr_status sr_model_load(const char *path, sr_model **out, sr_error *err) {
     if (st == SR_OK) st = read_tensor(&r, name, &l->conv.out_c, 1, &l->bias);
     expected += 2;
   }
+  if (st == SR_OK && mom_w) {
+    *mom_w = calloc(m->n_layers, sizeof(float *));
+    *mom_b = calloc(m->n_layers, sizeof(float *));
+  }
+  for (int i = 0; st == SR_OK && mom_w && i < m->n_layers; i++) {
+    sr_layer *l = &m->layers[i];
+    if (l->type != SR_LAYER_CONV) continue;
+    char name[80];
+    int wshape[4] = {l->conv.out_c, l->conv.in_c / l->conv.group, l->conv.kh, l->conv.kw};
+    snprintf(name, sizeof name, "momentum.%s.weight", l->name);
+    st = read_tensor(&r, name, wshape, 4, &(*mom_w)[i]);
+    snprintf(name, sizeof name, "momentum.%s.bias", l->name);
+    if (st == SR_OK) st = read_tensor(&r, name, &l->conv.out_c, 1, &(*mom_b)[i]);
+    expected += 2;
+  }
   if (st == SR_OK && (int)json_object_get_size(r.tensors) != expected)
     st = bad(&r, "header lists %u entries but the layers use %d tensors",
              json_object_get_size(r.tensors) - 1, expected - 1);
@@ -546,9 +600,32 @@ sr_status sr_model_load(const char *path, sr_model **out, sr_error *err) {
   g_free(json);
   g_free(contents);
   if (st != SR_OK) {
+    if (mom_w && *mom_w) sr_checkpoint_free_momentum(m->n_layers, *mom_w, *mom_b);
+    if (mom_w) *mom_w = *mom_b = NULL;
+    if (train_state) g_free(*train_state), *train_state = NULL;
     sr_model_free(m);
     return st;
   }
   *out = m;
   return SR_OK;
+}
+
+sr_status sr_model_load(const char *path, sr_model **out, sr_error *err) {
+  return load_model(path, out, NULL, NULL, NULL, err);
+}
+
+sr_status sr_checkpoint_load(const char *path, sr_model **out, float ***mom_w, float ***mom_b, char **train_state,
+                             sr_error *err) {
+  *train_state = NULL;
+  *mom_w = *mom_b = NULL;
+  return load_model(path, out, mom_w, mom_b, train_state, err);
+}
+
+void sr_checkpoint_free_momentum(int n_layers, float **mom_w, float **mom_b) {
+  for (int i = 0; i < n_layers; i++) {
+    if (mom_w) free(mom_w[i]);
+    if (mom_b) free(mom_b[i]);
+  }
+  free(mom_w);
+  free(mom_b);
 }

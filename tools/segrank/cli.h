@@ -13,6 +13,8 @@ int cmd_import_caffe(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Parses @argv with @entries; prints the error or help and returns FALSE. */
 gboolean cli_parse(int *argc, char ***argv, const char *params, const char *summary, const GOptionEntry *entries);

@@ -16,6 +16,8 @@ static const struct {
     {"import-caffe", cmd_import_caffe, "convert a Caffe .caffemodel into a segrank model"},
     {"info", cmd_info, "print a model file's header"},
     {"init", cmd_init, "write a randomly initialised SegNet model"},
+    {"train", cmd_train, "train SegNet with the paper's losses (CE, IOU, UOI, UOI+CE)"},
+    {"eval", cmd_eval, "mIoU of a model on a dataset split (PASCAL VOC protocol)"},
     {"bench", cmd_bench, "time the forward pass per backend and per layer"},
 };
 

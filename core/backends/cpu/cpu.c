@@ -143,6 +143,113 @@ static sr_status cpu_softmax(sr_backend *b, const sr_tensor *x, sr_tensor *y) {
   return SR_OK;
 }
 
+static sr_status cpu_conv2d_backward(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
+                                     const sr_tensor *dy, sr_tensor *dx, float *dw, float *db) {
+  cpu_backend *cb = (cpu_backend *)b;
+  int icg = p->in_c / p->group, ocg = p->out_c / p->group;
+  int K = icg * p->kh * p->kw, N = dy->h * dy->w;
+  bool direct = p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0;
+  /* col holds the unfolded input, then (reused) the column gradient. */
+  float *col = direct ? NULL : workspace(cb, (size_t)K * N);
+  if (!direct && !col) return SR_ERR_NOMEM;
+  size_t in_plane = (size_t)x->h * x->w;
+  memset(dw, 0, sizeof(float) * (size_t)p->out_c * K);
+  memset(db, 0, sizeof(float) * p->out_c);
+  for (int n = 0; n < dy->n; n++) {
+    const float *g_out = dy->data + (size_t)n * p->out_c * N;
+    for (int oc = 0; oc < p->out_c; oc++) {
+      float s = 0;
+      for (int i = 0; i < N; i++) s += g_out[(size_t)oc * N + i];
+      db[oc] += s;
+    }
+    for (int g = 0; g < p->group; g++) {
+      const float *in = x->data + ((size_t)n * x->c + (size_t)g * icg) * in_plane;
+      const float *gy = g_out + (size_t)g * ocg * N;
+      const float *B = in;
+      if (!direct) {
+        sr__im2col(in, icg, x->h, x->w, p->kh, p->kw, p->stride, p->pad, dy->h, dy->w, col);
+        B = col;
+      }
+      /* dW_g += dY_g (ocg × N) · colᵀ (N × K) */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ocg, K, N, 1.f, gy, N, B, N, 1.f,
+                  dw + (size_t)g * ocg * K, K);
+      if (!dx) continue;
+      float *gin = dx->data + ((size_t)n * dx->c + (size_t)g * icg) * in_plane;
+      /* dcol = W_gᵀ (K × ocg) · dY_g (ocg × N), folded back onto the image. */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, ocg, 1.f, w + (size_t)g * ocg * K, K, gy, N, 0.f,
+                  direct ? gin : col, N);
+      if (!direct) sr__col2im(col, icg, x->h, x->w, p->kh, p->kw, p->stride, p->pad, dy->h, dy->w, gin);
+    }
+  }
+  return SR_OK;
+}
+
+static sr_status cpu_maxpool_backward(sr_backend *b, const sr_pool_params *p, const sr_tensor *x, const sr_tensor *dy,
+                                      sr_tensor *dx) {
+  (void)b;
+  size_t planes = (size_t)x->n * x->c;
+  memset(dx->data, 0, sizeof(float) * sr_tensor_count(dx));
+  for (size_t pl = 0; pl < planes; pl++) {
+    const float *in = x->data + pl * x->h * x->w;
+    const float *g = dy->data + pl * dy->h * dy->w;
+    float *out = dx->data + pl * x->h * x->w;
+    for (int oy = 0; oy < dy->h; oy++) {
+      int y0 = oy * p->stride - p->pad, y1 = y0 + p->kernel;
+      if (y0 < 0) y0 = 0;
+      if (y1 > x->h) y1 = x->h;
+      for (int ox = 0; ox < dy->w; ox++) {
+        int x0 = ox * p->stride - p->pad, x1 = x0 + p->kernel;
+        if (x0 < 0) x0 = 0;
+        if (x1 > x->w) x1 = x->w;
+        int best = y0 * x->w + x0;
+        for (int iy = y0; iy < y1; iy++)
+          for (int ix = x0; ix < x1; ix++)
+            if (in[iy * x->w + ix] > in[best]) best = iy * x->w + ix;
+        out[best] += g[oy * dy->w + ox];
+      }
+    }
+  }
+  return SR_OK;
+}
+
+static sr_status cpu_lrn_backward(sr_backend *b, const sr_lrn_params *p, const sr_tensor *x, const sr_tensor *y,
+                                  const sr_tensor *dy, sr_tensor *dx) {
+  cpu_backend *cb = (cpu_backend *)b;
+  size_t plane = (size_t)x->h * x->w;
+  /* scale for every channel, and the running window sum of dy·y/scale */
+  float *scale = workspace(cb, plane * (x->c + 1));
+  if (!scale) return SR_ERR_NOMEM;
+  float *acc = scale + plane * x->c;
+  int pre = (p->size - 1) / 2, post = p->size - pre - 1;
+  float a = p->alpha / p->size, coef = 2.f * p->alpha * p->beta / p->size;
+  for (int n = 0; n < x->n; n++) {
+    const float *in = x->data + (size_t)n * x->c * plane, *out = y->data + (size_t)n * x->c * plane;
+    const float *g = dy->data + (size_t)n * x->c * plane;
+    float *gx = dx->data + (size_t)n * x->c * plane;
+    for (int c = 0; c < x->c; c++)
+      for (size_t i = 0; i < plane; i++) {
+        double s = 0;
+        for (int j = c - pre; j <= c + post; j++)
+          if (j >= 0 && j < x->c) s += (double)in[j * plane + i] * in[j * plane + i];
+        scale[c * plane + i] = p->k + a * (float)s;
+      }
+    memset(acc, 0, plane * sizeof(float));
+    for (int j = 0; j < post && j < x->c; j++)
+      for (size_t i = 0; i < plane; i++) acc[i] += g[j * plane + i] * out[j * plane + i] / scale[j * plane + i];
+    for (int c = 0; c < x->c; c++) {
+      int add = c + post, drop = c - pre - 1;
+      if (add < x->c)
+        for (size_t i = 0; i < plane; i++) acc[i] += g[add * plane + i] * out[add * plane + i] / scale[add * plane + i];
+      if (drop >= 0)
+        for (size_t i = 0; i < plane; i++)
+          acc[i] -= g[drop * plane + i] * out[drop * plane + i] / scale[drop * plane + i];
+      for (size_t i = 0; i < plane; i++)
+        gx[c * plane + i] = g[c * plane + i] * powf(scale[c * plane + i], -p->beta) - coef * in[c * plane + i] * acc[i];
+    }
+  }
+  return SR_OK;
+}
+
 static void cpu_destroy(sr_backend *b) {
   cpu_backend *cb = (cpu_backend *)b;
   free(cb->col);
@@ -160,6 +267,9 @@ static const struct sr_backend_ops cpu_ops = {
     .maxpool = cpu_maxpool,
     .lrn = cpu_lrn,
     .softmax = cpu_softmax,
+    .conv2d_backward = cpu_conv2d_backward,
+    .maxpool_backward = cpu_maxpool_backward,
+    .lrn_backward = cpu_lrn_backward,
     .destroy = cpu_destroy,
 };
 

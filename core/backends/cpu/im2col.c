@@ -34,3 +34,23 @@ void sr__im2col(const float *in, int channels, int h, int w, int kh, int kw, int
         }
       }
 }
+
+void sr__col2im(const float *col, int channels, int h, int w, int kh, int kw, int stride, int pad, int oh, int ow,
+                float *im) {
+  memset(im, 0, sizeof(float) * channels * h * w);
+  for (int c = 0; c < channels; c++)
+    for (int ky = 0; ky < kh; ky++)
+      for (int kx = 0; kx < kw; kx++) {
+        const float *row = col + (((size_t)c * kh + ky) * kw + kx) * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+          int iy = oy * stride - pad + ky;
+          if (iy < 0 || iy >= h) continue;
+          float *dst = im + ((size_t)c * h + iy) * w;
+          const float *src = row + (size_t)oy * ow;
+          for (int ox = 0; ox < ow; ox++) {
+            int ix = ox * stride - pad + kx;
+            if (ix >= 0 && ix < w) dst[ix] += src[ox];
+          }
+        }
+      }
+}

@@ -6,4 +6,9 @@
 void sr__im2col(const float *in, int channels, int h, int w, int kh, int kw, int stride, int pad, int oh, int ow,
                 float *col);
 
+/* The adjoint: adds each column entry back onto its image position (im is
+ * overwritten, not accumulated). */
+void sr__col2im(const float *col, int channels, int h, int w, int kh, int kw, int stride, int pad, int oh, int ow,
+                float *im);
+
 #endif

@@ -98,6 +98,99 @@ static sr_status ref_softmax(sr_backend *b, const sr_tensor *x, sr_tensor *y) {
   return SR_OK;
 }
 
+static sr_status ref_conv2d_backward(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
+                                     const sr_tensor *dy, sr_tensor *dx, float *dw, float *db) {
+  (void)b;
+  int icg = p->in_c / p->group, ocg = p->out_c / p->group;
+  size_t wcount = (size_t)p->out_c * icg * p->kh * p->kw;
+  double *gw = calloc(wcount, sizeof(double)), *gx = dx ? calloc(sr_tensor_count(dx), sizeof(double)) : NULL;
+  for (int oc = 0; oc < p->out_c; oc++) {
+    double gb = 0;
+    for (int n = 0; n < dy->n; n++)
+      for (int i = 0; i < dy->h * dy->w; i++) gb += dy->data[((size_t)n * dy->c + oc) * dy->h * dy->w + i];
+    db[oc] = (float)gb;
+  }
+  for (int n = 0; n < dy->n; n++)
+    for (int oc = 0; oc < p->out_c; oc++) {
+      int g = oc / ocg;
+      for (int oy = 0; oy < dy->h; oy++)
+        for (int ox = 0; ox < dy->w; ox++) {
+          double d = dy->data[(((size_t)n * dy->c + oc) * dy->h + oy) * dy->w + ox];
+          if (d == 0) continue;
+          for (int ic = 0; ic < icg; ic++)
+            for (int ky = 0; ky < p->kh; ky++) {
+              int iy = oy * p->stride - p->pad + ky;
+              if (iy < 0 || iy >= x->h) continue;
+              for (int kx = 0; kx < p->kw; kx++) {
+                int ix = ox * p->stride - p->pad + kx;
+                if (ix < 0 || ix >= x->w) continue;
+                size_t xi = (((size_t)n * x->c + g * icg + ic) * x->h + iy) * x->w + ix;
+                size_t wi = (((size_t)oc * icg + ic) * p->kh + ky) * p->kw + kx;
+                gw[wi] += d * x->data[xi];
+                if (gx) gx[xi] += d * w[wi];
+              }
+            }
+        }
+    }
+  for (size_t i = 0; i < wcount; i++) dw[i] = (float)gw[i];
+  if (dx)
+    for (size_t i = 0; i < sr_tensor_count(dx); i++) dx->data[i] = (float)gx[i];
+  free(gw);
+  free(gx);
+  return SR_OK;
+}
+
+static sr_status ref_maxpool_backward(sr_backend *b, const sr_pool_params *p, const sr_tensor *x, const sr_tensor *dy,
+                                      sr_tensor *dx) {
+  (void)b;
+  for (size_t i = 0; i < sr_tensor_count(dx); i++) dx->data[i] = 0;
+  for (int n = 0; n < dy->n; n++)
+    for (int c = 0; c < dy->c; c++)
+      for (int oy = 0; oy < dy->h; oy++)
+        for (int ox = 0; ox < dy->w; ox++) {
+          int y0 = oy * p->stride - p->pad, x0 = ox * p->stride - p->pad;
+          size_t best = 0;
+          float m = -FLT_MAX;
+          for (int iy = y0; iy < y0 + p->kernel; iy++)
+            for (int ix = x0; ix < x0 + p->kernel; ix++) {
+              if (iy < 0 || iy >= x->h || ix < 0 || ix >= x->w) continue;
+              size_t at = (((size_t)n * x->c + c) * x->h + iy) * x->w + ix;
+              if (x->data[at] > m) m = x->data[at], best = at;
+            }
+          dx->data[best] += dy->data[(((size_t)n * dy->c + c) * dy->h + oy) * dy->w + ox];
+        }
+  return SR_OK;
+}
+
+/* Caffe's LRN gradient: dx_i = dy_i·s_i^-β − (2αβ/n)·x_i·Σ_{j: i∈win(j)} dy_j·y_j/s_j. */
+static sr_status ref_lrn_backward(sr_backend *b, const sr_lrn_params *p, const sr_tensor *x, const sr_tensor *y,
+                                  const sr_tensor *dy, sr_tensor *dx) {
+  (void)b;
+  int pre = (p->size - 1) / 2;
+  size_t plane = (size_t)x->h * x->w;
+  for (int n = 0; n < x->n; n++)
+    for (size_t i = 0; i < plane; i++) {
+      const size_t base = (size_t)n * x->c * plane + i;
+      double *scale = malloc(sizeof(double) * x->c);
+      for (int c = 0; c < x->c; c++) {
+        double sum = 0;
+        for (int j = c - pre; j < c - pre + p->size; j++)
+          if (j >= 0 && j < x->c) sum += (double)x->data[base + j * plane] * x->data[base + j * plane];
+        scale[c] = p->k + p->alpha / p->size * sum;
+      }
+      for (int c = 0; c < x->c; c++) {
+        double acc = 0;
+        for (int j = c - pre; j < c - pre + p->size; j++) /* symmetric window: i ∈ win(j) ⇔ j ∈ win(i) */
+          if (j >= 0 && j < x->c) acc += (double)dy->data[base + j * plane] * y->data[base + j * plane] / scale[j];
+        dx->data[base + c * plane] =
+            (float)(dy->data[base + c * plane] * pow(scale[c], -p->beta) -
+                    2.0 * p->alpha * p->beta / p->size * x->data[base + c * plane] * acc);
+      }
+      free(scale);
+    }
+  return SR_OK;
+}
+
 static void ref_destroy(sr_backend *b) { free(b); }
 
 static const struct sr_backend_ops ref_ops = {
@@ -111,6 +204,9 @@ static const struct sr_backend_ops ref_ops = {
     .maxpool = ref_maxpool,
     .lrn = ref_lrn,
     .softmax = ref_softmax,
+    .conv2d_backward = ref_conv2d_backward,
+    .maxpool_backward = ref_maxpool_backward,
+    .lrn_backward = ref_lrn_backward,
     .destroy = ref_destroy,
 };
 

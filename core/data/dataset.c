@@ -1,0 +1,109 @@
+/* dataset.c: dataset readers (CamVid, generic folders). */
+#include "dataset.h"
+
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static gint cmp_str(gconstpointer a, gconstpointer b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Checks one pair; returns an error message (g_free) or NULL. */
+static char *check_pair(const sr_image *img, const sr_image *lab, const char *lab_path, int void_label) {
+  if (img->width != lab->width || img->height != lab->height)
+    return g_strdup_printf("%s: label map is %dx%d but the image is %dx%d", lab_path, lab->width, lab->height,
+                           img->width, img->height);
+  for (size_t i = 0; i < (size_t)lab->width * lab->height; i++)
+    if (lab->data[i] > void_label && lab->data[i] != 255)
+      return g_strdup_printf("%s: label %d at pixel (%zu, %zu) is out of range (classes 0..%d, void %d)", lab_path,
+                             lab->data[i], i % lab->width, i / lab->width, void_label - 1, void_label);
+  return NULL;
+}
+
+static sr_status read_pairs(const char *img_dir, const char *lab_dir, bool skip_bad, sr_dataset *ds, sr_error *err) {
+  GError *gerr = NULL;
+  GDir *d = g_dir_open(img_dir, 0, &gerr);
+  if (!d) {
+    sr_status st = sr_error_set(err, SR_ERR_IO, "%s", gerr->message);
+    g_error_free(gerr);
+    return st;
+  }
+  GPtrArray *names = g_ptr_array_new();
+  const char *n;
+  while ((n = g_dir_read_name(d)))
+    if (g_str_has_suffix(n, ".png")) g_ptr_array_add(names, g_strdup(n));
+  g_dir_close(d);
+  g_ptr_array_sort(names, cmp_str);
+  if (names->len == 0) {
+    g_ptr_array_free(names, TRUE);
+    return sr_error_set(err, SR_ERR_IO, "%s: no .png images", img_dir);
+  }
+  ds->images = calloc(names->len, sizeof(sr_image));
+  ds->labels = calloc(names->len, sizeof(sr_image));
+  ds->names = calloc(names->len, sizeof(char *));
+  sr_status st = SR_OK;
+  for (guint i = 0; i < names->len && st == SR_OK; i++) {
+    char *ip = g_build_filename(img_dir, names->pdata[i], NULL), *lp = g_build_filename(lab_dir, names->pdata[i], NULL);
+    sr_image img = {0}, lab = {0};
+    sr_error e = {0};
+    char *bad = NULL;
+    if (!g_file_test(lp, G_FILE_TEST_EXISTS))
+      bad = g_strdup_printf("%s: label file missing for image %s", lp, ip);
+    else if (sr_image_load_png(ip, 0, &img, &e) != SR_OK || sr_image_load_png(lp, 1, &lab, &e) != SR_OK)
+      bad = g_strdup(e.msg);
+    else
+      bad = check_pair(&img, &lab, lp, ds->void_label);
+    if (bad) {
+      sr_image_clear(&img), sr_image_clear(&lab);
+      if (skip_bad) {
+        fprintf(stderr, "warning: skipping %s\n", bad);
+        ds->skipped++;
+      } else {
+        st = sr_error_set(err, SR_ERR_FORMAT, "%s", bad);
+      }
+      g_free(bad);
+    } else {
+      ds->images[ds->n] = img, ds->labels[ds->n] = lab, ds->names[ds->n] = g_strdup(names->pdata[i]);
+      ds->n++;
+    }
+    g_free(ip), g_free(lp);
+  }
+  g_ptr_array_free(names, TRUE);
+  if (st == SR_OK && ds->n == 0) st = sr_error_set(err, SR_ERR_FORMAT, "%s: every sample was bad", img_dir);
+  return st;
+}
+
+sr_status sr_dataset_open(const char *spec, const char *split, int n_classes, bool skip_bad, sr_dataset *ds,
+                          sr_error *err) {
+  memset(ds, 0, sizeof *ds);
+  sr_status st;
+  if (g_str_has_prefix(spec, "camvid:")) {
+    ds->n_classes = 11, ds->void_label = 11;
+    char *img = g_strdup_printf("%s/%s", spec + 7, split), *lab = g_strdup_printf("%s/%sannot", spec + 7, split);
+    st = read_pairs(img, lab, skip_bad, ds, err);
+    g_free(img), g_free(lab);
+  } else if (g_str_has_prefix(spec, "folder:")) {
+    char **parts = g_strsplit(spec + 7, ",", 2);
+    if (!parts[0] || !parts[1] || n_classes < 2 || n_classes > 254) {
+      g_strfreev(parts);
+      return sr_error_set(err, SR_ERR_INVALID, "folder datasets need folder:IMAGES,LABELS and a class count 2..254");
+    }
+    ds->n_classes = n_classes, ds->void_label = 255;
+    st = read_pairs(parts[0], parts[1], skip_bad, ds, err);
+    g_strfreev(parts);
+  } else {
+    return sr_error_set(err, SR_ERR_UNSUPPORTED, "dataset '%s': use camvid:DIR or folder:IMAGES,LABELS", spec);
+  }
+  if (st != SR_OK) sr_dataset_clear(ds);
+  return st;
+}
+
+void sr_dataset_clear(sr_dataset *ds) {
+  for (int i = 0; i < ds->n; i++) {
+    sr_image_clear(&ds->images[i]);
+    sr_image_clear(&ds->labels[i]);
+    g_free(ds->names[i]);
+  }
+  free(ds->images), free(ds->labels), free(ds->names);
+  memset(ds, 0, sizeof *ds);
+}

@@ -1,0 +1,31 @@
+/* dataset.h: labelled image sets held in memory (images as RGB, labels as
+ * class indices with one void value), read from CamVid's layout or a generic
+ * image-folder + label-folder pair. */
+#ifndef SR_DATASET_H
+#define SR_DATASET_H
+
+#include <stdbool.h>
+
+#include "../image.h"
+#include "../status.h"
+
+typedef struct {
+  int n;
+  sr_image *images; /* RGB */
+  sr_image *labels; /* grey: class index, or `void_label` */
+  char **names;     /* file names, without directory */
+  int n_classes;
+  int void_label;   /* ignored in loss and evaluation; also any value ≥ n_classes is */
+  int skipped;      /* samples dropped by skip_bad */
+} sr_dataset;
+
+/* Opens "camvid:DIR" (split = train | val | test: the PNGs of DIR/SPLIT with labels in
+ * DIR/SPLITannot/, 11 classes, void 11) or "folder:IMAGES,LABELS" (PNG pairs
+ * with the same file name; @n_classes, void 255). A missing label file, a size
+ * mismatch or a label above the void value is an error naming the file, or
+ * with @skip_bad a warning on stderr and a count. */
+sr_status sr_dataset_open(const char *spec, const char *split, int n_classes, bool skip_bad, sr_dataset *ds,
+                          sr_error *err);
+void sr_dataset_clear(sr_dataset *ds);
+
+#endif

@@ -1,0 +1,46 @@
+/* eval.h: the PASCAL VOC protocol: one confusion matrix accumulated over the
+ * whole split (void ignored), IoU per class = TP / (TP + FP + FN), mean over
+ * classes; and the upsampling of coarse maps to full resolution that the
+ * paper compares (Section 4, Table 2). */
+#ifndef SR_EVAL_H
+#define SR_EVAL_H
+
+#include <stdint.h>
+
+#include "../data/dataset.h"
+#include "../net.h"
+
+typedef enum {
+  SR_UPSAMPLE_NAIVE,    /* eq. 16: each pixel takes the argmax of the cell it lies in */
+  SR_UPSAMPLE_BILINEAR, /* probabilities interpolated, then argmax (ours) */
+} sr_upsample;
+
+int sr_upsample_from_name(const char *name, sr_upsample *out);
+const char *sr_upsample_name(sr_upsample u);
+
+typedef struct {
+  int k;
+  uint64_t *m; /* k × k, row = ground truth, column = prediction */
+} sr_confusion;
+
+void sr_confusion_init(sr_confusion *c, int k);
+void sr_confusion_clear(sr_confusion *c);
+/* Adds pixels whose ground truth is a class (< k). */
+void sr_confusion_add(sr_confusion *c, const uint8_t *truth, const uint8_t *pred, size_t n);
+/* Mean IoU in percent over classes that occur in truth or prediction;
+ * @per_class (nullable, k entries) gets each class's IoU (NaN when absent). */
+double sr_confusion_miou(const sr_confusion *c, double *per_class);
+double sr_confusion_pixel_accuracy(const sr_confusion *c);
+
+/* eq. 16: label of full-resolution pixel (r, c) = argmax of the coarse cell
+ * whose patch [floor(i·H/h), floor((i+1)·H/h)) contains it. */
+void sr_labels_naive(const float *probs, int k, int h, int w, int width, int height, uint8_t *labels);
+
+/* Runs @net on every image of @ds resized to @in_w × @in_h, upsamples to the
+ * image's resolution with @up and accumulates into @conf. @progress
+ * (nullable) is called after each image. */
+sr_status sr_evaluate(sr_net *net, const sr_model *m, const sr_dataset *ds, int in_w, int in_h, sr_upsample up,
+                      sr_confusion *conf, void (*progress)(int done, int total, void *data), void *data,
+                      sr_error *err);
+
+#endif

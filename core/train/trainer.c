@@ -1,0 +1,534 @@
+/* trainer.c: training graph (all activations kept), backward pass, SGD with
+ * momentum, schedule, checkpoints, metrics and the progress plot. */
+#include "trainer.h"
+
+#include <cairo.h>
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../backends/backend_impl.h"
+#include "../io/atomic_file.h"
+
+/* ---- the training graph ---- */
+
+typedef struct {
+  const sr_model *m;
+  sr_backend *b;
+  int n_steps;      /* layers before the final softmax */
+  sr_tensor *act;   /* act[0] = input, act[i+1] = output of layer i */
+  sr_tensor *grad;  /* gradients of the same shapes */
+  uint8_t **mask;   /* dropout keep-masks, per layer */
+  int B, H, W;
+} tgraph;
+
+static void tg_free(tgraph *g) {
+  for (int i = 0; i <= g->n_steps; i++) {
+    if (i > 0) sr_tensor_clear(&g->act[i]);
+    sr_tensor_clear(&g->grad[i]);
+    if (i < g->n_steps) free(g->mask[i]);
+  }
+  free(g->act), free(g->grad), free(g->mask);
+  memset(g, 0, sizeof *g);
+}
+
+static sr_status tg_init(tgraph *g, const sr_model *m, sr_backend *b, int B, int H, int W, sr_error *err) {
+  memset(g, 0, sizeof *g);
+  if (!b->ops->conv2d_backward)
+    return sr_error_set(err, SR_ERR_UNSUPPORTED, "the %s backend cannot train", b->ops->name);
+  if (m->layers[m->n_layers - 1].type != SR_LAYER_SOFTMAX)
+    return sr_error_set(err, SR_ERR_UNSUPPORTED, "training needs a model that ends in a softmax");
+  g->m = m, g->b = b, g->B = B, g->H = H, g->W = W;
+  g->n_steps = m->n_layers - 1;
+  g->act = calloc(g->n_steps + 1, sizeof(sr_tensor));
+  g->grad = calloc(g->n_steps + 1, sizeof(sr_tensor));
+  g->mask = calloc(g->n_steps, sizeof(uint8_t *));
+  sr_tensor cur = {B, 3, H, W, NULL};
+  sr_tensor_alloc(&g->grad[0], B, 3, H, W);
+  for (int i = 0; i < g->n_steps; i++) {
+    const sr_layer *l = &m->layers[i];
+    if (l->type == SR_LAYER_CONV) {
+      if (cur.h + 2 * l->conv.pad < l->conv.kh || cur.w + 2 * l->conv.pad < l->conv.kw) goto small;
+      cur.c = l->conv.out_c;
+      cur.h = sr_conv_out_size(cur.h, l->conv.kh, l->conv.stride, l->conv.pad);
+      cur.w = sr_conv_out_size(cur.w, l->conv.kw, l->conv.stride, l->conv.pad);
+    } else if (l->type == SR_LAYER_MAXPOOL) {
+      if (cur.h < l->pool.kernel || cur.w < l->pool.kernel) goto small;
+      cur.h = sr_pool_out_size(cur.h, l->pool.kernel, l->pool.stride, l->pool.pad);
+      cur.w = sr_pool_out_size(cur.w, l->pool.kernel, l->pool.stride, l->pool.pad);
+    } else if (l->type == SR_LAYER_DROPOUT) {
+      g->mask[i] = malloc(sr_tensor_count(&cur));
+    }
+    if (sr_tensor_alloc(&g->act[i + 1], cur.n, cur.c, cur.h, cur.w) != SR_OK ||
+        sr_tensor_alloc(&g->grad[i + 1], cur.n, cur.c, cur.h, cur.w) != SR_OK) {
+      tg_free(g);
+      return sr_error_set(err, SR_ERR_NOMEM, "out of memory for the training activations");
+    }
+  }
+  return SR_OK;
+small:
+  tg_free(g);
+  return sr_error_set(err, SR_ERR_INVALID, "training crop %dx%d is too small for the net", W, H);
+}
+
+/* act[0] must point at the input. */
+static sr_status tg_forward(tgraph *g, sr_rng *rng, bool dropout) {
+  const struct sr_backend_ops *ops = g->b->ops;
+  sr_status st = SR_OK;
+  for (int i = 0; i < g->n_steps && st == SR_OK; i++) {
+    const sr_layer *l = &g->m->layers[i];
+    sr_tensor *x = &g->act[i], *y = &g->act[i + 1];
+    size_t n = sr_tensor_count(y);
+    switch (l->type) {
+      case SR_LAYER_CONV: {
+        sr_conv_params p = l->conv;
+        p.relu = false;
+        st = ops->conv2d(g->b, &p, x, l->weight, l->bias, y);
+        break;
+      }
+      case SR_LAYER_RELU:
+        for (size_t k = 0; k < n; k++) y->data[k] = x->data[k] > 0 ? x->data[k] : 0;
+        break;
+      case SR_LAYER_MAXPOOL: st = ops->maxpool(g->b, &l->pool, x, y); break;
+      case SR_LAYER_LRN: st = ops->lrn(g->b, &l->lrn, x, y); break;
+      case SR_LAYER_DROPOUT: {
+        float keep = 1.f - l->dropout, scale = dropout ? 1.f / keep : 1.f;
+        for (size_t k = 0; k < n; k++) {
+          g->mask[i][k] = !dropout || sr_rng_uniform(rng) < keep;
+          y->data[k] = g->mask[i][k] ? x->data[k] * scale : 0;
+        }
+        break;
+      }
+      case SR_LAYER_SOFTMAX: st = ops->softmax(g->b, x, y); break;
+    }
+  }
+  return st;
+}
+
+/* grad[n_steps] must hold dL/d(logits). Layers before @first_trainable get
+ * no gradient, and no input gradient is computed below it. */
+static sr_status tg_backward(tgraph *g, int first_trainable, bool dropout, float **dw, float **db) {
+  const struct sr_backend_ops *ops = g->b->ops;
+  sr_status st = SR_OK;
+  for (int i = g->n_steps - 1; i >= first_trainable && st == SR_OK; i--) {
+    const sr_layer *l = &g->m->layers[i];
+    sr_tensor *x = &g->act[i], *y = &g->act[i + 1], *dy = &g->grad[i + 1], *dx = &g->grad[i];
+    size_t n = sr_tensor_count(dy);
+    bool need_dx = i > first_trainable;
+    switch (l->type) {
+      case SR_LAYER_CONV:
+        st = ops->conv2d_backward(g->b, &l->conv, x, l->weight, dy, need_dx ? dx : NULL, dw[i], db[i]);
+        break;
+      case SR_LAYER_RELU:
+        for (size_t k = 0; k < n; k++) dx->data[k] = y->data[k] > 0 ? dy->data[k] : 0;
+        break;
+      case SR_LAYER_MAXPOOL:
+        if (need_dx) st = ops->maxpool_backward(g->b, &l->pool, x, dy, dx);
+        break;
+      case SR_LAYER_LRN:
+        if (need_dx) st = ops->lrn_backward(g->b, &l->lrn, x, y, dy, dx);
+        break;
+      case SR_LAYER_DROPOUT: {
+        float scale = dropout ? 1.f / (1.f - l->dropout) : 1.f;
+        for (size_t k = 0; k < n; k++) dx->data[k] = g->mask[i][k] ? dy->data[k] * scale : 0;
+        break;
+      }
+      case SR_LAYER_SOFTMAX: break;
+    }
+  }
+  return st;
+}
+
+/* Soft targets of a batch of label crops for the logits' map size. */
+static void batch_targets(const tgraph *g, const uint8_t *labels, int void_label, float *target, uint8_t *valid) {
+  const sr_tensor *z = &g->act[g->n_steps];
+  (void)void_label;
+  for (int b = 0; b < g->B; b++)
+    sr_soft_target(labels + (size_t)b * g->H * g->W, g->H, g->W, z->c, z->h, z->w,
+                   target + (size_t)b * z->c * z->h * z->w, valid + (size_t)b * z->h * z->w);
+}
+
+static sr_status tg_step(tgraph *g, const sr_loss *loss, const uint8_t *labels, int void_label, sr_rng *rng,
+                         bool dropout, int first_trainable, double *value, float **dw, float **db, float *target,
+                         uint8_t *valid) {
+  sr_status st = tg_forward(g, rng, dropout);
+  if (st != SR_OK) return st;
+  batch_targets(g, labels, void_label, target, valid);
+  st = sr_loss_eval(loss, &g->act[g->n_steps], target, valid, value, g->grad[g->n_steps].data);
+  if (st == SR_ERR_INVALID) { /* an all-void batch: no gradient */
+    *value = NAN;
+    for (int i = 0; i < g->m->n_layers; i++)
+      if (dw[i]) {
+        const sr_conv_params *p = &g->m->layers[i].conv;
+        memset(dw[i], 0, sizeof(float) * p->out_c * (p->in_c / p->group) * p->kh * p->kw);
+        memset(db[i], 0, sizeof(float) * p->out_c);
+      }
+    return SR_OK;
+  }
+  return tg_backward(g, first_trainable, dropout, dw, db);
+}
+
+static size_t conv_weight_count(const sr_layer *l) {
+  return (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
+}
+
+sr_status sr_train_gradients(const sr_model *m, sr_backend *b, const sr_loss *loss, const sr_tensor *input,
+                             const uint8_t *labels, int void_label, uint64_t seed, bool dropout, double *value,
+                             float **dw, float **db, sr_error *err) {
+  tgraph g;
+  sr_status st = tg_init(&g, m, b, input->n, input->h, input->w, err);
+  if (st != SR_OK) return st;
+  sr_tensor in = *input;
+  g.act[0] = in;
+  const sr_tensor *z = &g.act[g.n_steps];
+  float *target = malloc(sizeof(float) * sr_tensor_count(z));
+  uint8_t *valid = malloc((size_t)z->n * z->h * z->w);
+  sr_rng rng;
+  sr_rng_seed(&rng, seed);
+  st = tg_step(&g, loss, labels, void_label, &rng, dropout, 0, value, dw, db, target, valid);
+  if (st != SR_OK) sr_error_set(err, st, "training step failed");
+  free(target), free(valid);
+  tg_free(&g);
+  return st;
+}
+
+/* ---- bookkeeping: schedule, progress, metrics, plot ---- */
+
+static double lr_at(const sr_train_config *c, long it, long total) {
+  if (it < c->warmup) return c->lr * (it + 1) / c->warmup;
+  double t = (double)(it - c->warmup) / fmax(1, total - c->warmup);
+  return 0.5 * c->lr * (1 + cos(M_PI * t));
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct {
+  long iter;                 /* iterations done */
+  double epoch_loss;         /* running sum for the current epoch */
+  long epoch_n;
+  GArray *loss_hist, *miou_hist; /* per finished epoch (miou NaN when not evaluated) */
+} train_state;
+
+static char *state_to_json(const train_state *s, const sr_train_config *c) {
+  GString *j = g_string_new("");
+  g_string_append_printf(j, "{\"iter\":%ld,\"epoch_loss\":%.17g,\"epoch_n\":%ld,\"seed\":%llu,\"loss_hist\":[", s->iter,
+                         s->epoch_loss, s->epoch_n, (unsigned long long)c->seed);
+  for (guint i = 0; i < s->loss_hist->len; i++)
+    g_string_append_printf(j, "%s%.9g", i ? "," : "", g_array_index(s->loss_hist, double, i));
+  g_string_append(j, "],\"miou_hist\":[");
+  for (guint i = 0; i < s->miou_hist->len; i++) {
+    double v = g_array_index(s->miou_hist, double, i);
+    if (isnan(v)) g_string_append_printf(j, "%snull", i ? "," : "");
+    else g_string_append_printf(j, "%s%.6g", i ? "," : "", v);
+  }
+  g_string_append(j, "]}");
+  return g_string_free(j, FALSE);
+}
+
+static sr_status state_from_json(const char *text, train_state *s, const sr_train_config *c, sr_error *err) {
+  JsonParser *p = json_parser_new();
+  sr_status st = SR_OK;
+  if (!json_parser_load_from_data(p, text, -1, NULL) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+    g_object_unref(p);
+    return sr_error_set(err, SR_ERR_FORMAT, "checkpoint: unreadable train_state");
+  }
+  JsonObject *o = json_node_get_object(json_parser_get_root(p));
+  s->iter = json_object_get_int_member_with_default(o, "iter", 0);
+  s->epoch_loss = json_object_get_double_member_with_default(o, "epoch_loss", 0);
+  s->epoch_n = json_object_get_int_member_with_default(o, "epoch_n", 0);
+  if ((uint64_t)json_object_get_int_member_with_default(o, "seed", 0) != c->seed)
+    st = sr_error_set(err, SR_ERR_INVALID, "checkpoint was made with another --seed: resuming would not be exact");
+  JsonArray *lh = json_object_has_member(o, "loss_hist") ? json_object_get_array_member(o, "loss_hist") : NULL;
+  JsonArray *mh = json_object_has_member(o, "miou_hist") ? json_object_get_array_member(o, "miou_hist") : NULL;
+  for (guint i = 0; lh && i < json_array_get_length(lh); i++) {
+    double v = json_array_get_double_element(lh, i);
+    g_array_append_val(s->loss_hist, v);
+  }
+  for (guint i = 0; mh && i < json_array_get_length(mh); i++) {
+    JsonNode *n = json_array_get_element(mh, i);
+    double v = JSON_NODE_HOLDS_NULL(n) ? NAN : json_node_get_double(n);
+    g_array_append_val(s->miou_hist, v);
+  }
+  g_object_unref(p);
+  return st;
+}
+
+static cairo_status_t write_stream(void *closure, const unsigned char *data, unsigned int length) {
+  return fwrite(data, 1, length, closure) == length ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
+/* Training loss (left axis) and validation mIoU (right axis) per epoch. */
+static void write_plot(const char *path, const train_state *s, const char *title) {
+  const int W = 720, H = 420, L = 60, R = 60, T = 40, B = 45;
+  cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+  cairo_t *cr = cairo_create(surf);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  int n = (int)s->loss_hist->len;
+  double lmax = 1e-9;
+  for (int i = 0; i < n; i++) lmax = fmax(lmax, g_array_index(s->loss_hist, double, i));
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  cairo_set_line_width(cr, 1);
+  cairo_rectangle(cr, L, T, W - L - R, H - T - B);
+  cairo_stroke(cr);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 12);
+  char buf[160];
+  cairo_move_to(cr, L, 22);
+  cairo_show_text(cr, title);
+  snprintf(buf, sizeof buf, "loss (max %.3g)", lmax);
+  cairo_move_to(cr, 5, H - 10);
+  cairo_set_source_rgb(cr, 0.1, 0.3, 0.8);
+  cairo_show_text(cr, buf);
+  cairo_move_to(cr, W - 260, H - 10);
+  cairo_set_source_rgb(cr, 0.85, 0.3, 0.1);
+  cairo_show_text(cr, "val mIoU % (right axis, 0-100)");
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  snprintf(buf, sizeof buf, "epochs 1..%d", n);
+  cairo_move_to(cr, W / 2 - 30, H - 28);
+  cairo_show_text(cr, buf);
+  double pw = W - L - R, ph = H - T - B;
+  for (int series = 0; series < 2 && n > 0; series++) {
+    GArray *a = series ? s->miou_hist : s->loss_hist;
+    double scale = series ? 100.0 : lmax;
+    cairo_set_source_rgb(cr, series ? 0.85 : 0.1, 0.3, series ? 0.1 : 0.8);
+    cairo_set_line_width(cr, 2);
+    bool pen = false;
+    for (int i = 0; i < (int)a->len; i++) {
+      double v = g_array_index(a, double, i);
+      if (isnan(v)) continue;
+      double x = L + (n > 1 ? pw * i / (n - 1) : pw / 2), y = T + ph * (1 - v / scale);
+      if (pen) cairo_line_to(cr, x, y);
+      else cairo_move_to(cr, x, y), pen = true;
+      cairo_arc(cr, x, y, 1.5, 0, 2 * M_PI);
+      cairo_move_to(cr, x, y);
+    }
+    cairo_stroke(cr);
+  }
+  cairo_destroy(cr);
+  sr_atomic_file af;
+  if (sr_atomic_open(&af, path, NULL) == SR_OK) {
+    if (cairo_surface_write_to_png_stream(surf, write_stream, af.f) == CAIRO_STATUS_SUCCESS)
+      sr_atomic_commit(&af, NULL);
+    else
+      sr_atomic_abort(&af);
+  }
+  cairo_surface_destroy(surf);
+}
+
+static void progress_eval(int done, int total, void *data) {
+  (void)data;
+  if (isatty(2)) fprintf(stderr, "\r  validating %d/%d", done, total);
+  if (done == total && isatty(2)) fprintf(stderr, "\n");
+}
+
+static double validate(sr_model *m, sr_backend *b, const sr_dataset *val, const sr_train_config *c) {
+  sr_net *net;
+  sr_error err = {0};
+  if (sr_net_new(m, b, &net, &err) != SR_OK) return NAN;
+  sr_confusion conf;
+  sr_confusion_init(&conf, m->n_classes);
+  double miou = NAN;
+  if (sr_evaluate(net, m, val, c->eval_w, c->eval_h, c->eval_upsample, &conf, progress_eval, NULL, &err) == SR_OK)
+    miou = sr_confusion_miou(&conf, NULL);
+  else
+    fprintf(stderr, "validation failed: %s\n", err.msg);
+  sr_confusion_clear(&conf);
+  sr_net_free(net);
+  return miou;
+}
+
+/* ---- the loop ---- */
+
+static void shuffle(int *perm, int n, uint64_t seed) {
+  sr_rng r;
+  sr_rng_seed(&r, seed);
+  for (int i = 0; i < n; i++) perm[i] = i;
+  for (int i = n - 1; i > 0; i--) {
+    int j = (int)(sr_rng_next(&r) % (uint64_t)(i + 1)), t = perm[i];
+    perm[i] = perm[j], perm[j] = t;
+  }
+}
+
+sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr_dataset *val,
+                   const sr_train_config *c, sr_error *err) {
+  const int B = c->batch, CH = c->aug.crop_h, CW = c->aug.crop_w;
+  if (B < 1 || c->epochs < 1 || !(c->lr > 0)) return sr_error_set(err, SR_ERR_INVALID, "batch, epochs and lr must be positive");
+  if (train->n_classes != m->n_classes)
+    return sr_error_set(err, SR_ERR_INVALID, "dataset has %d classes, model %d", train->n_classes, m->n_classes);
+  char *ckpt = g_strdup_printf("%s.ckpt", c->out), *metrics = g_strdup_printf("%s.metrics.jsonl", c->out);
+  char *plot = g_strdup_printf("%s.png", c->out);
+  float **mom_w = calloc(m->n_layers, sizeof(float *)), **mom_b = calloc(m->n_layers, sizeof(float *));
+  float **dw = calloc(m->n_layers, sizeof(float *)), **db = calloc(m->n_layers, sizeof(float *));
+  train_state s = {0, 0, 0, g_array_new(FALSE, FALSE, sizeof(double)), g_array_new(FALSE, FALSE, sizeof(double))};
+  sr_status st = SR_OK;
+  int first_trainable = 0, convs = 0;
+  for (int i = 0; i < m->n_layers; i++) {
+    if (m->layers[i].type != SR_LAYER_CONV) continue;
+    if (convs++ == c->freeze) first_trainable = i;
+    size_t wc = conv_weight_count(&m->layers[i]);
+    dw[i] = calloc(wc, sizeof(float)), db[i] = calloc(m->layers[i].conv.out_c, sizeof(float));
+    mom_w[i] = calloc(wc, sizeof(float)), mom_b[i] = calloc(m->layers[i].conv.out_c, sizeof(float));
+  }
+  if (c->freeze >= convs) st = sr_error_set(err, SR_ERR_INVALID, "--freeze %d leaves nothing to train", c->freeze);
+  if (st == SR_OK && c->resume) {
+    sr_model *cm;
+    float **cw, **cb;
+    char *state;
+    st = sr_checkpoint_load(ckpt, &cm, &cw, &cb, &state, err);
+    if (st == SR_OK && (cm->n_layers != m->n_layers || cm->n_classes != m->n_classes)) {
+      st = sr_error_set(err, SR_ERR_INVALID, "%s: checkpoint does not match the model being trained", ckpt);
+    } else if (st == SR_OK) {
+      for (int i = 0; i < m->n_layers; i++) {
+        if (!dw[i]) continue;
+        size_t wc = conv_weight_count(&m->layers[i]);
+        memcpy(m->layers[i].weight, cm->layers[i].weight, wc * sizeof(float));
+        memcpy(m->layers[i].bias, cm->layers[i].bias, m->layers[i].conv.out_c * sizeof(float));
+        memcpy(mom_w[i], cw[i], wc * sizeof(float));
+        memcpy(mom_b[i], cb[i], m->layers[i].conv.out_c * sizeof(float));
+      }
+      st = state_from_json(state, &s, c, err);
+      fprintf(stderr, "resuming from %s at iteration %ld\n", ckpt, s.iter);
+    }
+    if (cm) {
+      sr_checkpoint_free_momentum(cm->n_layers, cw, cb);
+      sr_model_free(cm);
+      g_free(state);
+    }
+  }
+  tgraph g;
+  if (st == SR_OK) st = tg_init(&g, m, b, B, CH, CW, err);
+  if (st != SR_OK) goto out;
+  {
+    const long ipe = (train->n + B - 1) / B, total = ipe * c->epochs;
+    const sr_tensor *z = &g.act[g.n_steps];
+    float *input = malloc(sizeof(float) * B * 3 * CH * CW);
+    uint8_t *labels = malloc((size_t)B * CH * CW), *valid = malloc((size_t)B * z->h * z->w);
+    float *target = malloc(sizeof(float) * sr_tensor_count(z));
+    int *perm = malloc(sizeof(int) * train->n);
+    g.act[0] = (sr_tensor){B, 3, CH, CW, input};
+    m->input_w = c->eval_w, m->input_h = c->eval_h;
+    double t_start = now_s(), t_last = t_start;
+    long it0 = s.iter, perm_epoch = -1;
+    fprintf(stderr, "training: %d images, batch %d, %ld iterations/epoch, %d epochs, loss %s, crop %dx%d, map %dx%d\n",
+            train->n, B, ipe, c->epochs, sr_loss_name(c->loss.kind), CW, CH, z->w, z->h);
+    for (; s.iter < total && st == SR_OK; s.iter++) {
+      long epoch = s.iter / ipe, pos = s.iter % ipe;
+      if (epoch != perm_epoch) shuffle(perm, train->n, c->seed * 1000003u + (uint64_t)epoch), perm_epoch = epoch;
+      sr_rng rng;
+      sr_rng_seed(&rng, c->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(s.iter + 1)));
+      for (int k = 0; k < B; k++) {
+        int idx = perm[(pos * B + k) % train->n];
+        sr_augment(&train->images[idx], &train->labels[idx], &c->aug, m->mean_bgr, train->void_label, &rng,
+                   input + (size_t)k * 3 * CH * CW, labels + (size_t)k * CH * CW);
+      }
+      double value;
+      st = tg_step(&g, &c->loss, labels, train->void_label, &rng, true, first_trainable, &value, dw, db, target,
+                   valid);
+      if (st != SR_OK) {
+        sr_error_set(err, st, "training step %ld failed", s.iter);
+        break;
+      }
+      if (!isfinite(value) && !isnan(value)) {
+        st = sr_error_set(err, SR_ERR_INVALID, "loss diverged at iteration %ld: lower --lr", s.iter);
+        break;
+      }
+      if (!isnan(value)) s.epoch_loss += value, s.epoch_n++;
+      /* SGD with momentum (Caffe's form), weight decay on weights only. */
+      double lr = lr_at(c, s.iter, total);
+      for (int i = first_trainable; i < m->n_layers; i++) {
+        if (!dw[i]) continue;
+        sr_layer *l = &m->layers[i];
+        size_t wc = conv_weight_count(l);
+        for (size_t k = 0; k < wc; k++) {
+          mom_w[i][k] = (float)(c->momentum * mom_w[i][k] + lr * (dw[i][k] + c->weight_decay * l->weight[k]));
+          l->weight[k] -= mom_w[i][k];
+        }
+        for (int k = 0; k < l->conv.out_c; k++) {
+          mom_b[i][k] = (float)(c->momentum * mom_b[i][k] + lr * db[i][k]);
+          l->bias[k] -= mom_b[i][k];
+        }
+      }
+      double t = now_s();
+      bool epoch_end = pos == ipe - 1;
+      if (t - t_last > 2 || epoch_end || s.iter + 1 == total) {
+        double ips = (s.iter + 1 - it0) * B / (t - t_start), eta = (total - s.iter - 1) * B / ips;
+        fprintf(stderr, "%sepoch %ld/%d iter %ld/%ld  %.1f img/s  loss %.4f  lr %.5f  ETA %02d:%02d:%02d%s",
+                isatty(2) ? "\r" : "", epoch + 1, c->epochs, s.iter + 1, total, ips,
+                s.epoch_n ? s.epoch_loss / s.epoch_n : NAN, lr, (int)(eta / 3600), (int)fmod(eta / 60, 60),
+                (int)fmod(eta, 60), isatty(2) ? "   " : "\n");
+        t_last = t;
+      }
+      if (epoch_end) {
+        double mean = s.epoch_n ? s.epoch_loss / s.epoch_n : NAN, miou = NAN;
+        bool due = val && ((c->eval_every > 0 && (epoch + 1) % c->eval_every == 0) || epoch + 1 == c->epochs);
+        if (isatty(2)) fprintf(stderr, "\n");
+        if (due) miou = validate(m, b, val, c);
+        g_array_append_val(s.loss_hist, mean);
+        g_array_append_val(s.miou_hist, miou);
+        s.epoch_loss = 0, s.epoch_n = 0;
+        if (due) fprintf(stderr, "epoch %ld: mean loss %.4f, val mIoU %.2f (%s)\n", epoch + 1, mean, miou,
+                         sr_upsample_name(c->eval_upsample));
+        FILE *f = fopen(metrics, "a");
+        if (f) {
+          fprintf(f, "{\"epoch\":%ld,\"iter\":%ld,\"loss\":%.6g,\"val_miou\":", epoch + 1, s.iter + 1, mean);
+          if (isnan(miou)) fprintf(f, "null");
+          else fprintf(f, "%.4f", miou);
+          fprintf(f, ",\"lr\":%.6g,\"images_per_s\":%.3f,\"seconds\":%.1f}\n", lr,
+                  (s.iter + 1 - it0) * B / (now_s() - t_start), now_s() - t_start);
+          fclose(f);
+        }
+        char title[200];
+        snprintf(title, sizeof title, "%s: loss %s, batch %d, lr %g", c->out, sr_loss_name(c->loss.kind), B, c->lr);
+        write_plot(plot, &s, title);
+      }
+      if (epoch_end || (c->checkpoint_every > 0 && (s.iter + 1) % c->checkpoint_every == 0) || s.iter + 1 == total) {
+        train_state next = s;
+        next.iter = s.iter + 1;
+        char *json = state_to_json(&next, c);
+        st = sr_checkpoint_save(m, mom_w, mom_b, json, ckpt, err);
+        g_free(json);
+      }
+    }
+    if (st == SR_OK) {
+      GString *prov = g_string_new("");
+      double last = NAN;
+      for (guint i = 0; i < s.miou_hist->len; i++)
+        if (!isnan(g_array_index(s.miou_hist, double, i))) last = g_array_index(s.miou_hist, double, i);
+      g_string_append_printf(prov,
+                             "{\"source\":\"segrank train\",\"loss\":\"%s\",\"epochs\":%d,\"batch\":%d,\"lr\":%g,"
+                             "\"crop\":[%d,%d],\"seed\":%llu,\"freeze\":%d,\"train_images\":%d,",
+                             sr_loss_name(c->loss.kind), c->epochs, B, c->lr, CW, CH, (unsigned long long)c->seed,
+                             c->freeze, train->n);
+      if (isnan(last)) g_string_append(prov, "\"val_miou\":null");
+      else g_string_append_printf(prov, "\"val_miou\":%.2f,\"val_upsample\":\"%s\"", last, sr_upsample_name(c->eval_upsample));
+      if (c->command) {
+        char *esc = g_strescape(c->command, NULL);
+        g_string_append_printf(prov, ",\"command\":\"%s\"", esc);
+        g_free(esc);
+      }
+      g_string_append(prov, "}");
+      free(m->provenance);
+      m->provenance = g_string_free(prov, FALSE);
+      st = sr_model_save(m, c->out, c->fp16 ? SR_DTYPE_F16 : SR_DTYPE_F32, err);
+    }
+    free(input), free(labels), free(valid), free(target), free(perm);
+    g.act[0].data = NULL;
+    tg_free(&g);
+  }
+out:
+  sr_checkpoint_free_momentum(m->n_layers, mom_w, mom_b);
+  sr_checkpoint_free_momentum(m->n_layers, dw, db);
+  g_array_free(s.loss_hist, TRUE), g_array_free(s.miou_hist, TRUE);
+  g_free(ckpt), g_free(metrics), g_free(plot);
+  return st;
+}

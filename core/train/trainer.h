@@ -1,0 +1,44 @@
+/* trainer.h: minibatch SGD training of a model on a host backend (ref, cpu)
+ * with the paper's losses, checkpoints that resume exactly, progress lines,
+ * JSON-lines metrics and a PNG plot of the loss and validation mIoU. */
+#ifndef SR_TRAINER_H
+#define SR_TRAINER_H
+
+#include <stdbool.h>
+
+#include "../data/augment.h"
+#include "../data/dataset.h"
+#include "../losses/losses.h"
+#include "../model.h"
+#include "eval.h"
+
+typedef struct {
+  const char *out;        /* final model; also OUT.ckpt, OUT.metrics.jsonl, OUT.png */
+  sr_loss loss;
+  int batch, epochs;
+  double lr, momentum, weight_decay; /* no weight decay on biases */
+  int warmup;             /* iterations of linear warm-up, then cosine decay to 0 */
+  sr_augment_params aug;
+  uint64_t seed;          /* shuffles, augmentation and dropout derive from it */
+  int freeze;             /* leading convolutions kept fixed (5: the paper's mode) */
+  int checkpoint_every;   /* iterations between checkpoints */
+  int eval_every;         /* epochs between validations (0: only at the end) */
+  int eval_w, eval_h;     /* validation input size; stored as the model's input size */
+  sr_upsample eval_upsample;
+  bool resume;            /* continue from OUT.ckpt */
+  bool fp16;              /* store the final model in fp16 */
+  const char *command;    /* recorded in the model's provenance */
+} sr_train_config;
+
+/* Trains @m (updated in place) on @train, validating on @val (nullable). */
+sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr_dataset *val,
+                   const sr_train_config *cfg, sr_error *err);
+
+/* One forward + backward pass of @m in training mode (dropout from @seed)
+ * on @input (B × 3 × H × W): returns the loss in @value and fills @dw/@db
+ * (indexed by layer) with the gradients. Exposed for gradient checks. */
+sr_status sr_train_gradients(const sr_model *m, sr_backend *b, const sr_loss *loss, const sr_tensor *input,
+                             const uint8_t *labels, int void_label, uint64_t seed, bool dropout, double *value,
+                             float **dw, float **db, sr_error *err);
+
+#endif

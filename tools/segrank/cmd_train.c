@@ -1,0 +1,210 @@
+/* cmd_train.c: `segrank train` and `segrank eval`. */
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static sr_status open_dataset(const char *spec, const char *split, int classes, gboolean skip_bad, sr_dataset *ds) {
+  sr_error err = {0};
+  fprintf(stderr, "reading %s (%s)…\n", spec, split);
+  sr_status st = sr_dataset_open(spec, split, classes, skip_bad, ds, &err);
+  if (st != SR_OK) cli_fail(&err);
+  else if (ds->skipped) fprintf(stderr, "%d bad samples skipped\n", ds->skipped);
+  return st;
+}
+
+int cmd_train(int argc, char **argv) {
+  char *dataset = NULL, *split = "train", *val_split = "val", *loss_name = "ce", *out = NULL, *init = NULL;
+  char *crop = "256x256", *eval_size = NULL, *backend = "cpu", *upsample = "bilinear";
+  int classes = 0, epochs = 60, batch = 8, warmup = 100, freeze = 0, ckpt_every = 50, eval_every = 4, threads = 0;
+  double lr = 0.01, momentum = 0.9, wd = 5e-4, smin = 0.8, smax = 1.2, jitter = 0.1, w_uoi = 0.7, w_ce = 0.3;
+  gint64 seed = 1;
+  gboolean resume = FALSE, no_flip = FALSE, fp16 = FALSE, skip_bad = FALSE, no_val = FALSE;
+  GOptionEntry entries[] = {
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR or folder:IMAGES,LABELS", "SPEC"},
+      {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Training split (default train)", "S"},
+      {"val-split", 0, 0, G_OPTION_ARG_STRING, &val_split, "Validation split (default val)", "S"},
+      {"no-val", 0, 0, G_OPTION_ARG_NONE, &no_val, "Do not validate", NULL},
+      {"classes", 0, 0, G_OPTION_ARG_INT, &classes, "Classes of a folder: dataset", "N"},
+      {"skip-bad", 0, 0, G_OPTION_ARG_NONE, &skip_bad, "Skip malformed samples with a warning", NULL},
+      {"loss", 'l', 0, G_OPTION_ARG_STRING, &loss_name, "ce, iou, uoi or uoi+ce (default ce)", "L"},
+      {"uoi-weight", 0, 0, G_OPTION_ARG_DOUBLE, &w_uoi, "uoi+ce: weight of UOI (default 0.7)", "W"},
+      {"ce-weight", 0, 0, G_OPTION_ARG_DOUBLE, &w_ce, "uoi+ce: weight of CE (default 0.3)", "W"},
+      {"epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Epochs (default 60)", "N"},
+      {"batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Minibatch size (default 8)", "N"},
+      {"lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Peak learning rate (default 0.01)", "LR"},
+      {"momentum", 0, 0, G_OPTION_ARG_DOUBLE, &momentum, "SGD momentum (default 0.9)", "M"},
+      {"weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &wd, "Weight decay on weights (default 5e-4)", "WD"},
+      {"warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Warm-up iterations before cosine decay (default 100)", "N"},
+      {"crop", 0, 0, G_OPTION_ARG_STRING, &crop, "Training crop WxH (default 256x256)", "WxH"},
+      {"scale-min", 0, 0, G_OPTION_ARG_DOUBLE, &smin, "Smallest random scale (default 0.8)", "S"},
+      {"scale-max", 0, 0, G_OPTION_ARG_DOUBLE, &smax, "Largest random scale (default 1.2)", "S"},
+      {"jitter", 0, 0, G_OPTION_ARG_DOUBLE, &jitter, "Brightness/contrast jitter (default 0.1)", "J"},
+      {"no-flip", 0, 0, G_OPTION_ARG_NONE, &no_flip, "No random horizontal flips", NULL},
+      {"freeze", 0, 0, G_OPTION_ARG_INT, &freeze, "Leading convolutions kept fixed (5: paper mode)", "N"},
+      {"init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from this model (default: random SegNet)", "M"},
+      {"resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Continue from OUT.ckpt", NULL},
+      {"checkpoint-every", 0, 0, G_OPTION_ARG_INT, &ckpt_every, "Iterations between checkpoints (default 50)", "N"},
+      {"eval-every", 0, 0, G_OPTION_ARG_INT, &eval_every, "Epochs between validations (default 4)", "N"},
+      {"eval-size", 0, 0, G_OPTION_ARG_STRING, &eval_size, "Validation input WxH (default: the images' size)", "WxH"},
+      {"eval-upsample", 0, 0, G_OPTION_ARG_STRING, &upsample, "naive or bilinear (default bilinear)", "U"},
+      {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed for init, shuffles, augmentation, dropout", "S"},
+      {"backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu or ref (default cpu)", "B"},
+      {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
+      {"fp16", 0, 0, G_OPTION_ARG_NONE, &fp16, "Store the final model in fp16", NULL},
+      {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output model (also OUT.ckpt, OUT.png, OUT.metrics.jsonl)", "OUT"},
+      {NULL}};
+  GString *command = g_string_new("segrank");
+  for (int i = 0; i < argc; i++) g_string_append_printf(command, " %s", argv[i]);
+  if (!cli_parse(&argc, &argv, "",
+                 "Trains SegNet with the paper's losses: minibatch SGD with momentum, linear warm-up\n"
+                 "then cosine decay, random scale/crop/flip/jitter, dropout before conv6-8.\n"
+                 "Checkpoints (OUT.ckpt) are atomic; --resume continues exactly.",
+                 entries))
+    return 2;
+  sr_loss loss;
+  int cw, ch;
+  sr_upsample up;
+  if (!dataset || !out || sr_loss_from_name(loss_name, &loss) || !cli_parse_size(crop, &cw, &ch) ||
+      sr_upsample_from_name(upsample, &up)) {
+    fprintf(stderr, "segrank train: needs --dataset, -o, and valid --loss, --crop and --eval-upsample\n");
+    return 2;
+  }
+  loss.w_uoi = w_uoi, loss.w_ce = w_ce;
+  sr_dataset train = {0}, val = {0};
+  if (open_dataset(dataset, split, classes, skip_bad, &train) != SR_OK) return 1;
+  if (!no_val && open_dataset(dataset, val_split, classes, skip_bad, &val) != SR_OK) return 1;
+  sr_error err = {0};
+  sr_model *m;
+  if (init) {
+    if (sr_model_load(init, &m, &err) != SR_OK) return cli_fail(&err);
+  } else {
+    const sr_class *cls = NULL;
+    int n = g_str_has_prefix(dataset, "camvid:") ? sr_dataset_classes("camvid", &cls) : train.n_classes;
+    if (sr_model_new_segnet(n, cls, (uint64_t)seed, &m, &err) != SR_OK) return cli_fail(&err);
+  }
+  int ew = train.images[0].width, eh = train.images[0].height;
+  if (eval_size && !cli_parse_size(eval_size, &ew, &eh)) {
+    fprintf(stderr, "segrank train: bad --eval-size\n");
+    return 2;
+  }
+  sr_backend *b;
+  if (sr_backend_new(backend, threads, &b, &err) != SR_OK) return cli_fail(&err);
+  sr_train_config cfg = {
+      .out = out, .loss = loss, .batch = batch, .epochs = epochs, .lr = lr, .momentum = momentum,
+      .weight_decay = wd, .warmup = warmup,
+      .aug = {cw, ch, (float)smin, (float)smax, !no_flip, (float)jitter},
+      .seed = (uint64_t)seed, .freeze = freeze, .checkpoint_every = ckpt_every, .eval_every = eval_every,
+      .eval_w = ew, .eval_h = eh, .eval_upsample = up, .resume = resume, .fp16 = fp16, .command = command->str};
+  int rc = sr_train(m, b, &train, no_val ? NULL : &val, &cfg, &err) == SR_OK ? 0 : cli_fail(&err);
+  if (!rc) printf("wrote %s\n", out);
+  g_string_free(command, TRUE);
+  sr_backend_free(b);
+  sr_model_free(m);
+  sr_dataset_clear(&train);
+  sr_dataset_clear(&val);
+  return rc;
+}
+
+static void eval_progress(int done, int total, void *data) {
+  (void)data;
+  if (done == total || done % 20 == 0) fprintf(stderr, "  %d/%d images\n", done, total);
+}
+
+int cmd_eval(int argc, char **argv) {
+  char *model = NULL, *dataset = NULL, *split = "val", *upsample = "all", *json = NULL, *backend = "cpu", *size = NULL;
+  int threads = 0, classes = 0;
+  GOptionEntry entries[] = {
+      {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model (default: the shipped model)", "M"},
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR or folder:IMAGES,LABELS", "SPEC"},
+      {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split (default val)", "S"},
+      {"classes", 0, 0, G_OPTION_ARG_INT, &classes, "Classes of a folder: dataset", "N"},
+      {"upsample", 'u', 0, G_OPTION_ARG_STRING, &upsample, "naive, bilinear or all (default all)", "U"},
+      {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Net input WxH (default: the model's)", "S"},
+      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "cpu or ref", "B"},
+      {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
+      {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Also write the results as JSON", "FILE"},
+      {NULL}};
+  if (!cli_parse(&argc, &argv, "",
+                 "PASCAL VOC protocol: one confusion matrix over the split, void ignored,\n"
+                 "IoU = TP/(TP+FP+FN) per class, mean over classes. Upsampling: naive (eq. 16,\n"
+                 "each pixel takes its coarse cell's argmax) and bilinear (probabilities\n"
+                 "interpolated, then argmax).",
+                 entries))
+    return 2;
+  if (!dataset) {
+    fprintf(stderr, "segrank eval: needs --dataset\n");
+    return 2;
+  }
+  sr_model *m;
+  sr_backend *b;
+  sr_net *net;
+  if (!cli_open_net(model, backend, threads, &m, &b, &net)) return 1;
+  int w = m->input_w, h = m->input_h;
+  if (size && !cli_parse_size(size, &w, &h)) return 2;
+  sr_dataset ds;
+  if (open_dataset(dataset, split, classes ? classes : m->n_classes, FALSE, &ds) != SR_OK) return 1;
+  if (ds.n_classes != m->n_classes) {
+    fprintf(stderr, "segrank eval: dataset has %d classes, model %d\n", ds.n_classes, m->n_classes);
+    return 1;
+  }
+  GString *js = g_string_new("{");
+  int rc = 0;
+  for (int u = 0; u < 2 && !rc; u++) {
+    sr_upsample up = (sr_upsample)u;
+    if (strcmp(upsample, "all") && strcmp(upsample, sr_upsample_name(up))) continue;
+    sr_confusion conf;
+    sr_confusion_init(&conf, m->n_classes);
+    sr_error err = {0};
+    fprintf(stderr, "evaluating %s on %s/%s at %dx%d, %s upsampling\n", model ? model : sr_default_model_path(),
+            dataset, split, w, h, sr_upsample_name(up));
+    if (sr_evaluate(net, m, &ds, w, h, up, &conf, eval_progress, NULL, &err) != SR_OK) {
+      rc = cli_fail(&err);
+      break;
+    }
+    double *per = g_new(double, m->n_classes);
+    double miou = sr_confusion_miou(&conf, per), acc = sr_confusion_pixel_accuracy(&conf);
+    printf("upsampling: %s\n%-12s %7s\n", sr_upsample_name(up), "class", "IoU %");
+    g_string_append_printf(js, "%s\"%s\":{\"miou\":%.4f,\"pixel_accuracy\":%.4f,\"per_class\":{", js->len > 1 ? "," : "",
+                           sr_upsample_name(up), miou, acc);
+    for (int k = 0; k < m->n_classes; k++) {
+      printf("%-12s %7.2f\n", m->classes[k].name, per[k]);
+      g_string_append_printf(js, "%s\"%s\":", k ? "," : "", m->classes[k].name);
+      if (isnan(per[k])) g_string_append(js, "null");
+      else g_string_append_printf(js, "%.4f", per[k]);
+    }
+    g_string_append(js, "}}");
+    printf("pixel accuracy: %.2f\nmIoU: %.2f\n\n", acc, miou);
+    g_free(per);
+    sr_confusion_clear(&conf);
+  }
+  g_string_append_printf(js, ",\"images\":%d,\"input\":[%d,%d]", ds.n, w, h);
+  /* The first method evaluated also provides the top-level keys. */
+  if (!rc && json) {
+    JsonParser *p = json_parser_new();
+    g_string_append(js, "}");
+    json_parser_load_from_data(p, js->str, -1, NULL);
+    JsonObject *o = json_node_get_object(json_parser_get_root(p));
+    GList *members = json_object_get_members(o);
+    JsonObject *first = json_object_get_object_member(o, members->data);
+    json_object_set_double_member(o, "miou", json_object_get_double_member(first, "miou"));
+    json_object_set_double_member(o, "pixel_accuracy", json_object_get_double_member(first, "pixel_accuracy"));
+    json_object_set_member(o, "per_class", json_node_copy(json_object_get_member(first, "per_class")));
+    json_object_set_string_member(o, "upsample", members->data);
+    g_list_free(members);
+    JsonGenerator *gen = json_generator_new();
+    json_generator_set_root(gen, json_parser_get_root(p));
+    json_generator_set_pretty(gen, TRUE);
+    if (!json_generator_to_file(gen, json, NULL)) rc = 1, fprintf(stderr, "segrank eval: cannot write %s\n", json);
+    g_object_unref(gen);
+    g_object_unref(p);
+  }
+  g_string_free(js, TRUE);
+  sr_dataset_clear(&ds);
+  sr_net_free(net);
+  sr_backend_free(b);
+  sr_model_free(m);
+  return rc;
+}
