@@ -9,14 +9,15 @@
 static gint cmp_str(gconstpointer a, gconstpointer b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Checks one pair; returns an error message (g_free) or NULL. */
-static char *check_pair(const sr_image *img, const sr_image *lab, const char *lab_path, int void_label) {
+static char *check_pair(const sr_image *img, const sr_image *lab, const char *lab_path, int n_classes,
+                        int void_label) {
   if (img->width != lab->width || img->height != lab->height)
     return g_strdup_printf("%s: label map is %dx%d but the image is %dx%d", lab_path, lab->width, lab->height,
                            img->width, img->height);
   for (size_t i = 0; i < (size_t)lab->width * lab->height; i++)
-    if (lab->data[i] > void_label && lab->data[i] != 255)
+    if (lab->data[i] >= n_classes && lab->data[i] != void_label)
       return g_strdup_printf("%s: label %d at pixel (%zu, %zu) is out of range (classes 0..%d, void %d)", lab_path,
-                             lab->data[i], i % lab->width, i / lab->width, void_label - 1, void_label);
+                             lab->data[i], i % lab->width, i / lab->width, n_classes - 1, void_label);
   return NULL;
 }
 
@@ -52,7 +53,7 @@ static sr_status read_pairs(const char *img_dir, const char *lab_dir, bool skip_
     else if (sr_image_load_png(ip, 0, &img, &e) != SR_OK || sr_image_load_png(lp, 1, &lab, &e) != SR_OK)
       bad = g_strdup(e.msg);
     else
-      bad = check_pair(&img, &lab, lp, ds->void_label);
+      bad = check_pair(&img, &lab, lp, ds->n_classes, ds->void_label);
     if (bad) {
       sr_image_clear(&img), sr_image_clear(&lab);
       if (skip_bad) {

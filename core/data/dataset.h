@@ -15,7 +15,7 @@ typedef struct {
   sr_image *labels; /* grey: class index, or `void_label` */
   char **names;     /* file names, without directory */
   int n_classes;
-  int void_label;   /* ignored in loss and evaluation; also any value ≥ n_classes is */
+  int void_label;   /* ignored in loss and evaluation; other labels ≥ n_classes are errors */
   int skipped;      /* samples dropped by skip_bad */
 } sr_dataset;
 

@@ -421,7 +421,8 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
     long it0 = s.iter, perm_epoch = -1;
     fprintf(stderr, "training: %d images, batch %d, %ld iterations/epoch, %d epochs, loss %s, crop %dx%d, map %dx%d\n",
             train->n, B, ipe, c->epochs, sr_loss_name(c->loss.kind), CW, CH, z->w, z->h);
-    for (; s.iter < total && st == SR_OK; s.iter++) {
+    long stop = c->stop_after > 0 && c->stop_after < total ? c->stop_after : total;
+    for (; s.iter < stop && st == SR_OK; s.iter++) {
       long epoch = s.iter / ipe, pos = s.iter % ipe;
       if (epoch != perm_epoch) shuffle(perm, train->n, c->seed * 1000003u + (uint64_t)epoch), perm_epoch = epoch;
       sr_rng rng;
@@ -491,7 +492,7 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
         snprintf(title, sizeof title, "%s: loss %s, batch %d, lr %g", c->out, sr_loss_name(c->loss.kind), B, c->lr);
         write_plot(plot, &s, title);
       }
-      if (epoch_end || (c->checkpoint_every > 0 && (s.iter + 1) % c->checkpoint_every == 0) || s.iter + 1 == total) {
+      if (epoch_end || (c->checkpoint_every > 0 && (s.iter + 1) % c->checkpoint_every == 0) || s.iter + 1 == stop) {
         train_state next = s;
         next.iter = s.iter + 1;
         char *json = state_to_json(&next, c);
@@ -499,7 +500,9 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
         g_free(json);
       }
     }
-    if (st == SR_OK) {
+    if (st == SR_OK && s.iter < total) {
+      fprintf(stderr, "stopped after iteration %ld of %ld; continue with --resume\n", s.iter, total);
+    } else if (st == SR_OK) {
       GString *prov = g_string_new("");
       double last = NAN;
       for (guint i = 0; i < s.miou_hist->len; i++)

@@ -26,6 +26,7 @@ typedef struct {
   int eval_w, eval_h;     /* validation input size; stored as the model's input size */
   sr_upsample eval_upsample;
   bool resume;            /* continue from OUT.ckpt */
+  long stop_after;        /* stop (with a checkpoint) after this many iterations in total; 0: run to the end */
   bool fp16;              /* store the final model in fp16 */
   const char *command;    /* recorded in the model's provenance */
 } sr_train_config;

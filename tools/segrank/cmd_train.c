@@ -20,7 +20,7 @@ int cmd_train(int argc, char **argv) {
   char *crop = "256x256", *eval_size = NULL, *backend = "cpu", *upsample = "bilinear";
   int classes = 0, epochs = 60, batch = 8, warmup = 100, freeze = 0, ckpt_every = 50, eval_every = 4, threads = 0;
   double lr = 0.01, momentum = 0.9, wd = 5e-4, smin = 0.8, smax = 1.2, jitter = 0.1, w_uoi = 0.7, w_ce = 0.3;
-  gint64 seed = 1;
+  gint64 seed = 1, stop_after = 0;
   gboolean resume = FALSE, no_flip = FALSE, fp16 = FALSE, skip_bad = FALSE, no_val = FALSE;
   GOptionEntry entries[] = {
       {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR or folder:IMAGES,LABELS", "SPEC"},
@@ -46,6 +46,7 @@ int cmd_train(int argc, char **argv) {
       {"freeze", 0, 0, G_OPTION_ARG_INT, &freeze, "Leading convolutions kept fixed (5: paper mode)", "N"},
       {"init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from this model (default: random SegNet)", "M"},
       {"resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Continue from OUT.ckpt", NULL},
+      {"stop-after", 0, 0, G_OPTION_ARG_INT64, &stop_after, "Stop after N iterations in all (resume later)", "N"},
       {"checkpoint-every", 0, 0, G_OPTION_ARG_INT, &ckpt_every, "Iterations between checkpoints (default 50)", "N"},
       {"eval-every", 0, 0, G_OPTION_ARG_INT, &eval_every, "Epochs between validations (default 4)", "N"},
       {"eval-size", 0, 0, G_OPTION_ARG_STRING, &eval_size, "Validation input WxH (default: the images' size)", "WxH"},
@@ -97,7 +98,7 @@ int cmd_train(int argc, char **argv) {
       .weight_decay = wd, .warmup = warmup,
       .aug = {cw, ch, (float)smin, (float)smax, !no_flip, (float)jitter},
       .seed = (uint64_t)seed, .freeze = freeze, .checkpoint_every = ckpt_every, .eval_every = eval_every,
-      .eval_w = ew, .eval_h = eh, .eval_upsample = up, .resume = resume, .fp16 = fp16, .command = command->str};
+      .eval_w = ew, .eval_h = eh, .eval_upsample = up, .resume = resume, .stop_after = stop_after, .fp16 = fp16, .command = command->str};
   int rc = sr_train(m, b, &train, no_val ? NULL : &val, &cfg, &err) == SR_OK ? 0 : cli_fail(&err);
   if (!rc) printf("wrote %s\n", out);
   g_string_free(command, TRUE);
