@@ -215,6 +215,26 @@ double sr_model_flops(const sr_model *m, int h, int w) {
   return total;
 }
 
+sr_model *sr_model_copy(const sr_model *m) {
+  sr_model *c = malloc(sizeof *c);
+  *c = *m;
+  c->classes = malloc(sizeof *c->classes * m->n_classes);
+  memcpy(c->classes, m->classes, sizeof *c->classes * m->n_classes);
+  c->layers = malloc(sizeof *c->layers * m->n_layers);
+  memcpy(c->layers, m->layers, sizeof *c->layers * m->n_layers);
+  for (int i = 0; i < m->n_layers; i++) {
+    sr_layer *l = &c->layers[i];
+    if (l->type != SR_LAYER_CONV) continue;
+    size_t n = (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
+    l->weight = malloc(n * sizeof(float));
+    memcpy(l->weight, m->layers[i].weight, n * sizeof(float));
+    l->bias = malloc(l->conv.out_c * sizeof(float));
+    memcpy(l->bias, m->layers[i].bias, l->conv.out_c * sizeof(float));
+  }
+  c->provenance = m->provenance ? strdup(m->provenance) : NULL;
+  return c;
+}
+
 void sr_model_free(sr_model *m) {
   if (!m) return;
   for (int i = 0; i < m->n_layers; i++) {

@@ -84,6 +84,9 @@ sr_status sr_model_output_size(const sr_model *m, int h, int w, int *oh, int *ow
 /* Multiply-adds ×2 of the convolutions for one frame of @h × @w. */
 double sr_model_flops(const sr_model *m, int h, int w);
 
+/* A deep copy (transfer full). */
+sr_model *sr_model_copy(const sr_model *m);
+
 void sr_model_free(sr_model *m);
 
 /* Model files (model_file.c). Loading validates everything against the

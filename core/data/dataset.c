@@ -99,8 +99,18 @@ sr_status sr_dataset_open(const char *spec, const char *split, int n_classes, bo
   return st;
 }
 
+void sr_dataset_subset(const sr_dataset *ds, const int *idx, int n, sr_dataset *out) {
+  *out = *ds;
+  out->n = n, out->borrowed = true, out->skipped = 0;
+  out->images = malloc(sizeof(sr_image) * n);
+  out->labels = malloc(sizeof(sr_image) * n);
+  out->names = malloc(sizeof(char *) * n);
+  for (int i = 0; i < n; i++)
+    out->images[i] = ds->images[idx[i]], out->labels[i] = ds->labels[idx[i]], out->names[i] = ds->names[idx[i]];
+}
+
 void sr_dataset_clear(sr_dataset *ds) {
-  for (int i = 0; i < ds->n; i++) {
+  for (int i = 0; i < ds->n && !ds->borrowed; i++) {
     sr_image_clear(&ds->images[i]);
     sr_image_clear(&ds->labels[i]);
     g_free(ds->names[i]);

@@ -17,6 +17,7 @@ typedef struct {
   int n_classes;
   int void_label;   /* ignored in loss and evaluation; other labels ≥ n_classes are errors */
   int skipped;      /* samples dropped by skip_bad */
+  bool borrowed;    /* a subset: the images belong to another dataset */
 } sr_dataset;
 
 /* Opens "camvid:DIR" (split = train | val | test: the PNGs of DIR/SPLIT with labels in
@@ -27,5 +28,9 @@ typedef struct {
 sr_status sr_dataset_open(const char *spec, const char *split, int n_classes, bool skip_bad, sr_dataset *ds,
                           sr_error *err);
 void sr_dataset_clear(sr_dataset *ds);
+
+/* A view of the samples @idx[0..n) of @ds (which must outlive it); clear it
+ * with sr_dataset_clear, which then frees only the view. */
+void sr_dataset_subset(const sr_dataset *ds, const int *idx, int n, sr_dataset *out);
 
 #endif

@@ -13,7 +13,10 @@
 typedef enum {
   SR_UPSAMPLE_NAIVE,    /* eq. 16: each pixel takes the argmax of the cell it lies in */
   SR_UPSAMPLE_BILINEAR, /* probabilities interpolated, then argmax (ours) */
+  SR_UPSAMPLE_SUPERPIXEL, /* SLIC superpixels take the pixel-weighted mean of their cells' distributions */
 } sr_upsample;
+
+#define SR_UPSAMPLE_COUNT 3
 
 int sr_upsample_from_name(const char *name, sr_upsample *out);
 const char *sr_upsample_name(sr_upsample u);
@@ -35,6 +38,12 @@ double sr_confusion_pixel_accuracy(const sr_confusion *c);
 /* eq. 16: label of full-resolution pixel (r, c) = argmax of the coarse cell
  * whose patch [floor(i·H/h), floor((i+1)·H/h)) contains it. */
 void sr_labels_naive(const float *probs, int k, int h, int w, int width, int height, uint8_t *labels);
+
+/* Section 4: SLIC superpixels (vlfeat; region size 16, regularisation 10 on
+ * CIE Lab) of the RGB @image; each superpixel's class distribution is the
+ * average of the coarse cells' distributions weighted by the fraction of its
+ * pixels inside each cell; then argmax. */
+void sr_labels_superpixel(const float *probs, int k, int h, int w, const sr_image *image, uint8_t *labels);
 
 /* Runs @net on every image of @ds resized to @in_w × @in_h, upsamples to the
  * image's resolution with @up and accumulates into @conf. @progress

@@ -14,6 +14,8 @@
 
 #include "../backends/backend_impl.h"
 #include "../io/atomic_file.h"
+#include "../io/npy.h"
+#include "../net.h"
 
 /* ---- the training graph ---- */
 
@@ -24,7 +26,9 @@ typedef struct {
   sr_tensor *act;   /* act[0] = input, act[i+1] = output of layer i */
   sr_tensor *grad;  /* gradients of the same shapes */
   uint8_t **mask;   /* dropout keep-masks, per layer */
-  int B, H, W;
+  int B, H, W;      /* net input */
+  int LH, LW;       /* label maps (the input's size unless features are cached) */
+  int from;         /* first layer run: act[from] is given (cached features) */
 } tgraph;
 
 static void tg_free(tgraph *g) {
@@ -43,7 +47,7 @@ static sr_status tg_init(tgraph *g, const sr_model *m, sr_backend *b, int B, int
     return sr_error_set(err, SR_ERR_UNSUPPORTED, "the %s backend cannot train", b->ops->name);
   if (m->layers[m->n_layers - 1].type != SR_LAYER_SOFTMAX)
     return sr_error_set(err, SR_ERR_UNSUPPORTED, "training needs a model that ends in a softmax");
-  g->m = m, g->b = b, g->B = B, g->H = H, g->W = W;
+  g->m = m, g->b = b, g->B = B, g->H = H, g->W = W, g->LH = H, g->LW = W;
   g->n_steps = m->n_layers - 1;
   g->act = calloc(g->n_steps + 1, sizeof(sr_tensor));
   g->grad = calloc(g->n_steps + 1, sizeof(sr_tensor));
@@ -80,7 +84,7 @@ small:
 static sr_status tg_forward(tgraph *g, sr_rng *rng, bool dropout) {
   const struct sr_backend_ops *ops = g->b->ops;
   sr_status st = SR_OK;
-  for (int i = 0; i < g->n_steps && st == SR_OK; i++) {
+  for (int i = g->from; i < g->n_steps && st == SR_OK; i++) {
     const sr_layer *l = &g->m->layers[i];
     sr_tensor *x = &g->act[i], *y = &g->act[i + 1];
     size_t n = sr_tensor_count(y);
@@ -149,7 +153,7 @@ static void batch_targets(const tgraph *g, const uint8_t *labels, int void_label
   const sr_tensor *z = &g->act[g->n_steps];
   (void)void_label;
   for (int b = 0; b < g->B; b++)
-    sr_soft_target(labels + (size_t)b * g->H * g->W, g->H, g->W, z->c, z->h, z->w,
+    sr_soft_target(labels + (size_t)b * g->LH * g->LW, g->LH, g->LW, z->c, z->h, z->w,
                    target + (size_t)b * z->c * z->h * z->w, valid + (size_t)b * z->h * z->w);
 }
 
@@ -347,6 +351,71 @@ static double validate(sr_model *m, sr_backend *b, const sr_dataset *val, const 
   return miou;
 }
 
+/* ---- cached features (the paper's mode: frozen conv1-5 run once) ---- */
+
+/* Where the frozen trunk ends: the input of the first trainable conv, moved
+ * before any dropout so dropout still acts during training. */
+static int cache_point(const sr_model *m, int first_trainable) {
+  int at = first_trainable;
+  while (at > 0 && m->layers[at - 1].type == SR_LAYER_DROPOUT) at--;
+  return at;
+}
+
+/* Runs the frozen layers once per image and writes OUT.features (float32,
+ * images × C × h × w) atomically; returns it memory-mapped. */
+static sr_status build_feature_cache(const sr_model *m, sr_backend *b, const sr_dataset *ds, int at, int w, int h,
+                                     const char *path, GMappedFile **out, size_t *per_image, sr_error *err) {
+  tgraph g;
+  sr_status st = tg_init(&g, m, b, 1, h, w, err);
+  if (st != SR_OK) return st;
+  g.n_steps = at; /* run only the frozen part */
+  *per_image = sr_tensor_count(&g.act[at]);
+  float *input = malloc(sizeof(float) * 3 * w * h);
+  g.act[0].data = input;
+  sr_atomic_file af;
+  st = sr_atomic_open(&af, path, err);
+  const sr_pixel_layout rgb = {3, 0, 1, 2};
+  for (int i = 0; i < ds->n && st == SR_OK; i++) {
+    const sr_image *img = &ds->images[i];
+    sr_preprocess(img->data, img->width, img->height, img->width * 3, rgb, m->mean_bgr, w, h, input);
+    if ((st = tg_forward(&g, NULL, false)) != SR_OK) break;
+    if (fwrite(g.act[at].data, sizeof(float), *per_image, af.f) != *per_image)
+      st = sr_error_set(err, SR_ERR_IO, "%s: write failed", path);
+    if (isatty(2)) fprintf(stderr, "\r  caching features %d/%d", i + 1, ds->n);
+  }
+  if (isatty(2)) fprintf(stderr, "\n");
+  g.n_steps = m->n_layers - 1;
+  g.act[0].data = NULL;
+  tg_free(&g);
+  free(input);
+  if (st != SR_OK) {
+    sr_atomic_abort(&af);
+    return st;
+  }
+  if ((st = sr_atomic_commit(&af, err)) != SR_OK) return st;
+  GError *gerr = NULL;
+  *out = g_mapped_file_new(path, FALSE, &gerr);
+  if (!*out) {
+    st = sr_error_set(err, SR_ERR_IO, "%s", gerr->message);
+    g_error_free(gerr);
+  }
+  return st;
+}
+
+/* Copies image @idx's cached features (and labels), mirrored when @flip. */
+static void load_cached(const float *feat, const sr_tensor *dst, int slot, const sr_image *lab, uint8_t *labels, bool flip) {
+  size_t per = (size_t)dst->c * dst->h * dst->w;
+  float *d = dst->data + slot * per;
+  for (int c = 0; c < dst->c; c++)
+    for (int y = 0; y < dst->h; y++)
+      for (int x = 0; x < dst->w; x++)
+        d[((size_t)c * dst->h + y) * dst->w + x] = feat[((size_t)c * dst->h + y) * dst->w + (flip ? dst->w - 1 - x : x)];
+  uint8_t *l = labels + (size_t)slot * lab->width * lab->height;
+  for (int y = 0; y < lab->height; y++)
+    for (int x = 0; x < lab->width; x++)
+      l[(size_t)y * lab->width + x] = lab->data[(size_t)y * lab->width + (flip ? lab->width - 1 - x : x)];
+}
+
 /* ---- the loop ---- */
 
 static void shuffle(int *perm, int n, uint64_t seed) {
@@ -406,21 +475,42 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
     }
   }
   tgraph g;
-  if (st == SR_OK) st = tg_init(&g, m, b, B, CH, CW, err);
+  GMappedFile *cache = NULL;
+  size_t per_image = 0;
+  const bool cached = c->cache_features;
+  if (st == SR_OK && cached) {
+    for (int i = 0; i < train->n && st == SR_OK; i++)
+      if (train->labels[i].width != train->labels[0].width || train->labels[i].height != train->labels[0].height)
+        st = sr_error_set(err, SR_ERR_INVALID, "--cache-features needs images of one size (%s differs)", train->names[i]);
+    if (st == SR_OK && c->freeze < 1) st = sr_error_set(err, SR_ERR_INVALID, "--cache-features needs --freeze");
+    char *fpath = g_strdup_printf("%s.features", c->out);
+    if (st == SR_OK) {
+      fprintf(stderr, "caching the frozen layers' output for %d images in %s\n", train->n, fpath);
+      st = build_feature_cache(m, b, train, cache_point(m, first_trainable), c->eval_w, c->eval_h, fpath, &cache,
+                               &per_image, err);
+    }
+    g_free(fpath);
+  }
+  if (st == SR_OK) st = tg_init(&g, m, b, B, cached ? c->eval_h : CH, cached ? c->eval_w : CW, err);
   if (st != SR_OK) goto out;
+  if (cached) {
+    g.from = cache_point(m, first_trainable);
+    g.LH = train->labels[0].height, g.LW = train->labels[0].width;
+  }
   {
     const long ipe = (train->n + B - 1) / B, total = ipe * c->epochs;
     const sr_tensor *z = &g.act[g.n_steps];
     float *input = malloc(sizeof(float) * B * 3 * CH * CW);
-    uint8_t *labels = malloc((size_t)B * CH * CW), *valid = malloc((size_t)B * z->h * z->w);
+    uint8_t *labels = malloc((size_t)B * g.LH * g.LW), *valid = malloc((size_t)B * z->h * z->w);
     float *target = malloc(sizeof(float) * sr_tensor_count(z));
     int *perm = malloc(sizeof(int) * train->n);
-    g.act[0] = (sr_tensor){B, 3, CH, CW, input};
+    if (!cached) g.act[0] = (sr_tensor){B, 3, CH, CW, input};
     m->input_w = c->eval_w, m->input_h = c->eval_h;
     double t_start = now_s(), t_last = t_start;
     long it0 = s.iter, perm_epoch = -1;
-    fprintf(stderr, "training: %d images, batch %d, %ld iterations/epoch, %d epochs, loss %s, crop %dx%d, map %dx%d\n",
-            train->n, B, ipe, c->epochs, sr_loss_name(c->loss.kind), CW, CH, z->w, z->h);
+    fprintf(stderr, "training: %d images, batch %d, %ld iterations/epoch, %d epochs, loss %s, %s %dx%d, map %dx%d\n",
+            train->n, B, ipe, c->epochs, sr_loss_name(c->loss.kind), cached ? "cached features of" : "crop",
+            cached ? c->eval_w : CW, cached ? c->eval_h : CH, z->w, z->h);
     long stop = c->stop_after > 0 && c->stop_after < total ? c->stop_after : total;
     for (; s.iter < stop && st == SR_OK; s.iter++) {
       long epoch = s.iter / ipe, pos = s.iter % ipe;
@@ -429,8 +519,12 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
       sr_rng_seed(&rng, c->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(s.iter + 1)));
       for (int k = 0; k < B; k++) {
         int idx = perm[(pos * B + k) % train->n];
-        sr_augment(&train->images[idx], &train->labels[idx], &c->aug, m->mean_bgr, train->void_label, &rng,
-                   input + (size_t)k * 3 * CH * CW, labels + (size_t)k * CH * CW);
+        if (cached)
+          load_cached((const float *)g_mapped_file_get_contents(cache) + (size_t)idx * per_image, &g.act[g.from], k,
+                      &train->labels[idx], labels, c->aug.flip && sr_rng_uniform(&rng) < 0.5);
+        else
+          sr_augment(&train->images[idx], &train->labels[idx], &c->aug, m->mean_bgr, train->void_label, &rng,
+                     input + (size_t)k * 3 * CH * CW, labels + (size_t)k * CH * CW);
       }
       double value;
       st = tg_step(&g, &c->loss, labels, train->void_label, &rng, true, first_trainable, &value, dw, db, target,
@@ -525,13 +619,77 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
       st = sr_model_save(m, c->out, c->fp16 ? SR_DTYPE_F16 : SR_DTYPE_F32, err);
     }
     free(input), free(labels), free(valid), free(target), free(perm);
-    g.act[0].data = NULL;
+    if (!cached) g.act[0].data = NULL;
     tg_free(&g);
   }
 out:
+  if (cache) g_mapped_file_unref(cache);
   sr_checkpoint_free_momentum(m->n_layers, mom_w, mom_b);
   sr_checkpoint_free_momentum(m->n_layers, dw, db);
   g_array_free(s.loss_hist, TRUE), g_array_free(s.miou_hist, TRUE);
   g_free(ckpt), g_free(metrics), g_free(plot);
+  return st;
+}
+
+/* K-fold training (the paper uses 10 folds): model f trains on every fold
+ * but f; its coarse predictions for fold f's images go to
+ * OUT.oof/NAME.npy (C×h×w at the validation size), so every training image
+ * gets a prediction from a model that did not see it, for the re-ranker. */
+sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset *train, int folds,
+                         const sr_train_config *config, sr_error *err) {
+  sr_train_config cfg = *config;
+  int *perm = malloc(sizeof(int) * train->n), *in = malloc(sizeof(int) * train->n), *out = malloc(sizeof(int) * train->n);
+  sr_rng rng;
+  sr_rng_seed(&rng, cfg.seed + 77);
+  for (int i = 0; i < train->n; i++) perm[i] = i;
+  for (int i = train->n - 1; i > 0; i--) {
+    int j = (int)(sr_rng_next(&rng) % (uint64_t)(i + 1)), t = perm[i];
+    perm[i] = perm[j], perm[j] = t;
+  }
+  char *oof = g_strdup_printf("%s.oof", cfg.out);
+  g_mkdir_with_parents(oof, 0755);
+  sr_status st = SR_OK;
+  for (int f = 0; f < folds && st == SR_OK; f++) {
+    int ni = 0, no = 0;
+    for (int i = 0; i < train->n; i++) {
+      if (i % folds == f) out[no++] = perm[i];
+      else in[ni++] = perm[i];
+    }
+    sr_dataset tr, held;
+    sr_dataset_subset(train, in, ni, &tr);
+    sr_dataset_subset(train, out, no, &held);
+    char *path = g_strdup_printf("%s.fold%d.srmodel", cfg.out, f);
+    sr_model *m = sr_model_copy(proto); /* every fold starts from the same weights */
+    fprintf(stderr, "fold %d/%d: %d training images, %d held out\n", f + 1, folds, ni, no);
+    sr_train_config fc = cfg;
+    fc.out = path;
+    st = sr_train(m, b, &tr, &held, &fc, err);
+    if (st == SR_OK) {
+      sr_net *net = NULL;
+      sr_tensor input = {0}, probs = {0};
+      sr_tensor_alloc(&input, 1, 3, cfg.eval_h, cfg.eval_w);
+      st = sr_net_new(m, b, &net, err);
+      const sr_pixel_layout rgb = {3, 0, 1, 2};
+      for (int i = 0; i < no && st == SR_OK; i++) {
+        const sr_image *img = &held.images[i];
+        sr_preprocess(img->data, img->width, img->height, img->width * 3, rgb, m->mean_bgr, cfg.eval_w, cfg.eval_h,
+                      input.data);
+        char *base = g_strdup(held.names[i]), *dot = strrchr(base, '.');
+        if (dot) *dot = 0;
+        char *np = g_strdup_printf("%s/%s.npy", oof, base);
+        int shape[3];
+        st = sr_net_forward(net, &input, &probs, err);
+        shape[0] = probs.c, shape[1] = probs.h, shape[2] = probs.w;
+        if (st == SR_OK) st = sr_npy_save(np, probs.data, shape, 3, err);
+        g_free(np), g_free(base);
+      }
+      sr_net_free(net);
+      sr_tensor_clear(&input), sr_tensor_clear(&probs);
+    }
+    sr_model_free(m);
+    g_free(path);
+    sr_dataset_clear(&tr), sr_dataset_clear(&held);
+  }
+  g_free(oof), free(perm), free(in), free(out);
   return st;
 }

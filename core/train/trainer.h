@@ -21,6 +21,8 @@ typedef struct {
   sr_augment_params aug;
   uint64_t seed;          /* shuffles, augmentation and dropout derive from it */
   int freeze;             /* leading convolutions kept fixed (5: the paper's mode) */
+  bool cache_features;    /* with freeze: compute the frozen layers' output once per image (at eval size,
+                             no augmentation but flips), memory-map it from OUT.features, train the rest */
   int checkpoint_every;   /* iterations between checkpoints */
   int eval_every;         /* epochs between validations (0: only at the end) */
   int eval_w, eval_h;     /* validation input size; stored as the model's input size */
@@ -34,6 +36,15 @@ typedef struct {
 /* Trains @m (updated in place) on @train, validating on @val (nullable). */
 sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr_dataset *val,
                    const sr_train_config *cfg, sr_error *err);
+
+/* K-fold training (the paper uses 10 folds): model f starts from @proto,
+ * trains on every fold but f (written to OUT.fold<f>.srmodel, validated on
+ * fold f), and writes its coarse predictions for fold f's images to
+ * OUT.oof/NAME.npy (C × h × w at the validation size). Every training image
+ * thus gets a prediction from a model that did not see it: the re-ranker's
+ * training data. */
+sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset *train, int folds,
+                         const sr_train_config *cfg, sr_error *err);
 
 /* One forward + backward pass of @m in training mode (dropout from @seed)
  * on @input (B × 3 × H × W): returns the loss in @value and fills @dw/@db

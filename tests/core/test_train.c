@@ -36,7 +36,8 @@ static void write_dataset(const char *dir, int n, sr_rng *rng) {
   g_free(id), g_free(ld);
 }
 
-static sr_model *train_run(const char *out, const sr_dataset *ds, long stop_after, bool resume, sr_backend *b) {
+static sr_model *train_run(const char *out, const sr_dataset *ds, long stop_after, bool resume, sr_backend *b,
+                           bool paper_mode) {
   sr_model *m;
   sr_error err = {0};
   sr_model_new_segnet(3, NULL, 3, &m, &err);
@@ -44,6 +45,7 @@ static sr_model *train_run(const char *out, const sr_dataset *ds, long stop_afte
                        .momentum = 0.9, .weight_decay = 5e-4, .warmup = 3, .aug = {S, S, 0.9f, 1.1f, 1, 0.1f},
                        .seed = 11, .checkpoint_every = 5, .eval_every = 3, .eval_w = S, .eval_h = S,
                        .eval_upsample = SR_UPSAMPLE_BILINEAR, .resume = resume, .stop_after = stop_after};
+  if (paper_mode) c.freeze = 5, c.cache_features = true, c.lr = 0.01;
   CHECK(sr_train(m, b, ds, ds, &c, &err) == SR_OK, "%s", err.msg);
   return m;
 }
@@ -56,7 +58,7 @@ static void check_training(sr_backend *b, sr_rng *rng) {
   sr_error err = {0};
   CHECK(sr_dataset_open(spec, "train", 3, false, &ds, &err) == SR_OK, "%s", err.msg);
   char *a = g_build_filename(dir, "a.srmodel", NULL), *bpath = g_build_filename(dir, "b.srmodel", NULL);
-  sr_model *ma = train_run(a, &ds, 0, false, b);
+  sr_model *ma = train_run(a, &ds, 0, false, b, false);
   /* Learning: validation mIoU on this easy colour-coded task climbs high.
    * (The training loss is measured with dropout on three layers and grows
    * noisy as the logits sharpen, so it is not the criterion.) */
@@ -80,10 +82,53 @@ static void check_training(sr_backend *b, sr_rng *rng) {
   sr_image img;
   CHECK(sr_image_load_png(plot, 0, &img, &err) == SR_OK && img.width == 720, "plot: %s", err.msg);
   sr_image_clear(&img);
+  /* Paper mode: conv1-5 frozen and run once; only conv6-8 change. */
+  char *cpath = g_build_filename(dir, "c.srmodel", NULL);
+  sr_model *mc = train_run(cpath, &ds, 0, false, b, true), *init;
+  sr_model_new_segnet(3, NULL, 3, &init, &err);
+  for (int i = 0; i < mc->n_layers; i++) {
+    const sr_layer *x = &mc->layers[i], *y = &init->layers[i];
+    if (x->type != SR_LAYER_CONV) continue;
+    size_t n = (size_t)x->conv.out_c * (x->conv.in_c / x->conv.group) * x->conv.kh * x->conv.kw;
+    bool same = !memcmp(x->weight, y->weight, n * 4);
+    CHECK(same == (atoi(x->name + 4) <= 5), "%s %s in paper mode", x->name, same ? "unchanged" : "changed");
+  }
+  char *fpath = g_strdup_printf("%s.features", cpath);
+  CHECK(g_file_test(fpath, G_FILE_TEST_EXISTS), "no feature cache %s", fpath);
+  g_free(fpath), g_free(cpath);
+  sr_model_free(mc), sr_model_free(init);
+
+  /* Two folds: every image gets an out-of-fold prediction. */
+  {
+    sr_model *proto;
+    sr_model_new_segnet(3, NULL, 4, &proto, &err);
+    char *kpath = g_build_filename(dir, "k.srmodel", NULL);
+    sr_train_config kc = {.out = kpath, .loss = {SR_LOSS_CE, 0.7, 0.3}, .batch = 4, .epochs = 1, .lr = 0.002,
+                          .momentum = 0.9, .warmup = 1, .aug = {S, S, 1, 1, 0, 0}, .seed = 5, .eval_w = S,
+                          .eval_h = S, .eval_upsample = SR_UPSAMPLE_NAIVE};
+    CHECK(sr_train_folds(proto, b, &ds, 2, &kc, &err) == SR_OK, "%s", err.msg);
+    for (int i = 0; i < ds.n; i++) {
+      char *base = g_strndup(ds.names[i], strlen(ds.names[i]) - 4);
+      char *np = g_strdup_printf("%s.oof/%s.npy", kpath, base);
+      float *data = NULL;
+      int shape[4], rank = 0;
+      CHECK(sr_npy_load(np, &data, shape, &rank, &err) == SR_OK && rank == 3 && shape[0] == 3 && shape[1] == 5,
+            "out-of-fold prediction %s: %s", np, err.msg);
+      free(data), g_free(np), g_free(base);
+    }
+    for (int f = 0; f < 2; f++) {
+      char *fp = g_strdup_printf("%s.fold%d.srmodel", kpath, f);
+      CHECK(g_file_test(fp, G_FILE_TEST_EXISTS), "no %s", fp);
+      g_free(fp);
+    }
+    g_free(kpath);
+    sr_model_free(proto);
+  }
+
   /* Stopped after 5 iterations (mid-epoch), then resumed: same weights. */
-  sr_model *mstop = train_run(bpath, &ds, 5, false, b);
+  sr_model *mstop = train_run(bpath, &ds, 5, false, b, false);
   sr_model_free(mstop);
-  sr_model *mb = train_run(bpath, &ds, 0, true, b);
+  sr_model *mb = train_run(bpath, &ds, 0, true, b, false);
   for (int i = 0; i < ma->n_layers; i++) {
     const sr_layer *x = &ma->layers[i], *y = &mb->layers[i];
     if (x->type != SR_LAYER_CONV) continue;

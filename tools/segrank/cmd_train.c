@@ -18,9 +18,11 @@ static sr_status open_dataset(const char *spec, const char *split, int classes, 
 int cmd_train(int argc, char **argv) {
   char *dataset = NULL, *split = "train", *val_split = "val", *loss_name = "ce", *out = NULL, *init = NULL;
   char *crop = "256x256", *eval_size = NULL, *backend = "cpu", *upsample = "bilinear";
+  int folds = 0;
   int classes = 0, epochs = 60, batch = 8, warmup = 100, freeze = 0, ckpt_every = 50, eval_every = 4, threads = 0;
   double lr = 0.01, momentum = 0.9, wd = 5e-4, smin = 0.8, smax = 1.2, jitter = 0.1, w_uoi = 0.7, w_ce = 0.3;
   gint64 seed = 1, stop_after = 0;
+  gboolean cache = FALSE;
   gboolean resume = FALSE, no_flip = FALSE, fp16 = FALSE, skip_bad = FALSE, no_val = FALSE;
   GOptionEntry entries[] = {
       {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR or folder:IMAGES,LABELS", "SPEC"},
@@ -44,18 +46,22 @@ int cmd_train(int argc, char **argv) {
       {"jitter", 0, 0, G_OPTION_ARG_DOUBLE, &jitter, "Brightness/contrast jitter (default 0.1)", "J"},
       {"no-flip", 0, 0, G_OPTION_ARG_NONE, &no_flip, "No random horizontal flips", NULL},
       {"freeze", 0, 0, G_OPTION_ARG_INT, &freeze, "Leading convolutions kept fixed (5: paper mode)", "N"},
+      {"cache-features", 0, 0, G_OPTION_ARG_NONE, &cache,
+       "With --freeze: run the frozen layers once per image and train the rest on their cached output", NULL},
       {"init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from this model (default: random SegNet)", "M"},
       {"resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Continue from OUT.ckpt", NULL},
       {"stop-after", 0, 0, G_OPTION_ARG_INT64, &stop_after, "Stop after N iterations in all (resume later)", "N"},
       {"checkpoint-every", 0, 0, G_OPTION_ARG_INT, &ckpt_every, "Iterations between checkpoints (default 50)", "N"},
       {"eval-every", 0, 0, G_OPTION_ARG_INT, &eval_every, "Epochs between validations (default 4)", "N"},
       {"eval-size", 0, 0, G_OPTION_ARG_STRING, &eval_size, "Validation input WxH (default: the images' size)", "WxH"},
-      {"eval-upsample", 0, 0, G_OPTION_ARG_STRING, &upsample, "naive or bilinear (default bilinear)", "U"},
+      {"eval-upsample", 0, 0, G_OPTION_ARG_STRING, &upsample, "naive, bilinear or superpixel (default bilinear)", "U"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed for init, shuffles, augmentation, dropout", "S"},
       {"backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu or ref (default cpu)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"fp16", 0, 0, G_OPTION_ARG_NONE, &fp16, "Store the final model in fp16", NULL},
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output model (also OUT.ckpt, OUT.png, OUT.metrics.jsonl)", "OUT"},
+      {"folds", 0, 0, G_OPTION_ARG_INT, &folds,
+       "Train K models on K-1 folds each; write out-of-fold predictions to OUT.oof/", "K"},
       {NULL}};
   GString *command = g_string_new("segrank");
   for (int i = 0; i < argc; i++) g_string_append_printf(command, " %s", argv[i]);
@@ -97,10 +103,16 @@ int cmd_train(int argc, char **argv) {
       .out = out, .loss = loss, .batch = batch, .epochs = epochs, .lr = lr, .momentum = momentum,
       .weight_decay = wd, .warmup = warmup,
       .aug = {cw, ch, (float)smin, (float)smax, !no_flip, (float)jitter},
-      .seed = (uint64_t)seed, .freeze = freeze, .checkpoint_every = ckpt_every, .eval_every = eval_every,
+      .seed = (uint64_t)seed, .freeze = freeze, .cache_features = cache, .checkpoint_every = ckpt_every, .eval_every = eval_every,
       .eval_w = ew, .eval_h = eh, .eval_upsample = up, .resume = resume, .stop_after = stop_after, .fp16 = fp16, .command = command->str};
-  int rc = sr_train(m, b, &train, no_val ? NULL : &val, &cfg, &err) == SR_OK ? 0 : cli_fail(&err);
-  if (!rc) printf("wrote %s\n", out);
+  int rc;
+  if (folds >= 2) {
+    rc = sr_train_folds(m, b, &train, folds, &cfg, &err) == SR_OK ? 0 : cli_fail(&err);
+    if (!rc) printf("wrote %s.fold0..%d.srmodel and out-of-fold predictions in %s.oof/\n", out, folds - 1, out);
+  } else {
+    rc = sr_train(m, b, &train, no_val ? NULL : &val, &cfg, &err) == SR_OK ? 0 : cli_fail(&err);
+    if (!rc) printf("wrote %s\n", out);
+  }
   g_string_free(command, TRUE);
   sr_backend_free(b);
   sr_model_free(m);
@@ -122,7 +134,7 @@ int cmd_eval(int argc, char **argv) {
       {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR or folder:IMAGES,LABELS", "SPEC"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split (default val)", "S"},
       {"classes", 0, 0, G_OPTION_ARG_INT, &classes, "Classes of a folder: dataset", "N"},
-      {"upsample", 'u', 0, G_OPTION_ARG_STRING, &upsample, "naive, bilinear or all (default all)", "U"},
+      {"upsample", 'u', 0, G_OPTION_ARG_STRING, &upsample, "naive, bilinear, superpixel or all (default all)", "U"},
       {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Net input WxH (default: the model's)", "S"},
       {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "cpu or ref", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
@@ -131,8 +143,9 @@ int cmd_eval(int argc, char **argv) {
   if (!cli_parse(&argc, &argv, "",
                  "PASCAL VOC protocol: one confusion matrix over the split, void ignored,\n"
                  "IoU = TP/(TP+FP+FN) per class, mean over classes. Upsampling: naive (eq. 16,\n"
-                 "each pixel takes its coarse cell's argmax) and bilinear (probabilities\n"
-                 "interpolated, then argmax).",
+                 "each pixel takes its coarse cell's argmax), superpixel (SLIC superpixels average\n"
+                 "their cells' distributions, Section 4) and bilinear (probabilities interpolated,\n"
+                 "then argmax).",
                  entries))
     return 2;
   if (!dataset) {
@@ -153,7 +166,7 @@ int cmd_eval(int argc, char **argv) {
   }
   GString *js = g_string_new("{");
   int rc = 0;
-  for (int u = 0; u < 2 && !rc; u++) {
+  for (int u = 0; u < SR_UPSAMPLE_COUNT && !rc; u++) {
     sr_upsample up = (sr_upsample)u;
     if (strcmp(upsample, "all") && strcmp(upsample, sr_upsample_name(up))) continue;
     sr_confusion conf;
