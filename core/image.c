@@ -1,11 +1,93 @@
 /* image.c: PNG I/O (libpng), frame preprocessing and label upsampling. */
 #include "image.h"
 
+#include <stdio.h>
+/* jpeglib.h needs stdio.h first */
+#include <jpeglib.h>
 #include <png.h>
+#include <setjmp.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/atomic_file.h"
+
+/* Reads a palette PNG's raw indices with libpng's low-level API (the
+ * simplified API would map them to colours). */
+static sr_status load_png_indices(const char *path, sr_image *img, sr_error *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return sr_error_set(err, SR_ERR_IO, "%s: cannot open", path);
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+  png_infop info = png_create_info_struct(png);
+  png_bytep *rows = NULL;
+  memset(img, 0, sizeof *img);
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(f);
+    free(rows);
+    sr_image_clear(img);
+    return sr_error_set(err, SR_ERR_FORMAT, "%s: corrupt palette PNG", path);
+  }
+  png_init_io(png, f);
+  png_read_info(png, info);
+  if (png_get_bit_depth(png, info) < 8) png_set_packing(png);
+  png_read_update_info(png, info);
+  img->width = (int)png_get_image_width(png, info), img->height = (int)png_get_image_height(png, info);
+  img->channels = 1;
+  img->data = malloc((size_t)img->width * img->height);
+  rows = malloc(sizeof(png_bytep) * img->height);
+  for (int y = 0; y < img->height; y++) rows[y] = img->data + (size_t)y * img->width;
+  png_read_image(png, rows);
+  png_read_end(png, NULL);
+  png_destroy_read_struct(&png, &info, NULL);
+  free(rows);
+  fclose(f);
+  return SR_OK;
+}
+
+struct jpeg_fail {
+  struct jpeg_error_mgr mgr;
+  jmp_buf jump;
+};
+
+static void jpeg_fail_exit(j_common_ptr cinfo) { longjmp(((struct jpeg_fail *)cinfo->err)->jump, 1); }
+
+static sr_status load_jpeg(const char *path, int grey, sr_image *img, sr_error *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return sr_error_set(err, SR_ERR_IO, "%s: cannot open", path);
+  struct jpeg_decompress_struct cinfo;
+  struct jpeg_fail jerr;
+  memset(img, 0, sizeof *img);
+  cinfo.err = jpeg_std_error(&jerr.mgr);
+  jerr.mgr.error_exit = jpeg_fail_exit;
+  if (setjmp(jerr.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    fclose(f);
+    sr_image_clear(img);
+    return sr_error_set(err, SR_ERR_FORMAT, "%s: corrupt JPEG", path);
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_stdio_src(&cinfo, f);
+  jpeg_read_header(&cinfo, TRUE);
+  cinfo.out_color_space = grey ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_start_decompress(&cinfo);
+  img->width = (int)cinfo.output_width, img->height = (int)cinfo.output_height, img->channels = grey ? 1 : 3;
+  img->data = malloc((size_t)img->width * img->height * img->channels);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = img->data + (size_t)cinfo.output_scanline * img->width * img->channels;
+    jpeg_read_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  fclose(f);
+  return SR_OK;
+}
+
+sr_status sr_image_load(const char *path, int grey, sr_image *img, sr_error *err) {
+  const char *dot = strrchr(path, '.');
+  if (dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"))) return load_jpeg(path, grey, img, err);
+  return sr_image_load_png(path, grey, img, err);
+}
 
 sr_status sr_image_load_png(const char *path, int grey, sr_image *img, sr_error *err) {
   png_image pi;
@@ -17,7 +99,7 @@ sr_status sr_image_load_png(const char *path, int grey, sr_image *img, sr_error 
   if (grey && (pi.format & PNG_FORMAT_FLAG_COLORMAP)) {
     /* Palette label maps (PASCAL VOC): keep the indices, not the colours. */
     png_image_free(&pi);
-    return sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: palette label PNGs are not supported yet", path);
+    return load_png_indices(path, img, err);
   }
   pi.format = grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
   img->width = (int)pi.width, img->height = (int)pi.height, img->channels = grey ? 1 : 3;

@@ -16,6 +16,9 @@ typedef struct {
 /* Loads any PNG as RGB (channels 3) or, with @grey, as 8-bit grey levels
  * (for label maps: palette indices are kept as they are). */
 sr_status sr_image_load_png(const char *path, int grey, sr_image *img, sr_error *err);
+/* Loads a PNG or JPEG (by extension) as RGB, or for labels (@grey) as
+ * 8-bit values: grey levels, or a palette PNG's indices (PASCAL VOC). */
+sr_status sr_image_load(const char *path, int grey, sr_image *img, sr_error *err);
 /* Writes atomically. */
 sr_status sr_image_save_png(const char *path, const sr_image *img, sr_error *err);
 void sr_image_clear(sr_image *img);

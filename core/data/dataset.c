@@ -2,6 +2,7 @@
 #include "dataset.h"
 
 #include <glib.h>
+#include <matio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,36 @@ static char *check_pair(const sr_image *img, const sr_image *lab, const char *la
   return NULL;
 }
 
+/* SBD's cls/NAME.mat: the uint8 matrix GTcls.Segmentation (column-major). */
+static sr_status load_sbd_mat(const char *path, sr_image *lab, sr_error *err) {
+  memset(lab, 0, sizeof *lab);
+  mat_t *mat = Mat_Open(path, MAT_ACC_RDONLY);
+  if (!mat) return sr_error_set(err, SR_ERR_IO, "%s: cannot open as a MATLAB file", path);
+  sr_status st = SR_OK;
+  matvar_t *gt = Mat_VarRead(mat, "GTcls");
+  matvar_t *seg = gt && gt->class_type == MAT_C_STRUCT ? Mat_VarGetStructFieldByName(gt, "Segmentation", 0) : NULL;
+  if (!seg || seg->rank != 2 || seg->class_type != MAT_C_UINT8 || !seg->data) {
+    st = sr_error_set(err, SR_ERR_FORMAT, "%s: no uint8 matrix GTcls.Segmentation", path);
+  } else {
+    int h = (int)seg->dims[0], w = (int)seg->dims[1];
+    const uint8_t *d = seg->data;
+    *lab = (sr_image){w, h, 1, malloc((size_t)w * h)};
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++) lab->data[(size_t)y * w + x] = d[(size_t)x * h + y];
+  }
+  if (gt) Mat_VarFree(gt);
+  Mat_Close(mat);
+  return st;
+}
+
+/* Where a sample's files are, for a layout. */
+typedef struct {
+  const char *img_dir, *img_ext, *lab_dir, *lab_ext;
+  bool mat; /* labels are SBD .mat files */
+} layout;
+
+static sr_status read_list(const char *list, const layout *lay, bool skip_bad, sr_dataset *ds, sr_error *err);
+
 static sr_status read_pairs(const char *img_dir, const char *lab_dir, bool skip_bad, sr_dataset *ds, sr_error *err) {
   GError *gerr = NULL;
   GDir *d = g_dir_open(img_dir, 0, &gerr);
@@ -32,25 +63,29 @@ static sr_status read_pairs(const char *img_dir, const char *lab_dir, bool skip_
   GPtrArray *names = g_ptr_array_new();
   const char *n;
   while ((n = g_dir_read_name(d)))
-    if (g_str_has_suffix(n, ".png")) g_ptr_array_add(names, g_strdup(n));
+    if (g_str_has_suffix(n, ".png") || g_str_has_suffix(n, ".jpg") || g_str_has_suffix(n, ".jpeg"))
+      g_ptr_array_add(names, g_strdup(n));
   g_dir_close(d);
   g_ptr_array_sort(names, cmp_str);
   if (names->len == 0) {
     g_ptr_array_free(names, TRUE);
-    return sr_error_set(err, SR_ERR_IO, "%s: no .png images", img_dir);
+    return sr_error_set(err, SR_ERR_IO, "%s: no .png or .jpg images", img_dir);
   }
   ds->images = calloc(names->len, sizeof(sr_image));
   ds->labels = calloc(names->len, sizeof(sr_image));
   ds->names = calloc(names->len, sizeof(char *));
   sr_status st = SR_OK;
   for (guint i = 0; i < names->len && st == SR_OK; i++) {
-    char *ip = g_build_filename(img_dir, names->pdata[i], NULL), *lp = g_build_filename(lab_dir, names->pdata[i], NULL);
+    char *base = g_strndup(names->pdata[i], strrchr(names->pdata[i], '.') - (char *)names->pdata[i]);
+    char *lname = g_strdup_printf("%s.png", base); /* labels are PNGs of the same base name */
+    char *ip = g_build_filename(img_dir, names->pdata[i], NULL), *lp = g_build_filename(lab_dir, lname, NULL);
+    g_free(base), g_free(lname);
     sr_image img = {0}, lab = {0};
     sr_error e = {0};
     char *bad = NULL;
     if (!g_file_test(lp, G_FILE_TEST_EXISTS))
       bad = g_strdup_printf("%s: label file missing for image %s", lp, ip);
-    else if (sr_image_load_png(ip, 0, &img, &e) != SR_OK || sr_image_load_png(lp, 1, &lab, &e) != SR_OK)
+    else if (sr_image_load(ip, 0, &img, &e) != SR_OK || sr_image_load(lp, 1, &lab, &e) != SR_OK)
       bad = g_strdup(e.msg);
     else
       bad = check_pair(&img, &lab, lp, ds->n_classes, ds->void_label);
@@ -74,6 +109,56 @@ static sr_status read_pairs(const char *img_dir, const char *lab_dir, bool skip_
   return st;
 }
 
+static sr_status read_list(const char *list, const layout *lay, bool skip_bad, sr_dataset *ds, sr_error *err) {
+  gchar *text;
+  GError *gerr = NULL;
+  if (!g_file_get_contents(list, &text, NULL, &gerr)) {
+    sr_status st = sr_error_set(err, SR_ERR_IO, "%s", gerr->message);
+    g_error_free(gerr);
+    return st;
+  }
+  char **lines = g_strsplit(text, "\n", -1);
+  g_free(text);
+  int n = 0;
+  for (char **l = lines; *l; l++) n += *g_strstrip(*l) != 0;
+  ds->images = calloc(n, sizeof(sr_image));
+  ds->labels = calloc(n, sizeof(sr_image));
+  ds->names = calloc(n, sizeof(char *));
+  sr_status st = SR_OK;
+  for (char **l = lines; *l && st == SR_OK; l++) {
+    if (!**l) continue;
+    char *ip = g_strdup_printf("%s/%s%s", lay->img_dir, *l, lay->img_ext);
+    char *lp = g_strdup_printf("%s/%s%s", lay->lab_dir, *l, lay->lab_ext);
+    sr_image img = {0}, lab = {0};
+    sr_error e = {0};
+    char *bad = NULL;
+    if (!g_file_test(lp, G_FILE_TEST_EXISTS))
+      bad = g_strdup_printf("%s: label file missing for image %s (listed in %s)", lp, ip, list);
+    else if (sr_image_load(ip, 0, &img, &e) != SR_OK ||
+             (lay->mat ? load_sbd_mat(lp, &lab, &e) : sr_image_load(lp, 1, &lab, &e)) != SR_OK)
+      bad = g_strdup(e.msg);
+    else
+      bad = check_pair(&img, &lab, lp, ds->n_classes, ds->void_label);
+    if (bad) {
+      sr_image_clear(&img), sr_image_clear(&lab);
+      if (skip_bad) {
+        fprintf(stderr, "warning: skipping %s\n", bad);
+        ds->skipped++;
+      } else {
+        st = sr_error_set(err, SR_ERR_FORMAT, "%s", bad);
+      }
+      g_free(bad);
+    } else {
+      ds->images[ds->n] = img, ds->labels[ds->n] = lab, ds->names[ds->n] = g_strdup_printf("%s.png", *l);
+      ds->n++;
+    }
+    g_free(ip), g_free(lp);
+  }
+  g_strfreev(lines);
+  if (st == SR_OK && ds->n == 0) st = sr_error_set(err, SR_ERR_FORMAT, "%s: no usable samples", list);
+  return st;
+}
+
 sr_status sr_dataset_open(const char *spec, const char *split, int n_classes, bool skip_bad, sr_dataset *ds,
                           sr_error *err) {
   memset(ds, 0, sizeof *ds);
@@ -83,6 +168,25 @@ sr_status sr_dataset_open(const char *spec, const char *split, int n_classes, bo
     char *img = g_strdup_printf("%s/%s", spec + 7, split), *lab = g_strdup_printf("%s/%sannot", spec + 7, split);
     st = read_pairs(img, lab, skip_bad, ds, err);
     g_free(img), g_free(lab);
+  } else if (g_str_has_prefix(spec, "voc:")) {
+    /* VOCdevkit/VOC2012: JPEGImages, SegmentationClass (palette PNGs, 255 = void),
+     * ImageSets/Segmentation/SPLIT.txt */
+    const char *d = spec + 4;
+    ds->n_classes = 21, ds->void_label = 255;
+    char *img = g_strdup_printf("%s/JPEGImages", d), *lab = g_strdup_printf("%s/SegmentationClass", d);
+    char *list = g_strdup_printf("%s/ImageSets/Segmentation/%s.txt", d, split);
+    layout lay = {img, ".jpg", lab, ".png", false};
+    st = read_list(list, &lay, skip_bad, ds, err);
+    g_free(img), g_free(lab), g_free(list);
+  } else if (g_str_has_prefix(spec, "sbd:")) {
+    /* benchmark_RELEASE/dataset: img/NAME.jpg, cls/NAME.mat (GTcls.Segmentation), SPLIT.txt */
+    const char *d = spec + 4;
+    ds->n_classes = 21, ds->void_label = 255;
+    char *img = g_strdup_printf("%s/img", d), *lab = g_strdup_printf("%s/cls", d);
+    char *list = g_strdup_printf("%s/%s.txt", d, split);
+    layout lay = {img, ".jpg", lab, ".mat", true};
+    st = read_list(list, &lay, skip_bad, ds, err);
+    g_free(img), g_free(lab), g_free(list);
   } else if (g_str_has_prefix(spec, "folder:")) {
     char **parts = g_strsplit(spec + 7, ",", 2);
     if (!parts[0] || !parts[1] || n_classes < 2 || n_classes > 254) {
@@ -93,7 +197,8 @@ sr_status sr_dataset_open(const char *spec, const char *split, int n_classes, bo
     st = read_pairs(parts[0], parts[1], skip_bad, ds, err);
     g_strfreev(parts);
   } else {
-    return sr_error_set(err, SR_ERR_UNSUPPORTED, "dataset '%s': use camvid:DIR or folder:IMAGES,LABELS", spec);
+    return sr_error_set(err, SR_ERR_UNSUPPORTED,
+                        "dataset '%s': use camvid:DIR, voc:DIR, sbd:DIR or folder:IMAGES,LABELS", spec);
   }
   if (st != SR_OK) sr_dataset_clear(ds);
   return st;

@@ -21,8 +21,11 @@ typedef struct {
 } sr_dataset;
 
 /* Opens "camvid:DIR" (split = train | val | test: the PNGs of DIR/SPLIT with labels in
- * DIR/SPLITannot/, 11 classes, void 11) or "folder:IMAGES,LABELS" (PNG pairs
- * with the same file name; @n_classes, void 255). A missing label file, a size
+ * DIR/SPLITannot/, 11 classes, void 11), "voc:DIR" (PASCAL VOC 2012:
+ * JPEGImages, SegmentationClass palette PNGs, ImageSets/Segmentation/SPLIT.txt;
+ * 21 classes, void 255), "sbd:DIR" (SBD's dataset folder: img, cls/NAME.mat
+ * with GTcls.Segmentation, SPLIT.txt; 21 classes) or "folder:IMAGES,LABELS"
+ * (PNG or JPEG images, PNG labels with the same base name; @n_classes, void 255). A missing label file, a size
  * mismatch or a label above the void value is an error naming the file, or
  * with @skip_bad a warning on stderr and a count. */
 sr_status sr_dataset_open(const char *spec, const char *split, int n_classes, bool skip_bad, sr_dataset *ds,

@@ -693,3 +693,72 @@ sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset 
   g_free(oof), free(perm), free(in), free(out);
   return st;
 }
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+sr_status sr_train_bench(const sr_model *proto, sr_backend *b, bool paper_mode, int batch, int h, int w, int steps,
+                         double *ms_per_step, sr_error *err) {
+  sr_model *m = sr_model_copy(proto);
+  tgraph g;
+  sr_status st = tg_init(&g, m, b, batch, h, w, err);
+  if (st != SR_OK) {
+    sr_model_free(m);
+    return st;
+  }
+  int first_trainable = 0, convs = 0;
+  for (int i = 0; i < m->n_layers; i++)
+    if (m->layers[i].type == SR_LAYER_CONV && convs++ == (paper_mode ? 5 : 0)) first_trainable = i;
+  if (paper_mode) g.from = cache_point(m, first_trainable);
+  sr_rng rng;
+  sr_rng_seed(&rng, 1);
+  float *input = NULL;
+  if (paper_mode) {
+    for (size_t i = 0; i < sr_tensor_count(&g.act[g.from]); i++) g.act[g.from].data[i] = (float)fabs(sr_rng_normal(&rng));
+  } else {
+    input = malloc(sizeof(float) * batch * 3 * h * w);
+    for (size_t i = 0; i < (size_t)batch * 3 * h * w; i++) input[i] = (float)(60 * sr_rng_normal(&rng));
+    g.act[0] = (sr_tensor){batch, 3, h, w, input};
+  }
+  uint8_t *labels = malloc((size_t)batch * h * w);
+  for (size_t i = 0; i < (size_t)batch * h * w; i++) labels[i] = (uint8_t)((i / 37) % m->n_classes);
+  const sr_tensor *z = &g.act[g.n_steps];
+  float *target = malloc(sizeof(float) * sr_tensor_count(z));
+  uint8_t *valid = malloc((size_t)z->n * z->h * z->w);
+  float **dw = calloc(m->n_layers, sizeof(float *)), **db = calloc(m->n_layers, sizeof(float *));
+  float **vw = calloc(m->n_layers, sizeof(float *)), **vb = calloc(m->n_layers, sizeof(float *));
+  for (int i = 0; i < m->n_layers; i++)
+    if (m->layers[i].type == SR_LAYER_CONV) {
+      size_t wc = conv_weight_count(&m->layers[i]);
+      dw[i] = calloc(wc, sizeof(float)), db[i] = calloc(m->layers[i].conv.out_c, sizeof(float));
+      vw[i] = calloc(wc, sizeof(float)), vb[i] = calloc(m->layers[i].conv.out_c, sizeof(float));
+    }
+  sr_loss loss = {SR_LOSS_CE, 0, 0};
+  double *t = malloc(sizeof(double) * (steps + 1));
+  for (int s = 0; s <= steps && st == SR_OK; s++) { /* step 0 warms up */
+    double t0 = now_s(), v;
+    st = tg_step(&g, &loss, labels, 255, &rng, true, first_trainable, &v, dw, db, target, valid);
+    for (int i = first_trainable; i < m->n_layers && st == SR_OK; i++) {
+      if (!dw[i]) continue;
+      sr_layer *l = &m->layers[i];
+      size_t wc = conv_weight_count(l);
+      for (size_t k = 0; k < wc; k++) {
+        vw[i][k] = 0.9f * vw[i][k] + 1e-3f * (dw[i][k] + 5e-4f * l->weight[k]);
+        l->weight[k] -= vw[i][k];
+      }
+      for (int k = 0; k < l->conv.out_c; k++) vb[i][k] = 0.9f * vb[i][k] + 1e-3f * db[i][k], l->bias[k] -= vb[i][k];
+    }
+    t[s] = (now_s() - t0) * 1e3;
+  }
+  qsort(t + 1, steps, sizeof(double), cmp_double);
+  *ms_per_step = t[1 + steps / 2];
+  free(t), free(labels), free(target), free(valid), free(input);
+  sr_checkpoint_free_momentum(m->n_layers, dw, db);
+  sr_checkpoint_free_momentum(m->n_layers, vw, vb);
+  if (!paper_mode) g.act[0].data = NULL;
+  tg_free(&g);
+  sr_model_free(m);
+  return st;
+}

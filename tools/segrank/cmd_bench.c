@@ -2,10 +2,12 @@
  * per-layer times and GFLOP/s for each backend, against OpenBLAS sgemm's peak
  * measured in the same run. Figures, never pass/fail. */
 #include <cblas.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -50,9 +52,58 @@ static double time_forward(sr_net *net, sr_tensor *x, sr_tensor *y, int runs, sr
   return med;
 }
 
+/* Runs a peer script of ../shared/peers and returns its stdout (g_free), or
+ * NULL with a reason printed. */
+static char *run_peer(const char *dir, const char *script, int threads, int runs) {
+  char *path = g_build_filename(dir, script, NULL);
+  if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+    printf("  peer %s: not found (needs ../shared/peers or --peers DIR)\n", path);
+    g_free(path);
+    return NULL;
+  }
+  char t[16], r[16];
+  snprintf(t, sizeof t, "%d", threads);
+  snprintf(r, sizeof r, "%d", runs);
+  char *argv[] = {"/usr/bin/python3", path, t, r, NULL};
+  char **envp = g_environ_setenv(g_get_environ(), "NO_LAYERS", "1", TRUE);
+  char *out = NULL, *errs = NULL;
+  int status = 0;
+  GError *gerr = NULL;
+  fflush(stdout);
+  if (!g_spawn_sync(NULL, argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, &gerr) ||
+      !g_spawn_check_wait_status(status, NULL)) {
+    printf("  peer %s failed: %s\n", script, gerr ? gerr->message : (errs ? errs : "?"));
+    g_clear_error(&gerr);
+    g_free(out);
+    out = NULL;
+  }
+  g_free(errs);
+  g_strfreev(envp);
+  g_free(path);
+  return out;
+}
+
+/* The "ms/frame" figure of the first line of @out that starts with @label
+ * (after leading spaces); -1 when absent. @field 0 = ms/call, 1 = ms/frame. */
+static double peer_figure(const char *out, const char *label, int field) {
+  for (const char *line = out; line && *line;) {
+    while (*line == ' ') line++;
+    if (g_str_has_prefix(line, label)) {
+      const char *p = line + strlen(label);
+      double call, frame;
+      if (sscanf(p, " %lf ms/call %lf ms/frame", &call, &frame) == 2) return field ? frame : call;
+    }
+    line = strchr(line, '\n');
+    if (line) line++;
+  }
+  return -1;
+}
+
 int cmd_bench(int argc, char **argv) {
   char *backend = NULL, *json_path = NULL, *model_path = NULL, *size = NULL;
   int threads = 0, runs = 10;
+  gboolean train = FALSE, peers = FALSE;
+  char *peer_dir = NULL;
   GOptionEntry entries[] = {
       {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Backend to time (default: every one but ref)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
@@ -60,6 +111,10 @@ int cmd_bench(int argc, char **argv) {
       {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Input W or WxH (default 227)", "S"},
       {"runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Timed runs at batch 1 (default 10; batch 8 uses a third)", "N"},
       {"json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "Also write the figures as JSON", "FILE"},
+      {"train", 0, 0, G_OPTION_ARG_NONE, &train, "Also time training steps (from scratch and paper mode)", NULL},
+      {"compare-peers", 0, 0, G_OPTION_ARG_NONE, &peers,
+       "Run OpenCV DNN and PyTorch on the same network in the same run and print the ratios", NULL},
+      {"peers", 0, 0, G_OPTION_ARG_FILENAME, &peer_dir, "Peer scripts (default ../shared/peers)", "DIR"},
       {NULL}};
   if (!cli_parse(&argc, &argv, "",
                  "Prints ms/frame at batch 1 and 8, GFLOP/s, the per-layer split and the ratio to\n"
@@ -77,7 +132,7 @@ int cmd_bench(int argc, char **argv) {
   }
   if (runs < 3) runs = 3;
   const char *const *names = sr_backend_list();
-  GString *js = g_string_new("[");
+  GString *js = g_string_new("{\"backends\":[");
   double flops = sr_model_flops(m, h, w);
   printf("segrank bench: %dx%d input, %.3f GFLOP/frame\n", w, h, flops / 1e9);
   for (int bi = 0; names[bi]; bi++) {
@@ -141,8 +196,72 @@ int cmd_bench(int argc, char **argv) {
     sr_net_free(net);
     sr_backend_free(b);
   }
-  g_string_append(js, "]\n");
+  g_string_append(js, "]");
+  double cpu_b1 = -1, cpu_b8 = -1;
+  {
+    /* The first timed backend's figures are what the peers are compared with. */
+    const char *p1 = strstr(js->str, "\"ms_per_frame_b1\":"), *p8 = strstr(js->str, "\"ms_per_frame_b8\":");
+    if (p1) cpu_b1 = g_ascii_strtod(p1 + 18, NULL);
+    if (p8) cpu_b8 = g_ascii_strtod(p8 + 18, NULL);
+  }
+  int nt = threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  double scratch_ms = -1, paper_ms = -1;
+  if (train) {
+    sr_backend *b;
+    if (sr_backend_new(backend ? backend : "cpu", threads, &b, &err) != SR_OK) return cli_fail(&err);
+    printf("\ntraining steps, %s backend, %d threads (forward with dropout, CE, backward, SGD):\n", sr_backend_name(b), nt);
+    if (sr_train_bench(m, b, false, 8, 256, 256, 5, &scratch_ms, &err) != SR_OK ||
+        sr_train_bench(m, b, true, 16, 227, 227, 15, &paper_ms, &err) != SR_OK)
+      return cli_fail(&err);
+    printf("  from scratch, batch 8, 256x256 crops: %8.1f ms/step  %6.2f images/s\n", scratch_ms, 8e3 / scratch_ms);
+    printf("  paper mode (conv6-8 on cached conv5 features of 227x227), batch 16: %6.2f ms/step  %7.1f images/s\n",
+           paper_ms, 16e3 / paper_ms);
+    sr_backend_free(b);
+  }
+  double ocv1 = -1, ocv16 = -1, pt1 = -1, pt16 = -1, pt_train = -1;
+  if (peers) {
+    const char *dir = peer_dir ? peer_dir : "../shared/peers";
+    printf("\npeers on the same network (%s), %d threads, measured now:\n", dir, nt);
+    char *o = run_peer(dir, "ocv_bench.py", nt, 15), *t = run_peer(dir, "torch_bench.py", nt, 15);
+    ocv1 = peer_figure(o, "opencv forward b1 (median)", 1), ocv16 = peer_figure(o, "opencv forward b16 (median)", 1);
+    pt1 = peer_figure(t, "forward b1 (median)", 1), pt16 = peer_figure(t, "forward b16 (median)", 1);
+    pt_train = peer_figure(t, "train step conv6-8 b16 (median)", 0);
+    g_free(o), g_free(t);
+    printf("  %-28s %10s %10s\n", "", "b1 ms/fr", "b8/16 ms/fr");
+    printf("  %-28s %10.2f %10.2f\n", "segrank (this run)", cpu_b1, cpu_b8);
+    printf("  %-28s %10.2f %10.2f   segrank is %.2fx faster at b1\n", "OpenCV DNN", ocv1, ocv16, ocv1 / cpu_b1);
+    printf("  %-28s %10.2f %10.2f   segrank is %.2fx faster at b1\n", "PyTorch", pt1, pt16, pt1 / cpu_b1);
+    if (train && pt_train > 0)
+      printf("  conv6-8 training step b16: segrank %.2f ms, PyTorch %.2f ms: segrank is %.2fx faster\n", paper_ms,
+             pt_train, pt_train / paper_ms);
+  }
+  g_string_append_printf(js,
+                         ",\"train\":{\"scratch_ms_per_step_b8\":%.3f,\"paper_ms_per_step_b16\":%.3f},"
+                         "\"peers\":{\"opencv_ms_per_frame_b1\":%.3f,\"opencv_ms_per_frame_b16\":%.3f,"
+                         "\"torch_ms_per_frame_b1\":%.3f,\"torch_ms_per_frame_b16\":%.3f,"
+                         "\"torch_train_step_ms_b16\":%.3f}",
+                         scratch_ms, paper_ms, ocv1, ocv16, pt1, pt16, pt_train);
+  g_string_append(js, "}\n");
   int rc = 0;
+  if (json_path) {
+    /* The first backend's figures also sit at the top level. */
+    JsonParser *p = json_parser_new();
+    if (json_parser_load_from_data(p, js->str, -1, NULL)) {
+      JsonObject *o = json_node_get_object(json_parser_get_root(p));
+      JsonArray *a = json_object_get_array_member(o, "backends");
+      if (json_array_get_length(a) > 0) {
+        JsonObject *first = json_array_get_object_element(a, 0);
+        GList *keys = json_object_get_members(first);
+        for (GList *k = keys; k; k = k->next)
+          json_object_set_member(o, k->data, json_node_copy(json_object_get_member(first, k->data)));
+        g_list_free(keys);
+      }
+      char *text = json_to_string(json_parser_get_root(p), TRUE);
+      g_string_assign(js, text);
+      g_free(text);
+    }
+    g_object_unref(p);
+  }
   if (json_path && !g_file_set_contents(json_path, js->str, -1, NULL)) {
     fprintf(stderr, "segrank bench: cannot write %s\n", json_path);
     rc = 1;
