@@ -4,9 +4,10 @@
 GType gst_segrank_backend_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {GST_SEGRANK_BACKEND_AUTO, "Fastest available backend", "auto"},
+      {GST_SEGRANK_BACKEND_AUTO, "Vulkan on a real GPU, otherwise cpu", "auto"},
       {GST_SEGRANK_BACKEND_CPU, "CPU: im2col + OpenBLAS sgemm", "cpu"},
       {GST_SEGRANK_BACKEND_REF, "Reference loops (test oracle, slow)", "ref"},
+      {GST_SEGRANK_BACKEND_VULKAN, "Vulkan compute shaders", "vulkan"},
       {0, NULL, NULL}};
   if (g_once_init_enter(&type)) {
     GType t = g_enum_register_static("GstSegrankBackend", values);
@@ -19,6 +20,7 @@ const gchar *gst_segrank_backend_name(GstSegrankBackend b) {
   switch (b) {
     case GST_SEGRANK_BACKEND_CPU: return "cpu";
     case GST_SEGRANK_BACKEND_REF: return "ref";
+    case GST_SEGRANK_BACKEND_VULKAN: return "vulkan";
     default: return "auto";
   }
 }

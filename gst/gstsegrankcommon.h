@@ -12,14 +12,16 @@ G_BEGIN_DECLS
 
 /**
  * GstSegrankBackend:
- * @GST_SEGRANK_BACKEND_AUTO: the fastest backend available (cpu for now)
+ * @GST_SEGRANK_BACKEND_AUTO: Vulkan on a real GPU, otherwise cpu
  * @GST_SEGRANK_BACKEND_CPU: im2col + OpenBLAS
  * @GST_SEGRANK_BACKEND_REF: plain loops, the test oracle (slow)
+ * @GST_SEGRANK_BACKEND_VULKAN: Vulkan compute shaders (when built with Vulkan)
  */
 typedef enum {
   GST_SEGRANK_BACKEND_AUTO,
   GST_SEGRANK_BACKEND_CPU,
   GST_SEGRANK_BACKEND_REF,
+  GST_SEGRANK_BACKEND_VULKAN,
 } GstSegrankBackend;
 
 #define GST_TYPE_SEGRANK_BACKEND (gst_segrank_backend_get_type())

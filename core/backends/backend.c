@@ -5,7 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const backend_names[] = {"cpu", "ref", NULL};
+static const char *const backend_names[] = {"cpu", "ref",
+#ifdef SR_HAVE_VULKAN
+                                            "vulkan",
+#endif
+                                            NULL};
 
 const char *const *sr_backend_list(void) { return backend_names; }
 
@@ -14,9 +18,17 @@ sr_status sr_backend_new(const char *name, int threads, sr_backend **out, sr_err
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     threads = n > 0 ? (int)n : 1;
   }
+#ifdef SR_HAVE_VULKAN
+  /* auto takes Vulkan only on a real GPU, never on a CPU driver like lavapipe. */
+  if ((!name || !strcmp(name, "auto")) && sr__vulkan_has_gpu()) return sr__backend_vulkan_new(threads, out, err);
+  if (name && !strcmp(name, "vulkan")) return sr__backend_vulkan_new(threads, out, err);
+#else
+  if (name && !strcmp(name, "vulkan"))
+    return sr_error_set(err, SR_ERR_UNSUPPORTED, "this build has no Vulkan backend (configure with -Dvulkan=enabled)");
+#endif
   if (!name || !strcmp(name, "auto") || !strcmp(name, "cpu")) return sr__backend_cpu_new(threads, out, err);
   if (!strcmp(name, "ref")) return sr__backend_ref_new(threads, out, err);
-  return sr_error_set(err, SR_ERR_UNSUPPORTED, "unknown backend '%s' (available: cpu, ref)", name);
+  return sr_error_set(err, SR_ERR_UNSUPPORTED, "unknown backend '%s' (available: auto, cpu, ref, vulkan)", name);
 }
 
 void sr_backend_free(sr_backend *b) {

@@ -1,7 +1,7 @@
 /* backend.h: the public face of a compute backend. A backend owns device
  * memory and runs the forward operations of the net on it; callers (sr_net)
- * never look inside. Available now: "ref" (plain loops, the test oracle) and
- * "cpu" (im2col + OpenBLAS sgemm). */
+ * never look inside: "ref" (plain loops, the test oracle), "cpu" (threaded
+ * im2col + OpenBLAS sgemm) and "vulkan" (compute shaders of shaders/). */
 #ifndef SR_BACKEND_H
 #define SR_BACKEND_H
 
@@ -30,7 +30,8 @@ typedef struct {
   float alpha, beta, k;
 } sr_lrn_params;
 
-/* Creates a backend by name ("ref", "cpu", or "auto" for the best available).
+/* Creates a backend by name: "ref", "cpu", "vulkan" (when built with it) or
+ * "auto" (Vulkan on a real GPU, else cpu).
  * @threads: worker threads, 0 = as many as the machine has.
  * Returns (transfer full) a backend in @out. */
 sr_status sr_backend_new(const char *name, int threads, sr_backend **out, sr_error *err);

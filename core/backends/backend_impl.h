@@ -54,6 +54,11 @@ struct sr_backend {
 /* Constructors of the built-in backends. */
 sr_status sr__backend_ref_new(int threads, sr_backend **out, sr_error *err);
 sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err);
+#ifdef SR_HAVE_VULKAN
+sr_status sr__backend_vulkan_new(int threads, sr_backend **out, sr_error *err);
+/* Whether a discrete or integrated GPU with Vulkan is present. */
+int sr__vulkan_has_gpu(void);
+#endif
 
 /* Host-memory helpers shared by the ref and cpu backends. */
 float *sr__host_alloc(sr_backend *b, size_t count);

@@ -540,6 +540,7 @@ static sr_status load_model(const char *path, sr_model **out, float ***mom_w, fl
   sr_status st = read_file(path, &contents, &size, &json, &hlen, err);
   if (st != SR_OK) return st;
   reader r = {.path = path, .data = (const guint8 *)contents + 8 + hlen, .data_len = size - 8 - hlen, .err = err};
+  gboolean is_checkpoint = FALSE;
   sr_model *m = calloc(1, sizeof *m);
   JsonParser *p = json_parser_new();
   GError *gerr = NULL;
@@ -556,6 +557,7 @@ static sr_status load_model(const char *path, sr_model **out, float ***mom_w, fl
     else
       st = parse_metadata(&r, text, m);
     const char *state = get_str(meta, "train_state", NULL);
+    is_checkpoint = state != NULL;
     if (st == SR_OK && train_state) {
       if (!state) st = bad(&r, "not a training checkpoint (no train_state)");
       else *train_state = g_strdup(state);
@@ -592,6 +594,9 @@ static sr_status load_model(const char *path, sr_model **out, float ***mom_w, fl
     if (st == SR_OK) st = read_tensor(&r, name, &l->conv.out_c, 1, &(*mom_b)[i]);
     expected += 2;
   }
+  /* A checkpoint loaded as a model: its momentum tensors are skipped. */
+  if (st == SR_OK && is_checkpoint && !mom_w)
+    for (int i = 0; i < m->n_layers; i++) expected += m->layers[i].type == SR_LAYER_CONV ? 2 : 0;
   if (st == SR_OK && (int)json_object_get_size(r.tensors) != expected)
     st = bad(&r, "header lists %u entries but the layers use %d tensors",
              json_object_get_size(r.tensors) - 1, expected - 1);

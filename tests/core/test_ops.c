@@ -1,4 +1,5 @@
-/* test_ops.c: every operation of every backend against the ref backend, on
+/* test_ops.c: every operation of every backend (cpu, and vulkan where a
+ * device exists: lavapipe in CI) against the ref backend, on
  * random shapes covering stride, padding, groups and odd sizes (the way
  * ggml's test-backend-ops works): same inputs, compare within the row's
  * stated tolerance; then the whole SegNet on a small input. */
@@ -54,42 +55,54 @@ static void out_shape(const op_case *t, sr_tensor *y) {
   }
 }
 
-/* Runs case @t on backend @b with host tensors (ref and cpu are host
- * backends, so tensors need no upload). */
+/* Runs case @t on backend @b: inputs uploaded to the backend's memory, the
+ * op run, the output downloaded into @y (host). */
 static void run_case(sr_backend *b, const op_case *t, const sr_tensor *x, const float *w, const float *bias,
                      sr_tensor *y) {
   const struct sr_backend_ops *ops = b->ops;
-  sr_status st = SR_OK;
-  switch (t->op) {
-    case OP_CONV: st = ops->conv2d(b, &t->conv, x, w, bias, y); break;
-    case OP_RELU:
-      memcpy(y->data, x->data, sr_tensor_count(x) * sizeof(float));
-      st = ops->relu(b, y);
-      break;
-    case OP_POOL: st = ops->maxpool(b, &t->pool, x, y); break;
-    case OP_LRN: st = ops->lrn(b, &t->lrn, x, y); break;
-    case OP_SOFTMAX: st = ops->softmax(b, x, y); break;
+  size_t nx = sr_tensor_count(x), ny = sr_tensor_count(y);
+  sr_tensor dx = *x, dy = *y;
+  dx.data = ops->alloc(b, nx);
+  dy.data = ops->alloc(b, ny);
+  float *dw = NULL, *db = NULL;
+  sr_status st = ops->upload(b, dx.data, x->data, nx);
+  if (t->op == OP_CONV) {
+    size_t wc = (size_t)t->conv.out_c * (t->c / t->conv.group) * t->conv.kh * t->conv.kw;
+    dw = ops->alloc(b, wc), db = ops->alloc(b, t->conv.out_c);
+    ops->upload(b, dw, w, wc);
+    ops->upload(b, db, bias, t->conv.out_c);
   }
+  switch (t->op) {
+    case OP_CONV: st = ops->conv2d(b, &t->conv, &dx, dw, db, &dy); break;
+    case OP_RELU:
+      ops->upload(b, dy.data, x->data, nx);
+      st = ops->relu(b, &dy);
+      break;
+    case OP_POOL: st = ops->maxpool(b, &t->pool, &dx, &dy); break;
+    case OP_LRN: st = ops->lrn(b, &t->lrn, &dx, &dy); break;
+    case OP_SOFTMAX: st = ops->softmax(b, &dx, &dy); break;
+  }
+  if (st == SR_OK && ops->synchronize) st = ops->synchronize(b);
+  if (st == SR_OK) st = ops->download(b, y->data, dy.data, ny);
   CHECK(st == SR_OK, "%s: op failed", sr_backend_name(b));
+  ops->release(b, dx.data), ops->release(b, dy.data);
+  if (dw) ops->release(b, dw), ops->release(b, db);
 }
 
-int main(void) {
-  sr_backend *ref, *cpu;
+/* Every case on @b against ref, then the whole SegNet. */
+static void check_backend(sr_backend *ref, sr_backend *b, uint64_t seed) {
   sr_error err = {0};
-  CHECK(sr_backend_new("ref", 1, &ref, &err) == SR_OK, "%s", err.msg);
-  CHECK(sr_backend_new("cpu", 2, &cpu, &err) == SR_OK, "%s", err.msg);
-  const uint64_t seed = 1234;
   sr_rng rng;
   sr_rng_seed(&rng, seed);
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     const op_case *t = &cases[i];
-    sr_tensor x, y_ref, y_cpu;
+    sr_tensor x, y_ref, y_b;
     sr_tensor_alloc(&x, t->n, t->c, t->h, t->w);
     fill_normal(x.data, sr_tensor_count(&x), &rng, 3.0);
     out_shape(t, &y_ref);
-    out_shape(t, &y_cpu);
+    out_shape(t, &y_b);
     sr_tensor_alloc(&y_ref, y_ref.n, y_ref.c, y_ref.h, y_ref.w);
-    sr_tensor_alloc(&y_cpu, y_cpu.n, y_cpu.c, y_cpu.h, y_cpu.w);
+    sr_tensor_alloc(&y_b, y_b.n, y_b.c, y_b.h, y_b.w);
     float *w = NULL, *bias = NULL;
     if (t->op == OP_CONV) {
       size_t wc = (size_t)t->conv.out_c * (t->c / t->conv.group) * t->conv.kh * t->conv.kw;
@@ -99,14 +112,14 @@ int main(void) {
       fill_normal(bias, t->conv.out_c, &rng, 0.5);
     }
     run_case(ref, t, &x, w, bias, &y_ref);
-    run_case(cpu, t, &x, w, bias, &y_cpu);
-    double e = nmse(y_cpu.data, y_ref.data, sr_tensor_count(&y_ref));
-    CHECK(e <= t->tol, "case %zu (op %d, in %dx%dx%dx%d, seed %llu): cpu vs ref NMSE %.3g > %.1g (%s)", i, t->op,
-          t->n, t->c, t->h, t->w, (unsigned long long)seed, e, t->tol, t->why);
-    printf("case %2zu op %d in %dx%dx%dx%d -> %dx%dx%dx%d: NMSE %.2e (bound %.0e: %s)\n", i, t->op, t->n, t->c, t->h,
-           t->w, y_ref.n, y_ref.c, y_ref.h, y_ref.w, e, t->tol, t->why);
+    run_case(b, t, &x, w, bias, &y_b);
+    double e = nmse(y_b.data, y_ref.data, sr_tensor_count(&y_ref));
+    CHECK(e <= t->tol, "%s case %zu (op %d, in %dx%dx%dx%d, seed %llu): NMSE vs ref %.3g > %.1g (%s)",
+          sr_backend_name(b), i, t->op, t->n, t->c, t->h, t->w, (unsigned long long)seed, e, t->tol, t->why);
+    printf("%s case %2zu op %d in %dx%dx%dx%d -> %dx%dx%dx%d: NMSE %.2e (bound %.0e: %s)\n", sr_backend_name(b), i,
+           t->op, t->n, t->c, t->h, t->w, y_ref.n, y_ref.c, y_ref.h, y_ref.w, e, t->tol, t->why);
     free(w), free(bias);
-    sr_tensor_clear(&x), sr_tensor_clear(&y_ref), sr_tensor_clear(&y_cpu);
+    sr_tensor_clear(&x), sr_tensor_clear(&y_ref), sr_tensor_clear(&y_b);
   }
 
   /* The whole SegNet at a small, non-square input, batch 2. */
@@ -116,32 +129,54 @@ int main(void) {
    * hide errors: scale it up so the softmax is peaked. */
   sr_layer *c8 = &m->layers[m->n_layers - 2];
   for (int i = 0; i < c8->conv.out_c * c8->conv.in_c; i++) c8->weight[i] *= 300.f;
-  sr_net *nr, *nc;
+  sr_net *nr, *nb;
   sr_net_new(m, ref, &nr, &err);
-  sr_net_new(m, cpu, &nc, &err);
-  sr_tensor x, yr = {0}, yc = {0};
+  CHECK(sr_net_new(m, b, &nb, &err) == SR_OK, "%s", err.msg);
+  sr_tensor x, yr = {0}, yb = {0};
   sr_tensor_alloc(&x, 2, 3, 99, 131);
   fill_normal(x.data, sr_tensor_count(&x), &rng, 60.0);
   CHECK(sr_net_forward(nr, &x, &yr, &err) == SR_OK, "%s", err.msg);
-  CHECK(sr_net_forward(nc, &x, &yc, &err) == SR_OK, "%s", err.msg);
+  CHECK(sr_net_forward(nb, &x, &yb, &err) == SR_OK, "%s", err.msg);
   int oh, ow;
   sr_model_output_size(m, 99, 131, &oh, &ow);
-  CHECK(yc.n == 2 && yc.c == 5 && yc.h == oh && yc.w == ow, "output %dx%dx%dx%d", yc.n, yc.c, yc.h, yc.w);
-  double d = max_abs_diff(yc.data, yr.data, sr_tensor_count(&yr)), pmax = 0;
+  CHECK(yb.n == 2 && yb.c == 5 && yb.h == oh && yb.w == ow, "output %dx%dx%dx%d", yb.n, yb.c, yb.h, yb.w);
+  double d = max_abs_diff(yb.data, yr.data, sr_tensor_count(&yr)), pmax = 0;
   for (size_t i = 0; i < sr_tensor_count(&yr); i++) pmax = fmax(pmax, yr.data[i]);
   CHECK(pmax > 0.9, "test net too flat: largest probability %.3f", pmax);
   /* float32 vs double sums through eight layers, amplified by the peaked
    * softmax: half the OpenCV cross-check's 1e-4. */
-  CHECK(d < 5e-5, "whole net cpu vs ref: max |diff| %.3g of probabilities", d);
-  printf("whole net 2x3x99x131 -> %dx%dx%dx%d: max |diff| %.2e (bound 5e-5)\n", yc.n, yc.c, yc.h, yc.w, d);
+  CHECK(d < 5e-5, "whole net %s vs ref: max |diff| %.3g of probabilities", sr_backend_name(b), d);
+  printf("%s whole net 2x3x99x131 -> %dx%dx%dx%d: max |diff| %.2e (bound 5e-5)\n", sr_backend_name(b), yb.n, yb.c,
+         yb.h, yb.w, d);
   /* Too small an input is an error, not a crash. */
   sr_tensor tiny;
   sr_tensor_alloc(&tiny, 1, 3, 8, 8);
-  CHECK(sr_net_forward(nc, &tiny, &yc, &err) == SR_ERR_INVALID, "8x8 input accepted");
-  sr_tensor_clear(&tiny), sr_tensor_clear(&x), sr_tensor_clear(&yr), sr_tensor_clear(&yc);
-  sr_net_free(nr), sr_net_free(nc);
+  CHECK(sr_net_forward(nb, &tiny, &yb, &err) == SR_ERR_INVALID, "8x8 input accepted");
+  sr_tensor_clear(&tiny), sr_tensor_clear(&x), sr_tensor_clear(&yr), sr_tensor_clear(&yb);
+  sr_net_free(nr), sr_net_free(nb);
   sr_model_free(m);
-  sr_backend_free(ref), sr_backend_free(cpu);
+}
+
+int main(void) {
+  sr_backend *ref;
+  sr_error err = {0};
+  CHECK(sr_backend_new("ref", 1, &ref, &err) == SR_OK, "%s", err.msg);
+  const char *const *names = sr_backend_list();
+  for (int i = 0; names[i]; i++) {
+    if (!strcmp(names[i], "ref")) continue;
+    sr_backend *b;
+    if (sr_backend_new(names[i], 2, &b, &err) != SR_OK) {
+      /* GPU backends may have no device here; CI sets SEGRANK_REQUIRE_VULKAN
+       * so that a missing lavapipe fails instead of skipping silently. */
+      bool required = !strcmp(names[i], "vulkan") && getenv("SEGRANK_REQUIRE_VULKAN");
+      CHECK(!required, "%s backend required but unavailable: %s", names[i], err.msg);
+      printf("skipped: %s backend: %s\n", names[i], err.msg);
+      continue;
+    }
+    check_backend(ref, b, 1234);
+    sr_backend_free(b);
+  }
+  sr_backend_free(ref);
   if (test_failures) fprintf(stderr, "%d failure(s)\n", test_failures);
   return test_failures ? 1 : 0;
 }

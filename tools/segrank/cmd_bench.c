@@ -105,7 +105,7 @@ int cmd_bench(int argc, char **argv) {
   gboolean train = FALSE, peers = FALSE;
   char *peer_dir = NULL;
   GOptionEntry entries[] = {
-      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Backend to time (default: every one but ref)", "B"},
+      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Backend to time: cpu, ref, vulkan (default: cpu, and vulkan on a GPU)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model (default: random SegNet, 21 classes)", "M"},
       {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Input W or WxH (default 227)", "S"},
@@ -135,8 +135,20 @@ int cmd_bench(int argc, char **argv) {
   GString *js = g_string_new("{\"backends\":[");
   double flops = sr_model_flops(m, h, w);
   printf("segrank bench: %dx%d input, %.3f GFLOP/frame\n", w, h, flops / 1e9);
+  /* Default: cpu, plus Vulkan when "auto" picks it (a real GPU; lavapipe
+   * is far too slow to time the whole net). ref only when asked for. */
+  char *auto_name = NULL;
+  if (!backend) {
+    sr_backend *probe;
+    if (sr_backend_new("auto", 1, &probe, NULL) == SR_OK) {
+      auto_name = g_strdup(sr_backend_name(probe));
+      sr_backend_free(probe);
+    }
+  }
   for (int bi = 0; names[bi]; bi++) {
-    if (backend ? strcmp(backend, names[bi]) : !strcmp(names[bi], "ref")) continue;
+    if (backend ? strcmp(backend, names[bi]) != 0
+                : strcmp(names[bi], "cpu") != 0 && g_strcmp0(names[bi], auto_name) != 0)
+      continue;
     sr_backend *b;
     sr_net *net;
     if (sr_backend_new(names[bi], threads, &b, &err) != SR_OK) return cli_fail(&err);
@@ -196,6 +208,7 @@ int cmd_bench(int argc, char **argv) {
     sr_net_free(net);
     sr_backend_free(b);
   }
+  g_free(auto_name);
   g_string_append(js, "]");
   double cpu_b1 = -1, cpu_b8 = -1;
   {

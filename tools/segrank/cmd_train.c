@@ -19,6 +19,7 @@ int cmd_train(int argc, char **argv) {
   char *dataset = NULL, *split = "train", *val_split = "val", *loss_name = "ce", *out = NULL, *init = NULL;
   char *crop = "256x256", *eval_size = NULL, *backend = "cpu", *upsample = "bilinear";
   int folds = 0;
+  double dropout = -1;
   int classes = 0, epochs = 60, batch = 8, warmup = 100, freeze = 0, ckpt_every = 50, eval_every = 4, threads = 0;
   double lr = 0.01, momentum = 0.9, wd = 5e-4, smin = 0.8, smax = 1.2, jitter = 0.1, w_uoi = 0.7, w_ce = 0.3;
   gint64 seed = 1, stop_after = 0;
@@ -45,6 +46,7 @@ int cmd_train(int argc, char **argv) {
       {"scale-max", 0, 0, G_OPTION_ARG_DOUBLE, &smax, "Largest random scale (default 1.2)", "S"},
       {"jitter", 0, 0, G_OPTION_ARG_DOUBLE, &jitter, "Brightness/contrast jitter (default 0.1)", "J"},
       {"no-flip", 0, 0, G_OPTION_ARG_NONE, &no_flip, "No random horizontal flips", NULL},
+      {"dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "Override the model's dropout probability (0: none)", "P"},
       {"freeze", 0, 0, G_OPTION_ARG_INT, &freeze, "Leading convolutions kept fixed (5: paper mode)", "N"},
       {"cache-features", 0, 0, G_OPTION_ARG_NONE, &cache,
        "With --freeze: run the frozen layers once per image and train the rest on their cached output", NULL},
@@ -92,6 +94,8 @@ int cmd_train(int argc, char **argv) {
     int n = g_str_has_prefix(dataset, "camvid:") ? sr_dataset_classes("camvid", &cls) : train.n_classes;
     if (sr_model_new_segnet(n, cls, (uint64_t)seed, &m, &err) != SR_OK) return cli_fail(&err);
   }
+  for (int i = 0; dropout >= 0 && i < m->n_layers; i++)
+    if (m->layers[i].type == SR_LAYER_DROPOUT) m->layers[i].dropout = (float)dropout;
   int ew = train.images[0].width, eh = train.images[0].height;
   if (eval_size && !cli_parse_size(eval_size, &ew, &eh)) {
     fprintf(stderr, "segrank train: bad --eval-size\n");

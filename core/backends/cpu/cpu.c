@@ -1,7 +1,11 @@
-/* cpu.c: the CPU backend. Convolution is im2col + OpenBLAS sgemm per group
- * with bias preloaded into the output and ReLU applied after; pooling, LRN
- * and softmax are straight loops over contiguous planes. */
+/* cpu.c: the CPU backend. Forward convolution is split into tasks (frame,
+ * group, column range) run on our own thread pool, each unfolding its
+ * columns (im2col) and calling single-threaded OpenBLAS sgemm with the bias
+ * preloaded and ReLU applied in the same task; pooling, LRN and softmax are
+ * loops over contiguous planes, split across the pool too. The backward
+ * passes use OpenBLAS's own threads. */
 #include <cblas.h>
+#include <stdatomic.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -9,12 +13,38 @@
 
 #include "../backend_impl.h"
 #include "im2col.h"
+#include "threadpool.h"
 
 typedef struct {
   sr_backend base;
-  float *col;       /* im2col workspace, grown on demand */
+  float *col;       /* im2col workspace of the backward passes, grown on demand */
   size_t col_count; /* its capacity in floats */
+  sr_pool *pool;
+  float **tcol;     /* per-thread forward workspaces */
+  size_t *tcol_count;
+  int blas_threads; /* what OpenBLAS is set to now */
 } cpu_backend;
+
+/* OpenBLAS keeps one process-wide thread count: 1 inside our own tasks,
+ * all threads for the (unsplit) backward GEMMs. */
+static void blas_threads(cpu_backend *cb, int n) {
+  if (cb->blas_threads != n) openblas_set_num_threads(n), cb->blas_threads = n;
+}
+
+static float *thread_workspace(cpu_backend *cb, int t, size_t count) {
+  if (count > cb->tcol_count[t]) {
+    free(cb->tcol[t]);
+    cb->tcol[t] = sr__host_alloc(&cb->base, count);
+    cb->tcol_count[t] = cb->tcol[t] ? count : 0;
+  }
+  return cb->tcol[t];
+}
+
+/* Splits [0, total) into @parts nearly equal ranges; range @i. */
+static void split(int total, int parts, int i, int *lo, int *hi) {
+  *lo = (int)((long)total * i / parts);
+  *hi = (int)((long)total * (i + 1) / parts);
+}
 
 static float *workspace(cpu_backend *cb, size_t count) {
   if (count > cb->col_count) {
@@ -25,35 +55,63 @@ static float *workspace(cpu_backend *cb, size_t count) {
   return cb->col;
 }
 
+typedef struct {
+  cpu_backend *cb;
+  const sr_conv_params *p;
+  const sr_tensor *x;
+  const float *w, *bias;
+  sr_tensor *y;
+  int chunks; /* column ranges per (frame, group) */
+  bool direct;
+  atomic_int failed;
+} conv_job;
+
+static void conv_task(void *ctx, int task, int thread) {
+  conv_job *j = ctx;
+  const sr_conv_params *p = j->p;
+  int icg = p->in_c / p->group, ocg = p->out_c / p->group;
+  int K = icg * p->kh * p->kw, N = j->y->h * j->y->w;
+  int chunk = task % j->chunks, g = (task / j->chunks) % p->group, n = task / j->chunks / p->group;
+  int c0, c1;
+  split(N, j->chunks, chunk, &c0, &c1);
+  if (c1 <= c0) return;
+  const float *in = j->x->data + ((size_t)n * j->x->c + (size_t)g * icg) * j->x->h * j->x->w;
+  float *out = j->y->data + ((size_t)n * p->out_c + (size_t)g * ocg) * N;
+  const float *B = in + c0;
+  int ldb = N;
+  if (!j->direct) {
+    float *col = thread_workspace(j->cb, thread, (size_t)K * (c1 - c0));
+    if (!col) {
+      atomic_store(&j->failed, 1);
+      return;
+    }
+    sr__im2col_cols(in, icg, j->x->h, j->x->w, p->kh, p->kw, p->stride, p->pad, j->y->h, j->y->w, c0, c1, col);
+    B = col, ldb = c1 - c0;
+  }
+  for (int oc = 0; oc < ocg; oc++) {
+    float bv = j->bias ? j->bias[g * ocg + oc] : 0.f, *o = out + (size_t)oc * N;
+    for (int i = c0; i < c1; i++) o[i] = bv;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ocg, c1 - c0, K, 1.f, j->w + (size_t)g * ocg * K, K, B, ldb,
+              1.f, out + c0, N);
+  if (p->relu)
+    for (int oc = 0; oc < ocg; oc++) {
+      float *o = out + (size_t)oc * N;
+      for (int i = c0; i < c1; i++) o[i] = o[i] > 0 ? o[i] : 0;
+    }
+}
+
 static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
                             const float *bias, sr_tensor *y) {
   cpu_backend *cb = (cpu_backend *)b;
-  int icg = p->in_c / p->group, ocg = p->out_c / p->group;
-  int K = icg * p->kh * p->kw, N = y->h * y->w;
-  bool direct = p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0;
-  float *col = direct ? NULL : workspace(cb, (size_t)K * N);
-  if (!direct && !col) return SR_ERR_NOMEM;
-  size_t in_plane = (size_t)x->h * x->w;
-  for (int n = 0; n < x->n; n++) {
-    float *out = y->data + (size_t)n * p->out_c * N;
-    for (int oc = 0; oc < p->out_c; oc++) {
-      float bv = bias ? bias[oc] : 0.f;
-      for (int i = 0; i < N; i++) out[(size_t)oc * N + i] = bv;
-    }
-    for (int g = 0; g < p->group; g++) {
-      const float *in = x->data + ((size_t)n * x->c + (size_t)g * icg) * in_plane;
-      const float *B = in;
-      if (!direct) {
-        sr__im2col(in, icg, x->h, x->w, p->kh, p->kw, p->stride, p->pad, y->h, y->w, col);
-        B = col;
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ocg, N, K, 1.f, w + (size_t)g * ocg * K, K, B, N,
-                  1.f, out + (size_t)g * ocg * N, N);
-    }
-    if (p->relu)
-      for (size_t i = 0; i < (size_t)p->out_c * N; i++) out[i] = out[i] > 0 ? out[i] : 0;
-  }
-  return SR_OK;
+  blas_threads(cb, 1);
+  int units = x->n * p->group, T = sr_pool_size(cb->pool), N = y->h * y->w;
+  /* Enough tasks to balance the threads, columns wide enough for sgemm. */
+  int chunks = units >= 2 * T ? 1 : (2 * T + units - 1) / units;
+  if (chunks > N / 48) chunks = N / 48 > 1 ? N / 48 : 1;
+  conv_job j = {cb, p, x, w, bias, y, chunks, p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0, 0};
+  sr_pool_run(cb->pool, units * chunks, conv_task, &j);
+  return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
 }
 
 static sr_status cpu_relu(sr_backend *b, sr_tensor *x) {
@@ -64,12 +122,26 @@ static sr_status cpu_relu(sr_backend *b, sr_tensor *x) {
   return SR_OK;
 }
 
-static sr_status cpu_maxpool(sr_backend *b, const sr_pool_params *p, const sr_tensor *x, sr_tensor *y) {
-  (void)b;
-  size_t planes = (size_t)x->n * x->c;
-  for (size_t pl = 0; pl < planes; pl++) {
-    const float *in = x->data + pl * x->h * x->w;
-    float *out = y->data + pl * y->h * y->w;
+typedef struct {
+  cpu_backend *cb;
+  const sr_pool_params *pp;
+  const sr_lrn_params *lp;
+  const sr_tensor *x;
+  sr_tensor *y;
+  int parts; /* tasks per frame (LRN) or in all (pooling) */
+  atomic_int failed;
+} plane_job;
+
+static void maxpool_task(void *ctx, int task, int thread) {
+  (void)thread;
+  plane_job *j = ctx;
+  const sr_pool_params *p = j->pp;
+  const sr_tensor *x = j->x, *y = j->y;
+  int lo, hi;
+  split(x->n * x->c, j->parts, task, &lo, &hi);
+  for (int pl = lo; pl < hi; pl++) {
+    const float *in = x->data + (size_t)pl * x->h * x->w;
+    float *out = y->data + (size_t)pl * y->h * y->w;
     for (int oy = 0; oy < y->h; oy++) {
       int y0 = oy * p->stride - p->pad, y1 = y0 + p->kernel;
       if (y0 < 0) y0 = 0;
@@ -85,45 +157,68 @@ static sr_status cpu_maxpool(sr_backend *b, const sr_pool_params *p, const sr_te
       }
     }
   }
+}
+
+static sr_status cpu_maxpool(sr_backend *b, const sr_pool_params *p, const sr_tensor *x, sr_tensor *y) {
+  cpu_backend *cb = (cpu_backend *)b;
+  int planes = x->n * x->c, parts = sr_pool_size(cb->pool) * 4;
+  plane_job j = {cb, p, NULL, x, y, parts < planes ? parts : planes, 0};
+  sr_pool_run(cb->pool, j.parts, maxpool_task, &j);
   return SR_OK;
 }
 
-/* Across-channel LRN with a running sum of squares over the channel window;
- * beta = 0.75 (CaffeNet's) avoids powf. */
-static sr_status cpu_lrn(sr_backend *b, const sr_lrn_params *p, const sr_tensor *x, sr_tensor *y) {
-  cpu_backend *cb = (cpu_backend *)b;
+/* Across-channel LRN over a range of pixels of one frame, with a running
+ * sum of squares over the channel window; beta = 0.75 (CaffeNet's) avoids
+ * powf. */
+static void lrn_task(void *ctx, int task, int thread) {
+  plane_job *j = ctx;
+  const sr_lrn_params *p = j->lp;
+  const sr_tensor *x = j->x;
   size_t plane = (size_t)x->h * x->w;
-  float *sum = workspace(cb, plane);
-  if (!sum) return SR_ERR_NOMEM;
+  int n = task / j->parts, lo, hi;
+  split((int)plane, j->parts, task % j->parts, &lo, &hi);
+  int len = hi - lo;
+  if (len <= 0) return;
+  float *sum = thread_workspace(j->cb, thread, len);
+  if (!sum) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
   int pre = (p->size - 1) / 2, post = p->size - pre - 1;
   float a = p->alpha / p->size;
   bool b075 = fabsf(p->beta - 0.75f) < 1e-7f;
-  for (int n = 0; n < x->n; n++) {
-    const float *in = x->data + (size_t)n * x->c * plane;
-    float *out = y->data + (size_t)n * x->c * plane;
-    memset(sum, 0, plane * sizeof(float));
-    for (int j = 0; j < post && j < x->c; j++)
-      for (size_t i = 0; i < plane; i++) sum[i] += in[j * plane + i] * in[j * plane + i];
-    for (int c = 0; c < x->c; c++) {
-      int add = c + post, drop = c - pre - 1;
-      if (add < x->c)
-        for (size_t i = 0; i < plane; i++) sum[i] += in[add * plane + i] * in[add * plane + i];
-      if (drop >= 0)
-        for (size_t i = 0; i < plane; i++) sum[i] -= in[drop * plane + i] * in[drop * plane + i];
-      const float *ic = in + c * plane;
-      float *oc = out + c * plane;
-      if (b075) {
-        for (size_t i = 0; i < plane; i++) {
-          float s = p->k + a * (sum[i] > 0 ? sum[i] : 0);
-          float r = sqrtf(s);
-          oc[i] = ic[i] / (r * sqrtf(r));
-        }
-      } else {
-        for (size_t i = 0; i < plane; i++) oc[i] = ic[i] * powf(p->k + a * (sum[i] > 0 ? sum[i] : 0), -p->beta);
+  const float *in = x->data + (size_t)n * x->c * plane + lo;
+  float *out = j->y->data + (size_t)n * x->c * plane + lo;
+  memset(sum, 0, len * sizeof(float));
+  for (int c = 0; c < post && c < x->c; c++)
+    for (int i = 0; i < len; i++) sum[i] += in[c * plane + i] * in[c * plane + i];
+  for (int c = 0; c < x->c; c++) {
+    int add = c + post, drop = c - pre - 1;
+    if (add < x->c)
+      for (int i = 0; i < len; i++) sum[i] += in[add * plane + i] * in[add * plane + i];
+    if (drop >= 0)
+      for (int i = 0; i < len; i++) sum[i] -= in[drop * plane + i] * in[drop * plane + i];
+    const float *ic = in + c * plane;
+    float *oc = out + c * plane;
+    if (b075) {
+      for (int i = 0; i < len; i++) {
+        float s = p->k + a * (sum[i] > 0 ? sum[i] : 0);
+        float r = sqrtf(s);
+        oc[i] = ic[i] / (r * sqrtf(r));
       }
+    } else {
+      for (int i = 0; i < len; i++) oc[i] = ic[i] * powf(p->k + a * (sum[i] > 0 ? sum[i] : 0), -p->beta);
     }
   }
-  return SR_OK;
+}
+
+static sr_status cpu_lrn(sr_backend *b, const sr_lrn_params *p, const sr_tensor *x, sr_tensor *y) {
+  cpu_backend *cb = (cpu_backend *)b;
+  int plane = x->h * x->w, parts = (2 * sr_pool_size(cb->pool) + x->n - 1) / x->n;
+  if (parts > plane / 16) parts = plane / 16 > 1 ? plane / 16 : 1;
+  plane_job j = {cb, NULL, p, x, y, parts, 0};
+  sr_pool_run(cb->pool, x->n * parts, lrn_task, &j);
+  return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
 }
 
 static sr_status cpu_softmax(sr_backend *b, const sr_tensor *x, sr_tensor *y) {
@@ -146,6 +241,7 @@ static sr_status cpu_softmax(sr_backend *b, const sr_tensor *x, sr_tensor *y) {
 static sr_status cpu_conv2d_backward(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
                                      const sr_tensor *dy, sr_tensor *dx, float *dw, float *db) {
   cpu_backend *cb = (cpu_backend *)b;
+  blas_threads(cb, b->threads);
   int icg = p->in_c / p->group, ocg = p->out_c / p->group;
   int K = icg * p->kh * p->kw, N = dy->h * dy->w;
   bool direct = p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0;
@@ -252,6 +348,9 @@ static sr_status cpu_lrn_backward(sr_backend *b, const sr_lrn_params *p, const s
 
 static void cpu_destroy(sr_backend *b) {
   cpu_backend *cb = (cpu_backend *)b;
+  for (int t = 0; t < sr_pool_size(cb->pool); t++) free(cb->tcol[t]);
+  free(cb->tcol), free(cb->tcol_count);
+  sr_pool_free(cb->pool);
   free(cb->col);
   free(cb);
 }
@@ -278,8 +377,11 @@ sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err) {
   if (!cb) return sr_error_set(err, SR_ERR_NOMEM, "cpu backend: out of memory");
   cb->base.ops = &cpu_ops;
   cb->base.threads = threads;
-  /* OpenBLAS keeps one process-wide thread count. */
-  openblas_set_num_threads(threads);
+  cb->pool = sr_pool_new(threads);
+  cb->tcol = calloc(threads, sizeof(float *));
+  cb->tcol_count = calloc(threads, sizeof(size_t));
+  cb->blas_threads = -1;
+  blas_threads(cb, threads);
   *out = &cb->base;
   return SR_OK;
 }

@@ -54,3 +54,32 @@ void sr__col2im(const float *col, int channels, int h, int w, int kh, int kw, in
         }
       }
 }
+
+void sr__im2col_cols(const float *in, int channels, int h, int w, int kh, int kw, int stride, int pad, int oh, int ow,
+                     int p0, int p1, float *col) {
+  (void)oh;
+  const int n = p1 - p0;
+  for (int c = 0; c < channels; c++)
+    for (int ky = 0; ky < kh; ky++)
+      for (int kx = 0; kx < kw; kx++) {
+        float *dst = col + (((size_t)c * kh + ky) * kw + kx) * n;
+        const float *plane = in + (size_t)c * h * w;
+        /* Walk the range one output row segment at a time. */
+        for (int p = p0; p < p1;) {
+          int oy = p / ow, ox0 = p % ow, ox1 = ow;
+          if (oy * ow + ox1 > p1) ox1 = p1 - oy * ow;
+          float *d = dst + (p - p0);
+          int iy = oy * stride - pad + ky;
+          if (iy < 0 || iy >= h) {
+            memset(d, 0, (ox1 - ox0) * sizeof(float));
+          } else {
+            const float *src = plane + (size_t)iy * w;
+            for (int ox = ox0; ox < ox1; ox++) {
+              int ix = ox * stride - pad + kx;
+              d[ox - ox0] = (ix >= 0 && ix < w) ? src[ix] : 0.f;
+            }
+          }
+          p += ox1 - ox0;
+        }
+      }
+}
