@@ -53,6 +53,7 @@ static sr_status tg_init(tgraph *g, const sr_model *m, sr_backend *b, int B, int
   g->grad = calloc(g->n_steps + 1, sizeof(sr_tensor));
   g->mask = calloc(g->n_steps, sizeof(uint8_t *));
   sr_tensor cur = {B, 3, H, W, NULL};
+  g->act[0] = cur; /* the caller points act[0].data at its input */
   sr_tensor_alloc(&g->grad[0], B, 3, H, W);
   for (int i = 0; i < g->n_steps; i++) {
     const sr_layer *l = &m->layers[i];
