@@ -23,12 +23,13 @@
 GST_DEBUG_CATEGORY_STATIC(gst_segnet_infer_debug);
 #define GST_CAT_DEFAULT gst_segnet_infer_debug
 
-enum { PROP_0, PROP_MODEL, PROP_BACKEND, PROP_INPUT_SIZE, PROP_THREADS };
+enum { PROP_0, PROP_MODEL, PROP_BACKEND, PROP_INPUT_SIZE, PROP_THREADS, PROP_BATCH_SIZE };
 
 #define PROP_MODEL_DEFAULT NULL
 #define PROP_BACKEND_DEFAULT GST_SEGRANK_BACKEND_AUTO
 #define PROP_INPUT_SIZE_DEFAULT 0
 #define PROP_THREADS_DEFAULT 0
+#define PROP_BATCH_SIZE_DEFAULT 1
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_SEGRANK_VIDEO_FORMATS)));
@@ -38,7 +39,14 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
 G_DEFINE_TYPE(GstSegnetInfer, gst_segnet_infer, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(segnetinfer, "segnetinfer", GST_RANK_NONE, GST_TYPE_SEGNET_INFER);
 
+static void drop_queued(GstSegnetInfer *self) {
+  GstBuffer *b;
+  while ((b = g_queue_pop_head(&self->pending))) gst_buffer_unref(b);
+  while ((b = g_queue_pop_head(&self->ready))) gst_buffer_unref(b);
+}
+
 static void release_net(GstSegnetInfer *self) {
+  drop_queued(self);
   sr_net_free(self->net);
   sr_backend_free(self->backend);
   sr_model_free(self->model);
@@ -56,6 +64,7 @@ static gboolean gst_segnet_infer_start(GstBaseTransform *trans) {
   gchar *path = g_strdup(self->prop_model ? self->prop_model : sr_default_model_path());
   GstSegrankBackend backend = self->prop_backend;
   gint size = self->prop_input_size, threads = self->prop_threads;
+  self->batch = self->prop_batch_size;
   GST_OBJECT_UNLOCK(self);
 
   sr_error err = {0};
@@ -81,7 +90,7 @@ static gboolean gst_segnet_infer_start(GstBaseTransform *trans) {
     release_net(self);
     return FALSE;
   }
-  sr_tensor_alloc(&self->input, 1, 3, self->in_h, self->in_w);
+  sr_tensor_alloc(&self->input, self->batch, 3, self->in_h, self->in_w);
   self->class_names = g_new0(gchar *, self->model->n_classes + 1);
   self->class_colors = g_new(guint8, 3 * self->model->n_classes);
   for (int i = 0; i < self->model->n_classes; i++) {
@@ -104,34 +113,100 @@ static gboolean gst_segnet_infer_set_info(GstVideoFilter *filter, GstCaps *incap
   return TRUE;
 }
 
-/* Reads the frame (never writes it) and attaches the meta. */
-static GstFlowReturn gst_segnet_infer_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
-  GstSegnetInfer *self = GST_SEGNET_INFER(trans);
-  GstVideoFilter *filter = GST_VIDEO_FILTER(trans);
-  if (!filter->negotiated) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, (NULL), ("unknown format"));
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
+/* Preprocesses frame @slot of the input batch from @buf (read-only map). */
+static gboolean load_frame(GstSegnetInfer *self, GstBuffer *buf, int slot, gint *fw, gint *fh) {
+  GstVideoFilter *filter = GST_VIDEO_FILTER(self);
   GstVideoFrame frame;
   if (!gst_video_frame_map(&frame, &filter->in_info, buf, GST_MAP_READ)) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, (NULL), ("cannot map the frame"));
-    return GST_FLOW_ERROR;
+    return FALSE;
   }
-  gint fw = GST_VIDEO_FRAME_WIDTH(&frame), fh = GST_VIDEO_FRAME_HEIGHT(&frame);
-  sr_preprocess(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0), fw, fh, GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0),
-                self->layout, self->model->mean_bgr, self->in_w, self->in_h, self->input.data);
+  *fw = GST_VIDEO_FRAME_WIDTH(&frame), *fh = GST_VIDEO_FRAME_HEIGHT(&frame);
+  sr_preprocess(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0), *fw, *fh, GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0),
+                self->layout, self->model->mean_bgr, self->in_w, self->in_h,
+                self->input.data + (size_t)slot * 3 * self->in_w * self->in_h);
   gst_video_frame_unmap(&frame);
+  return TRUE;
+}
+
+/* Runs the net on @n frames (the batch, or a shorter last one) and attaches
+ * each frame's meta. */
+static GstFlowReturn infer(GstSegnetInfer *self, GstBuffer **bufs, int n) {
+  if (!GST_VIDEO_FILTER(self)->negotiated) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, (NULL), ("unknown format"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  gint fw = 0, fh = 0;
+  for (int i = 0; i < n; i++)
+    if (!load_frame(self, bufs[i], i, &fw, &fh)) return GST_FLOW_ERROR;
+  sr_tensor input = self->input;
+  input.n = n;
   sr_error err = {0};
-  if (sr_net_forward(self->net, &self->input, &self->probs, &err) != SR_OK) {
+  if (sr_net_forward(self->net, &input, &self->probs, &err) != SR_OK) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("SegNet forward pass failed."), ("%s", err.msg));
     return GST_FLOW_ERROR;
   }
-  GstSrProbMeta *meta = gst_buffer_add_sr_prob_meta(buf, self->probs.c, self->probs.w, self->probs.h,
-                                                    self->probs.data, (const gchar *const *)self->class_names,
-                                                    self->class_colors, fw, fh);
-  meta->input_width = self->in_w, meta->input_height = self->in_h;
-  GST_LOG_OBJECT(self, "frame %dx%d -> %u classes x %ux%u", fw, fh, meta->n_classes, meta->width, meta->height);
+  size_t per = (size_t)self->probs.c * self->probs.h * self->probs.w;
+  for (int i = 0; i < n; i++) {
+    GstSrProbMeta *meta = gst_buffer_add_sr_prob_meta(bufs[i], self->probs.c, self->probs.w, self->probs.h,
+                                                      self->probs.data + i * per,
+                                                      (const gchar *const *)self->class_names, self->class_colors, fw,
+                                                      fh);
+    meta->input_width = self->in_w, meta->input_height = self->in_h;
+  }
+  GST_LOG_OBJECT(self, "%d frame(s) %dx%d -> %u classes x %ux%u", n, fw, fh, self->probs.c, self->probs.w,
+                 self->probs.h);
   return GST_FLOW_OK;
+}
+
+/* batch-size 1: frames pass straight through (read-only map, no copy). */
+static GstFlowReturn gst_segnet_infer_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
+  return infer(GST_SEGNET_INFER(trans), &buf, 1);
+}
+
+/* Runs the frames waiting in `pending` and moves them to `ready`. */
+static GstFlowReturn run_pending(GstSegnetInfer *self) {
+  int n = (int)g_queue_get_length(&self->pending);
+  if (n == 0) return GST_FLOW_OK;
+  GstBuffer **bufs = g_new(GstBuffer *, n);
+  for (int i = 0; i < n; i++) bufs[i] = g_queue_pop_head(&self->pending);
+  GstFlowReturn ret = infer(self, bufs, n);
+  for (int i = 0; i < n; i++) {
+    if (ret == GST_FLOW_OK) g_queue_push_tail(&self->ready, bufs[i]);
+    else gst_buffer_unref(bufs[i]);
+  }
+  g_free(bufs);
+  return ret;
+}
+
+/* batch-size > 1: frames are held until the batch is full (or EOS). */
+static GstFlowReturn gst_segnet_infer_submit_input_buffer(GstBaseTransform *trans, gboolean discont, GstBuffer *buf) {
+  GstSegnetInfer *self = GST_SEGNET_INFER(trans);
+  if (self->batch <= 1)
+    return GST_BASE_TRANSFORM_CLASS(gst_segnet_infer_parent_class)->submit_input_buffer(trans, discont, buf);
+  g_queue_push_tail(&self->pending, gst_buffer_make_writable(buf));
+  return (int)g_queue_get_length(&self->pending) >= self->batch ? run_pending(self) : GST_FLOW_OK;
+}
+
+static GstFlowReturn gst_segnet_infer_generate_output(GstBaseTransform *trans, GstBuffer **out) {
+  GstSegnetInfer *self = GST_SEGNET_INFER(trans);
+  if (self->batch <= 1) return GST_BASE_TRANSFORM_CLASS(gst_segnet_infer_parent_class)->generate_output(trans, out);
+  *out = g_queue_pop_head(&self->ready);
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_segnet_infer_sink_event(GstBaseTransform *trans, GstEvent *event) {
+  GstSegnetInfer *self = GST_SEGNET_INFER(trans);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS && self->batch > 1 && self->net) {
+    /* A short last batch, pushed before EOS goes on. */
+    if (run_pending(self) == GST_FLOW_OK) {
+      GstBuffer *b;
+      while ((b = g_queue_pop_head(&self->ready))) gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(trans), b);
+    }
+  } else if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+    drop_queued(self);
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_segnet_infer_parent_class)->sink_event(trans, event);
 }
 
 static void gst_segnet_infer_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
@@ -150,6 +225,9 @@ static void gst_segnet_infer_set_property(GObject *object, guint prop_id, const 
       break;
     case PROP_THREADS:
       self->prop_threads = g_value_get_int(value);
+      break;
+    case PROP_BATCH_SIZE:
+      self->prop_batch_size = g_value_get_int(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -173,6 +251,9 @@ static void gst_segnet_infer_get_property(GObject *object, guint prop_id, GValue
       break;
     case PROP_THREADS:
       g_value_set_int(value, self->prop_threads);
+      break;
+    case PROP_BATCH_SIZE:
+      g_value_set_int(value, self->prop_batch_size);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -218,6 +299,13 @@ static void gst_segnet_infer_class_init(GstSegnetInferClass *klass) {
       gobject_class, PROP_THREADS,
       g_param_spec_int("threads", "Threads", "Worker threads for the forward pass (0: one per core)", 0, 256,
                        PROP_THREADS_DEFAULT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_int("batch-size", "Batch size",
+                       "Frames per forward pass: 1 keeps latency lowest; larger batches raise throughput at the "
+                       "cost of holding frames until the batch is full (a short batch runs at EOS)",
+                       1, 64, PROP_BATCH_SIZE_DEFAULT,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_set_static_metadata(
       element_class, "SegNet inference", "Filter/Analyzer/Video",
@@ -233,6 +321,9 @@ static void gst_segnet_infer_class_init(GstSegnetInferClass *klass) {
    * written, so no copy of shared memory is made. */
   trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_segnet_infer_transform_ip);
   trans_class->transform_ip_on_passthrough = FALSE;
+  trans_class->submit_input_buffer = GST_DEBUG_FUNCPTR(gst_segnet_infer_submit_input_buffer);
+  trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_segnet_infer_generate_output);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_segnet_infer_sink_event);
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_segnet_infer_set_info);
 
   gst_type_mark_as_plugin_api(GST_TYPE_SEGRANK_BACKEND, 0);
@@ -244,5 +335,8 @@ static void gst_segnet_infer_init(GstSegnetInfer *self) {
   self->prop_backend = PROP_BACKEND_DEFAULT;
   self->prop_input_size = PROP_INPUT_SIZE_DEFAULT;
   self->prop_threads = PROP_THREADS_DEFAULT;
+  self->prop_batch_size = PROP_BATCH_SIZE_DEFAULT;
+  g_queue_init(&self->pending);
+  g_queue_init(&self->ready);
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
 }

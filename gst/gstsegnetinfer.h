@@ -21,6 +21,7 @@ struct _GstSegnetInfer {
   GstSegrankBackend prop_backend;
   gint prop_input_size;
   gint prop_threads;
+  gint prop_batch_size;
 
   /* Working state, built in start(). */
   sr_model *model;
@@ -31,6 +32,9 @@ struct _GstSegnetInfer {
   gchar **class_names;
   guint8 *class_colors;
   sr_pixel_layout layout;
+  gint batch;          /* frames per forward pass, fixed at start */
+  GQueue pending;      /* frames waiting for a full batch */
+  GQueue ready;        /* frames with their meta, waiting to be pushed */
 };
 
 GST_ELEMENT_REGISTER_DECLARE(segnetinfer);

@@ -417,6 +417,12 @@ static void load_cached(const float *feat, const sr_tensor *dst, int slot, const
       l[(size_t)y * lab->width + x] = lab->data[(size_t)y * lab->width + (flip ? lab->width - 1 - x : x)];
 }
 
+static bool valid_any(const uint8_t *valid, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (valid[i]) return true;
+  return false;
+}
+
 /* ---- the loop ---- */
 
 static void shuffle(int *perm, int n, uint64_t seed) {
@@ -534,11 +540,26 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
         sr_error_set(err, st, "training step %ld failed", s.iter);
         break;
       }
-      if (!isfinite(value) && !isnan(value)) {
-        st = sr_error_set(err, SR_ERR_INVALID, "loss diverged at iteration %ld: lower --lr", s.iter);
+      bool all_void = isnan(value) && !valid_any(valid, (size_t)B * z->h * z->w);
+      if (!isfinite(value) && !all_void) {
+        st = sr_error_set(err, SR_ERR_INVALID, "loss diverged (%g) at iteration %ld: lower --lr or set --clip", value,
+                          s.iter);
         break;
       }
-      if (!isnan(value)) s.epoch_loss += value, s.epoch_n++;
+      if (!all_void) s.epoch_loss += value, s.epoch_n++;
+      /* Gradient clipping by global L2 norm. */
+      double gscale = 1;
+      if (c->clip > 0) {
+        double norm = 0;
+        for (int i = first_trainable; i < m->n_layers; i++) {
+          if (!dw[i]) continue;
+          size_t wc = conv_weight_count(&m->layers[i]);
+          for (size_t k = 0; k < wc; k++) norm += (double)dw[i][k] * dw[i][k];
+          for (int k = 0; k < m->layers[i].conv.out_c; k++) norm += (double)db[i][k] * db[i][k];
+        }
+        norm = sqrt(norm);
+        if (norm > c->clip) gscale = c->clip / norm;
+      }
       /* SGD with momentum (Caffe's form), weight decay on weights only. */
       double lr = lr_at(c, s.iter, total);
       for (int i = first_trainable; i < m->n_layers; i++) {
@@ -546,11 +567,11 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
         sr_layer *l = &m->layers[i];
         size_t wc = conv_weight_count(l);
         for (size_t k = 0; k < wc; k++) {
-          mom_w[i][k] = (float)(c->momentum * mom_w[i][k] + lr * (dw[i][k] + c->weight_decay * l->weight[k]));
+          mom_w[i][k] = (float)(c->momentum * mom_w[i][k] + lr * (gscale * dw[i][k] + c->weight_decay * l->weight[k]));
           l->weight[k] -= mom_w[i][k];
         }
         for (int k = 0; k < l->conv.out_c; k++) {
-          mom_b[i][k] = (float)(c->momentum * mom_b[i][k] + lr * db[i][k]);
+          mom_b[i][k] = (float)(c->momentum * mom_b[i][k] + lr * gscale * db[i][k]);
           l->bias[k] -= mom_b[i][k];
         }
       }

@@ -18,6 +18,7 @@ typedef struct {
   int batch, epochs;
   double lr, momentum, weight_decay; /* no weight decay on biases */
   int warmup;             /* iterations of linear warm-up, then cosine decay to 0 */
+  double clip;            /* rescale the gradient to at most this L2 norm (0: never) */
   sr_augment_params aug;
   uint64_t seed;          /* shuffles, augmentation and dropout derive from it */
   int freeze;             /* leading convolutions kept fixed (5: the paper's mode) */

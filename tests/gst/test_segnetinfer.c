@@ -94,6 +94,40 @@ GST_START_TEST(test_same_result_for_same_frame) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_batching) {
+  /* batch-size=3: frames are held until three arrived; a short batch runs at
+   * EOS; every frame's map equals the one batch-size=1 computes. */
+  GstHarness *single = gst_harness_new("segnetinfer");
+  GstHarness *hrn = gst_harness_new_parse("segnetinfer batch-size=3");
+  const gchar *caps = "video/x-raw,format=RGB,width=40,height=30,framerate=10/1";
+  gst_harness_set_src_caps_str(single, caps);
+  gst_harness_set_src_caps_str(hrn, caps);
+  GstBuffer *want[4];
+  for (int i = 0; i < 4; i++) want[i] = gst_harness_push_and_pull(single, random_frame(40 * 30 * 3, 20 + i));
+  for (int i = 0; i < 2; i++) fail_unless_equals_int(gst_harness_push(hrn, random_frame(40 * 30 * 3, 20 + i)), GST_FLOW_OK);
+  fail_unless_equals_int(gst_harness_buffers_received(hrn), 0);
+  gst_harness_push(hrn, random_frame(40 * 30 * 3, 22));
+  fail_unless_equals_int(gst_harness_buffers_received(hrn), 3);
+  gst_harness_push(hrn, random_frame(40 * 30 * 3, 23));
+  fail_unless_equals_int(gst_harness_buffers_received(hrn), 3);
+  fail_unless(gst_harness_push_event(hrn, gst_event_new_eos()));
+  fail_unless_equals_int(gst_harness_buffers_received(hrn), 4);
+  for (int i = 0; i < 4; i++) {
+    GstBuffer *got = gst_harness_pull(hrn);
+    GstSrProbMeta *a = gst_buffer_get_sr_prob_meta(got), *b = gst_buffer_get_sr_prob_meta(want[i]);
+    fail_unless(a && b);
+    gsize n = (gsize)a->n_classes * a->width * a->height;
+    gdouble d = 0;
+    for (gsize k = 0; k < n; k++) d = MAX(d, fabs(a->probs[k] - b->probs[k]));
+    fail_unless(d < 1e-5, "frame %d: batched map differs by %g", i, d);
+    gst_buffer_unref(got);
+    gst_buffer_unref(want[i]);
+  }
+  gst_harness_teardown(single);
+  gst_harness_teardown(hrn);
+}
+GST_END_TEST;
+
 /* Starting segnetinfer with model=@path must fail and post a RESOURCE error
  * whose debug text contains @needle. */
 static void expect_start_error(const gchar *path, const gchar *needle) {
@@ -141,6 +175,7 @@ static Suite *segnetinfer_suite(void) {
   tcase_add_test(tc, test_formats_and_meta);
   tcase_add_test(tc, test_input_size);
   tcase_add_test(tc, test_same_result_for_same_frame);
+  tcase_add_test(tc, test_batching);
   tcase_add_test(tc, test_bad_model_posts_error);
   tcase_add_test(tc, test_corrupt_model_posts_error);
   return s;

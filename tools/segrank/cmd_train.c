@@ -19,7 +19,7 @@ int cmd_train(int argc, char **argv) {
   char *dataset = NULL, *split = "train", *val_split = "val", *loss_name = "ce", *out = NULL, *init = NULL;
   char *crop = "256x256", *eval_size = NULL, *backend = "cpu", *upsample = "bilinear";
   int folds = 0;
-  double dropout = -1;
+  double dropout = -1, clip = 0;
   int classes = 0, epochs = 60, batch = 8, warmup = 100, freeze = 0, ckpt_every = 50, eval_every = 4, threads = 0;
   double lr = 0.01, momentum = 0.9, wd = 5e-4, smin = 0.8, smax = 1.2, jitter = 0.1, w_uoi = 0.7, w_ce = 0.3;
   gint64 seed = 1, stop_after = 0;
@@ -46,6 +46,7 @@ int cmd_train(int argc, char **argv) {
       {"scale-max", 0, 0, G_OPTION_ARG_DOUBLE, &smax, "Largest random scale (default 1.2)", "S"},
       {"jitter", 0, 0, G_OPTION_ARG_DOUBLE, &jitter, "Brightness/contrast jitter (default 0.1)", "J"},
       {"no-flip", 0, 0, G_OPTION_ARG_NONE, &no_flip, "No random horizontal flips", NULL},
+      {"clip", 0, 0, G_OPTION_ARG_DOUBLE, &clip, "Clip the gradient's global L2 norm to this (0: off)", "N"},
       {"dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "Override the model's dropout probability (0: none)", "P"},
       {"freeze", 0, 0, G_OPTION_ARG_INT, &freeze, "Leading convolutions kept fixed (5: paper mode)", "N"},
       {"cache-features", 0, 0, G_OPTION_ARG_NONE, &cache,
@@ -105,7 +106,7 @@ int cmd_train(int argc, char **argv) {
   if (sr_backend_new(backend, threads, &b, &err) != SR_OK) return cli_fail(&err);
   sr_train_config cfg = {
       .out = out, .loss = loss, .batch = batch, .epochs = epochs, .lr = lr, .momentum = momentum,
-      .weight_decay = wd, .warmup = warmup,
+      .weight_decay = wd, .warmup = warmup, .clip = clip,
       .aug = {cw, ch, (float)smin, (float)smax, !no_flip, (float)jitter},
       .seed = (uint64_t)seed, .freeze = freeze, .cache_features = cache, .checkpoint_every = ckpt_every, .eval_every = eval_every,
       .eval_w = ew, .eval_h = eh, .eval_upsample = up, .resume = resume, .stop_after = stop_after, .fp16 = fp16, .command = command->str};
