@@ -99,3 +99,16 @@ guint gst_sr_prob_meta_argmax(const GstSrProbMeta *meta, guint row, guint col) {
     if (meta->probs[k * plane + at] > meta->probs[best * plane + at]) best = k;
   return best;
 }
+
+GstSrProbMeta *gst_sr_prob_meta_get(GstBuffer *buffer) { return gst_buffer_get_sr_prob_meta(buffer); }
+
+const gfloat *gst_sr_prob_meta_get_probs(const GstSrProbMeta *meta, gsize *n_values) {
+  g_return_val_if_fail(meta, NULL);
+  *n_values = (gsize)meta->n_classes * meta->width * meta->height;
+  return meta->probs;
+}
+
+const gchar *gst_sr_prob_meta_get_class_name(const GstSrProbMeta *meta, guint k) {
+  g_return_val_if_fail(meta && k < meta->n_classes, NULL);
+  return meta->class_names[k];
+}

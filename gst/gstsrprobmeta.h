@@ -81,6 +81,35 @@ GstSrProbMeta *gst_buffer_add_sr_prob_meta(GstBuffer *buffer, guint n_classes, g
   ((GstSrProbMeta *)gst_buffer_get_meta((buffer), GST_SR_PROB_META_API_TYPE))
 
 /**
+ * gst_sr_prob_meta_get:
+ * @buffer: a buffer
+ *
+ * The function form of gst_buffer_get_sr_prob_meta(), for bindings.
+ *
+ * Returns: (transfer none) (nullable): the buffer's probability meta
+ */
+GstSrProbMeta *gst_sr_prob_meta_get(GstBuffer *buffer);
+
+/**
+ * gst_sr_prob_meta_get_probs:
+ * @meta: the meta
+ * @n_values: (out): C·h·w
+ *
+ * Returns: (transfer none) (array length=n_values): the probabilities,
+ *   class-major (C × h × w)
+ */
+const gfloat *gst_sr_prob_meta_get_probs(const GstSrProbMeta *meta, gsize *n_values);
+
+/**
+ * gst_sr_prob_meta_get_class_name:
+ * @meta: the meta
+ * @k: a class index < n_classes
+ *
+ * Returns: (transfer none): the name of class @k
+ */
+const gchar *gst_sr_prob_meta_get_class_name(const GstSrProbMeta *meta, guint k);
+
+/**
  * gst_sr_prob_meta_argmax:
  * @meta: the meta
  * @row: coarse row i < height
