@@ -55,6 +55,9 @@ static float *workspace(cpu_backend *cb, size_t count) {
   return cb->col;
 }
 
+/* Output maps below this many pixels use the row-split path. */
+#define SMALL_MAP 1024
+
 typedef struct {
   cpu_backend *cb;
   const sr_conv_params *p;
@@ -101,10 +104,74 @@ static void conv_task(void *ctx, int task, int thread) {
     }
 }
 
+/* Small output maps (conv3-8: 13×13 at 227) make column ranges too narrow
+ * for an efficient GEMM, so there the unfolding is shared and the threads
+ * split output channels instead: phase 1 unfolds channel ranges of every
+ * (frame, group) in parallel, phase 2 runs row blocks of the GEMM. */
+typedef struct {
+  conv_job *j;
+  float *col; /* units × K × N */
+  int cparts, mparts;
+} rows_job;
+
+static void unfold_task(void *ctx, int task, int thread) {
+  (void)thread;
+  rows_job *r = ctx;
+  const sr_conv_params *p = r->j->p;
+  const sr_tensor *x = r->j->x, *y = r->j->y;
+  int icg = p->in_c / p->group, K = icg * p->kh * p->kw, N = y->h * y->w;
+  int unit = task / r->cparts, c0, c1;
+  split(icg, r->cparts, task % r->cparts, &c0, &c1);
+  int n = unit / p->group, g = unit % p->group;
+  const float *in = x->data + ((size_t)n * x->c + (size_t)g * icg + c0) * x->h * x->w;
+  sr__im2col(in, c1 - c0, x->h, x->w, p->kh, p->kw, p->stride, p->pad, y->h, y->w,
+             r->col + (size_t)unit * K * N + (size_t)c0 * p->kh * p->kw * N);
+}
+
+static void rows_task(void *ctx, int task, int thread) {
+  (void)thread;
+  rows_job *r = ctx;
+  conv_job *j = r->j;
+  const sr_conv_params *p = j->p;
+  int icg = p->in_c / p->group, ocg = p->out_c / p->group, K = icg * p->kh * p->kw, N = j->y->h * j->y->w;
+  int unit = task / r->mparts, m0, m1;
+  split(ocg, r->mparts, task % r->mparts, &m0, &m1);
+  if (m1 <= m0) return;
+  int n = unit / p->group, g = unit % p->group;
+  const float *B = j->direct ? j->x->data + ((size_t)n * j->x->c + (size_t)g * icg) * N : r->col + (size_t)unit * K * N;
+  float *out = j->y->data + ((size_t)n * p->out_c + (size_t)g * ocg + m0) * N;
+  for (int oc = m0; oc < m1; oc++) {
+    float bv = j->bias ? j->bias[g * ocg + oc] : 0.f, *o = out + (size_t)(oc - m0) * N;
+    for (int i = 0; i < N; i++) o[i] = bv;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m1 - m0, N, K, 1.f, j->w + ((size_t)g * ocg + m0) * K, K, B,
+              N, 1.f, out, N);
+  if (p->relu)
+    for (size_t i = 0; i < (size_t)(m1 - m0) * N; i++) out[i] = out[i] > 0 ? out[i] : 0;
+}
+
 static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
                             const float *bias, sr_tensor *y) {
   cpu_backend *cb = (cpu_backend *)b;
   blas_threads(cb, 1);
+  if (y->h * y->w < SMALL_MAP) {
+    int units = x->n * p->group, T = sr_pool_size(cb->pool), icg = p->in_c / p->group;
+    int K = icg * p->kh * p->kw, N = y->h * y->w;
+    conv_job j = {cb, p, x, w, bias, y, 1, p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0, 0};
+    rows_job r = {&j, NULL, 1, 1};
+    if (!j.direct) {
+      r.col = workspace(cb, (size_t)units * K * N);
+      if (!r.col) return SR_ERR_NOMEM;
+      r.cparts = units >= 2 * T ? 1 : (2 * T + units - 1) / units;
+      if (r.cparts > icg) r.cparts = icg;
+      sr_pool_run(cb->pool, units * r.cparts, unfold_task, &r);
+    }
+    /* Row blocks of at least 16 output channels, enough to balance. */
+    r.mparts = units >= 2 * T ? 1 : (2 * T + units - 1) / units;
+    if (r.mparts > (p->out_c / p->group) / 16) r.mparts = (p->out_c / p->group) / 16 > 1 ? (p->out_c / p->group) / 16 : 1;
+    sr_pool_run(cb->pool, units * r.mparts, rows_task, &r);
+    return SR_OK;
+  }
   int units = x->n * p->group, T = sr_pool_size(cb->pool), N = y->h * y->w;
   /* Enough tasks to balance the threads, columns wide enough for sgemm. */
   int chunks = units >= 2 * T ? 1 : (2 * T + units - 1) / units;
