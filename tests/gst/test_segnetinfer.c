@@ -128,6 +128,35 @@ GST_START_TEST(test_batching) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_vulkan_backend) {
+  /* backend=vulkan gives the cpu backend's map (lavapipe in CI). */
+  sr_backend *probe;
+  sr_error err = {0};
+  if (sr_backend_new("vulkan", 1, &probe, &err) != SR_OK) {
+    fail_if(g_getenv("SEGRANK_REQUIRE_VULKAN") != NULL, "Vulkan required: %s", err.msg);
+    g_print("skipped: backend=vulkan: %s\n", err.msg);
+    return;
+  }
+  sr_backend_free(probe);
+  GstHarness *cpu = gst_harness_new_parse("segnetinfer backend=cpu input-size=99");
+  GstHarness *vk = gst_harness_new_parse("segnetinfer backend=vulkan input-size=99");
+  const gchar *caps = "video/x-raw,format=BGRx,width=64,height=48,framerate=10/1";
+  gst_harness_set_src_caps_str(cpu, caps);
+  gst_harness_set_src_caps_str(vk, caps);
+  GstBuffer *a = gst_harness_push_and_pull(cpu, random_frame(64 * 48 * 4, 3));
+  GstBuffer *b = gst_harness_push_and_pull(vk, random_frame(64 * 48 * 4, 3));
+  GstSrProbMeta *ma = gst_buffer_get_sr_prob_meta(a), *mb = gst_buffer_get_sr_prob_meta(b);
+  fail_unless(ma && mb && ma->width == mb->width && ma->height == mb->height);
+  gdouble d = 0;
+  for (gsize k = 0; k < (gsize)ma->n_classes * ma->width * ma->height; k++) d = MAX(d, fabs(ma->probs[k] - mb->probs[k]));
+  fail_unless(d < 1e-4, "vulkan and cpu maps differ by %g", d);
+  gst_buffer_unref(a);
+  gst_buffer_unref(b);
+  gst_harness_teardown(cpu);
+  gst_harness_teardown(vk);
+}
+GST_END_TEST;
+
 /* Starting segnetinfer with model=@path must fail and post a RESOURCE error
  * whose debug text contains @needle. */
 static void expect_start_error(const gchar *path, const gchar *needle) {
@@ -176,6 +205,7 @@ static Suite *segnetinfer_suite(void) {
   tcase_add_test(tc, test_input_size);
   tcase_add_test(tc, test_same_result_for_same_frame);
   tcase_add_test(tc, test_batching);
+  tcase_add_test(tc, test_vulkan_backend);
   tcase_add_test(tc, test_bad_model_posts_error);
   tcase_add_test(tc, test_corrupt_model_posts_error);
   return s;
