@@ -166,8 +166,14 @@ static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_ten
       if (r.cparts > icg) r.cparts = icg;
       sr_pool_run(cb->pool, units * r.cparts, unfold_task, &r);
     }
-    /* Row blocks of at least 16 output channels, enough to balance. */
-    r.mparts = units >= 2 * T ? 1 : (2 * T + units - 1) / units;
+    /* As few row blocks as make units × blocks a multiple of the threads:
+     * big blocks keep each GEMM efficient, equal counts keep threads busy. */
+    int a = units, bb = T;
+    while (bb) {
+      int t = a % bb;
+      a = bb, bb = t;
+    }
+    r.mparts = T / a;
     if (r.mparts > (p->out_c / p->group) / 16) r.mparts = (p->out_c / p->group) / 16 > 1 ? (p->out_c / p->group) / 16 : 1;
     sr_pool_run(cb->pool, units * r.mparts, rows_task, &r);
     return SR_OK;
