@@ -180,8 +180,9 @@ int cmd_bench(int argc, char **argv) {
     /* The peak is measured with this backend's thread count, after all the
      * timings: OpenBLAS's own threads keep spinning for a while after a
      * threaded sgemm and would steal the cores of the next measurement. */
-    char (*step_name)[72] = calloc(steps, sizeof *step_name);
-    double *step_flops = calloc(steps, sizeof(double));
+    size_t n_steps = steps > 0 ? (size_t)steps : 1;
+    char (*step_name)[72] = calloc(n_steps, sizeof *step_name);
+    double *step_flops = calloc(n_steps, sizeof(double));
     for (int s = 0; s < steps; s++)
       snprintf(step_name[s], sizeof *step_name, "%s", sr_net_step_name(net, s)), step_flops[s] = sr_net_step_flops(net, s);
     sr_net_free(net);
