@@ -1,5 +1,5 @@
 #!/bin/sh
-# pipeline-bench.sh [FRAMES] [THREADS]: end-to-end frames/s of the full
+# pipeline-bench.sh [FRAMES] [THREADS] [INPUT-SIZE]: end-to-end frames/s of the full
 # pipeline (PNG decode -> segnetinfer -> segoverlay -> PNG encode) over the
 # bundled 480x360 frames, looped; once as one thread of work and once with
 # queues so decode, inference, overlay and encode of consecutive frames
@@ -8,6 +8,7 @@
 set -eu
 N=${1:-120}
 T=${2:-2}
+S=${3:-227}  # net input side; 0 = the model's own size
 export GST_PLUGIN_PATH="$PWD/build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 SRC="multifilesrc location=demo/frames/%05d.png loop=true num-buffers=$N caps=image/png,framerate=30/1"
 run() { # label, pipeline...
@@ -17,9 +18,9 @@ run() { # label, pipeline...
   t1=$(date +%s.%N)
   echo "$label" "$t0" "$t1" | awk -v n="$N" '{ s = $3 - $2; printf "%-44s %7.2f s  %7.1f frames/s\n", $1, s, n / s }'
 }
-echo "pipeline-bench: $N frames of 480x360, $T threads for segnetinfer"
+echo "pipeline-bench: $N frames of 480x360, $T threads for segnetinfer, net input $S (0 = the model's own)"
 run "decode_only" $SRC ! pngdec ! videoconvert ! fakesink sync=false
-run "decode+infer" $SRC ! pngdec ! videoconvert ! segnetinfer threads=$T ! fakesink sync=false
-run "decode+infer+overlay" $SRC ! pngdec ! videoconvert ! segnetinfer threads=$T ! segoverlay ! fakesink sync=false
-run "full_serial(decode,infer,overlay,encode)" $SRC ! pngdec ! videoconvert ! segnetinfer threads=$T ! segoverlay ! videoconvert ! pngenc compression-level=1 ! fakesink sync=false
-run "full_with_queues" $SRC ! pngdec ! videoconvert ! queue max-size-buffers=4 ! segnetinfer threads=$T ! queue max-size-buffers=4 ! segoverlay ! queue max-size-buffers=4 ! videoconvert ! pngenc compression-level=1 ! fakesink sync=false
+run "decode+infer" $SRC ! pngdec ! videoconvert ! segnetinfer threads=$T input-size=$S ! fakesink sync=false
+run "decode+infer+overlay" $SRC ! pngdec ! videoconvert ! segnetinfer threads=$T input-size=$S ! segoverlay ! fakesink sync=false
+run "full_serial(decode,infer,overlay,encode)" $SRC ! pngdec ! videoconvert ! segnetinfer threads=$T input-size=$S ! segoverlay ! videoconvert ! pngenc compression-level=1 ! fakesink sync=false
+run "full_with_queues" $SRC ! pngdec ! videoconvert ! queue max-size-buffers=4 ! segnetinfer threads=$T input-size=$S ! queue max-size-buffers=4 ! segoverlay ! queue max-size-buffers=4 ! videoconvert ! pngenc compression-level=1 ! fakesink sync=false

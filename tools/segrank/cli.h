@@ -11,6 +11,7 @@ int cmd_infer(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 int cmd_import_caffe(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -148,3 +148,24 @@ int cmd_info(int argc, char **argv) {
   sr_model_free(m);
   return 0;
 }
+
+int cmd_convert(int argc, char **argv) {
+  char *out = NULL;
+  gboolean fp16 = FALSE;
+  GOptionEntry entries[] = {{"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output model file", "OUT"},
+                            {"fp16", 0, 0, G_OPTION_ARG_NONE, &fp16, "Store weights as fp16", NULL},
+                            {NULL}};
+  if (!cli_parse(&argc, &argv, "MODEL",
+                 "Rewrites a model (or a training checkpoint, minus its optimizer state) as a\n"
+                 "model file, in fp32 or fp16.",
+                 entries))
+    return 2;
+  if (argc != 2 || !out) {
+    fprintf(stderr, "segrank convert: needs one model and -o OUT\n");
+    return 2;
+  }
+  sr_error err = {0};
+  sr_model *m;
+  if (sr_model_load(argv[1], &m, &err) != SR_OK) return cli_fail(&err);
+  return save(m, out, fp16);
+}

@@ -15,6 +15,7 @@ static const struct {
     {"forward", cmd_forward, "run the net on a raw N×3×H×W .npy tensor, write the probabilities as .npy"},
     {"import-caffe", cmd_import_caffe, "convert a Caffe .caffemodel into a segrank model"},
     {"info", cmd_info, "print a model file's header"},
+    {"convert", cmd_convert, "rewrite a model or checkpoint as a model file, fp32 or fp16"},
     {"init", cmd_init, "write a randomly initialised SegNet model"},
     {"train", cmd_train, "train SegNet with the paper's losses (CE, IOU, UOI, UOI+CE)"},
     {"eval", cmd_eval, "mIoU of a model on a dataset split (PASCAL VOC protocol)"},
