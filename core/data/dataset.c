@@ -50,8 +50,53 @@ typedef struct {
   bool mat; /* labels are SBD .mat files */
 } layout;
 
-static sr_status read_list(const char *list, const layout *lay, bool skip_bad, sr_dataset *ds, sr_error *err);
+/* One sample's files and the name it is known by. */
+typedef struct {
+  char *img, *lab, *name;
+} sample_path;
 
+/* Loads and checks every listed sample (mat: labels are SBD .mat files);
+ * @source names the listing for the messages. Frees the paths. */
+static sr_status load_samples(sr_dataset *ds, sample_path *sp, int n, bool mat, bool skip_bad, const char *source,
+                              sr_error *err) {
+  ds->images = calloc(n, sizeof(sr_image));
+  ds->labels = calloc(n, sizeof(sr_image));
+  ds->names = calloc(n, sizeof(char *));
+  sr_status st = SR_OK;
+  for (int i = 0; i < n; i++) {
+    sr_image img = {0}, lab = {0};
+    sr_error e = {0};
+    char *bad = NULL;
+    if (st != SR_OK) {
+      /* after an error: only free the remaining paths */
+    } else if (!g_file_test(sp[i].lab, G_FILE_TEST_EXISTS))
+      bad = g_strdup_printf("%s: label file missing for image %s (from %s)", sp[i].lab, sp[i].img, source);
+    else if (sr_image_load(sp[i].img, 0, &img, &e) != SR_OK ||
+             (mat ? load_sbd_mat(sp[i].lab, &lab, &e) : sr_image_load(sp[i].lab, 1, &lab, &e)) != SR_OK)
+      bad = g_strdup(e.msg);
+    else
+      bad = check_pair(&img, &lab, sp[i].lab, ds->n_classes, ds->void_label);
+    if (bad) {
+      sr_image_clear(&img), sr_image_clear(&lab);
+      if (skip_bad) {
+        fprintf(stderr, "warning: skipping %s\n", bad);
+        ds->skipped++;
+      } else {
+        st = sr_error_set(err, SR_ERR_FORMAT, "%s", bad);
+      }
+      g_free(bad);
+    } else if (st == SR_OK) {
+      ds->images[ds->n] = img, ds->labels[ds->n] = lab, ds->names[ds->n] = sp[i].name;
+      sp[i].name = NULL;
+      ds->n++;
+    }
+    g_free(sp[i].img), g_free(sp[i].lab), g_free(sp[i].name);
+  }
+  if (st == SR_OK && ds->n == 0) st = sr_error_set(err, SR_ERR_FORMAT, "%s: no usable samples", source);
+  return st;
+}
+
+/* Every PNG/JPEG image of @img_dir with the PNG of the same base name in @lab_dir. */
 static sr_status read_pairs(const char *img_dir, const char *lab_dir, bool skip_bad, sr_dataset *ds, sr_error *err) {
   GError *gerr = NULL;
   GDir *d = g_dir_open(img_dir, 0, &gerr);
@@ -71,44 +116,20 @@ static sr_status read_pairs(const char *img_dir, const char *lab_dir, bool skip_
     g_ptr_array_free(names, TRUE);
     return sr_error_set(err, SR_ERR_IO, "%s: no .png or .jpg images", img_dir);
   }
-  ds->images = calloc(names->len, sizeof(sr_image));
-  ds->labels = calloc(names->len, sizeof(sr_image));
-  ds->names = calloc(names->len, sizeof(char *));
-  sr_status st = SR_OK;
-  for (guint i = 0; i < names->len && st == SR_OK; i++) {
-    char *base = g_strndup(names->pdata[i], strrchr(names->pdata[i], '.') - (char *)names->pdata[i]);
-    char *lname = g_strdup_printf("%s.png", base); /* labels are PNGs of the same base name */
-    char *ip = g_build_filename(img_dir, names->pdata[i], NULL), *lp = g_build_filename(lab_dir, lname, NULL);
+  sample_path *sp = calloc(names->len, sizeof *sp);
+  for (guint i = 0; i < names->len; i++) {
+    char *name = names->pdata[i], *base = g_strndup(name, strrchr(name, '.') - name);
+    char *lname = g_strdup_printf("%s.png", base);
+    sp[i] = (sample_path){g_build_filename(img_dir, name, NULL), g_build_filename(lab_dir, lname, NULL), name};
     g_free(base), g_free(lname);
-    sr_image img = {0}, lab = {0};
-    sr_error e = {0};
-    char *bad = NULL;
-    if (!g_file_test(lp, G_FILE_TEST_EXISTS))
-      bad = g_strdup_printf("%s: label file missing for image %s", lp, ip);
-    else if (sr_image_load(ip, 0, &img, &e) != SR_OK || sr_image_load(lp, 1, &lab, &e) != SR_OK)
-      bad = g_strdup(e.msg);
-    else
-      bad = check_pair(&img, &lab, lp, ds->n_classes, ds->void_label);
-    if (bad) {
-      sr_image_clear(&img), sr_image_clear(&lab);
-      if (skip_bad) {
-        fprintf(stderr, "warning: skipping %s\n", bad);
-        ds->skipped++;
-      } else {
-        st = sr_error_set(err, SR_ERR_FORMAT, "%s", bad);
-      }
-      g_free(bad);
-    } else {
-      ds->images[ds->n] = img, ds->labels[ds->n] = lab, ds->names[ds->n] = g_strdup(names->pdata[i]);
-      ds->n++;
-    }
-    g_free(ip), g_free(lp);
   }
-  g_ptr_array_free(names, TRUE);
-  if (st == SR_OK && ds->n == 0) st = sr_error_set(err, SR_ERR_FORMAT, "%s: every sample was bad", img_dir);
+  sr_status st = load_samples(ds, sp, (int)names->len, false, skip_bad, img_dir, err);
+  g_ptr_array_free(names, FALSE);
+  free(sp);
   return st;
 }
 
+/* The samples a list file names, one base name per line. */
 static sr_status read_list(const char *list, const layout *lay, bool skip_bad, sr_dataset *ds, sr_error *err) {
   gchar *text;
   GError *gerr = NULL;
@@ -121,41 +142,16 @@ static sr_status read_list(const char *list, const layout *lay, bool skip_bad, s
   g_free(text);
   int n = 0;
   for (char **l = lines; *l; l++) n += *g_strstrip(*l) != 0;
-  ds->images = calloc(n, sizeof(sr_image));
-  ds->labels = calloc(n, sizeof(sr_image));
-  ds->names = calloc(n, sizeof(char *));
-  sr_status st = SR_OK;
-  for (char **l = lines; *l && st == SR_OK; l++) {
-    if (!**l) continue;
-    char *ip = g_strdup_printf("%s/%s%s", lay->img_dir, *l, lay->img_ext);
-    char *lp = g_strdup_printf("%s/%s%s", lay->lab_dir, *l, lay->lab_ext);
-    sr_image img = {0}, lab = {0};
-    sr_error e = {0};
-    char *bad = NULL;
-    if (!g_file_test(lp, G_FILE_TEST_EXISTS))
-      bad = g_strdup_printf("%s: label file missing for image %s (listed in %s)", lp, ip, list);
-    else if (sr_image_load(ip, 0, &img, &e) != SR_OK ||
-             (lay->mat ? load_sbd_mat(lp, &lab, &e) : sr_image_load(lp, 1, &lab, &e)) != SR_OK)
-      bad = g_strdup(e.msg);
-    else
-      bad = check_pair(&img, &lab, lp, ds->n_classes, ds->void_label);
-    if (bad) {
-      sr_image_clear(&img), sr_image_clear(&lab);
-      if (skip_bad) {
-        fprintf(stderr, "warning: skipping %s\n", bad);
-        ds->skipped++;
-      } else {
-        st = sr_error_set(err, SR_ERR_FORMAT, "%s", bad);
-      }
-      g_free(bad);
-    } else {
-      ds->images[ds->n] = img, ds->labels[ds->n] = lab, ds->names[ds->n] = g_strdup_printf("%s.png", *l);
-      ds->n++;
-    }
-    g_free(ip), g_free(lp);
-  }
+  sample_path *sp = calloc(n ? n : 1, sizeof *sp);
+  int k = 0;
+  for (char **l = lines; *l; l++)
+    if (**l)
+      sp[k++] = (sample_path){g_strdup_printf("%s/%s%s", lay->img_dir, *l, lay->img_ext),
+                              g_strdup_printf("%s/%s%s", lay->lab_dir, *l, lay->lab_ext),
+                              g_strdup_printf("%s.png", *l)};
   g_strfreev(lines);
-  if (st == SR_OK && ds->n == 0) st = sr_error_set(err, SR_ERR_FORMAT, "%s: no usable samples", list);
+  sr_status st = load_samples(ds, sp, n, lay->mat, skip_bad, list, err);
+  free(sp);
   return st;
 }
 
