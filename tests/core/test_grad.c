@@ -58,6 +58,19 @@ static double objective(sr_backend *b, const gcase *t, const sr_tensor *x, const
   return L;
 }
 
+/* Central difference of the objective in the value *@p (an input, weight or
+ * bias entry), which is restored. */
+static double central(sr_backend *b, const gcase *t, const sr_tensor *x, const float *w, const float *bias,
+                      const float *r, sr_tensor *y, float *p, float h) {
+  float keep = *p;
+  *p = keep + h;
+  double lp = objective(b, t, x, w, bias, r, y);
+  *p = keep - h;
+  double lm = objective(b, t, x, w, bias, r, y);
+  *p = keep;
+  return (lp - lm) / (2.0 * h);
+}
+
 static void check_ops(sr_backend *b, sr_rng *rng) {
   for (size_t ci = 0; ci < sizeof gcases / sizeof *gcases; ci++) {
     const gcase *t = &gcases[ci];
@@ -87,35 +100,17 @@ static void check_ops(sr_backend *b, sr_rng *rng) {
     double an[2 * S + 8], fd[2 * S + 8];
     int k = 0;
     const float hstep = t->op == G_POOL ? 1e-3f : 1e-2f;
+#define CENTRAL(p) central(b, t, &x, w, bias, dy.data, &y, (p), hstep)
     for (int s = 0; s < S && s < (int)sr_tensor_count(&x); s++) {
       size_t i = (size_t)(sr_rng_next(rng) % sr_tensor_count(&x));
-      float keep = x.data[i];
-      x.data[i] = keep + hstep;
-      double lp = objective(b, t, &x, w, bias, dy.data, &y);
-      x.data[i] = keep - hstep;
-      double lm = objective(b, t, &x, w, bias, dy.data, &y);
-      x.data[i] = keep;
-      an[k] = dx.data[i], fd[k++] = (lp - lm) / (2.0 * hstep);
+      an[k] = dx.data[i], fd[k++] = CENTRAL(&x.data[i]);
     }
     for (int s = 0; t->op == G_CONV && s < S; s++) {
       size_t i = (size_t)(sr_rng_next(rng) % wc);
-      float keep = w[i];
-      w[i] = keep + hstep;
-      double lp = objective(b, t, &x, w, bias, dy.data, &y);
-      w[i] = keep - hstep;
-      double lm = objective(b, t, &x, w, bias, dy.data, &y);
-      w[i] = keep;
-      an[k] = dw[i], fd[k++] = (lp - lm) / (2.0 * hstep);
+      an[k] = dw[i], fd[k++] = CENTRAL(&w[i]);
     }
-    for (int j = 0; t->op == G_CONV && j < t->conv.out_c && j < 8; j++) {
-      float keep = bias[j];
-      bias[j] = keep + hstep;
-      double lp = objective(b, t, &x, w, bias, dy.data, &y);
-      bias[j] = keep - hstep;
-      double lm = objective(b, t, &x, w, bias, dy.data, &y);
-      bias[j] = keep;
-      an[k] = db[j], fd[k++] = (lp - lm) / (2.0 * hstep);
-    }
+    for (int j = 0; t->op == G_CONV && j < t->conv.out_c && j < 8; j++) an[k] = db[j], fd[k++] = CENTRAL(&bias[j]);
+#undef CENTRAL
     double e = rel_err(an, fd, k);
     /* float32 forward values and steps of 1e-2 (1e-3 for pooling) */
     CHECK(e < 2e-3, "%s backend, gradient case %zu (op %d): finite-difference error %.3g", sr_backend_name(b), ci,
