@@ -50,6 +50,33 @@ static sr_model *train_run(const char *out, const sr_dataset *ds, long stop_afte
   return m;
 }
 
+/* CE of @m on every image of @ds at full size, dropout off. */
+static double full_loss(const sr_model *m, sr_backend *b, const sr_dataset *ds) {
+  sr_tensor x;
+  sr_tensor_alloc(&x, ds->n, 3, S, S);
+  uint8_t *labels = malloc((size_t)ds->n * S * S);
+  const sr_pixel_layout rgb = {3, 0, 1, 2};
+  for (int i = 0; i < ds->n; i++) {
+    sr_preprocess(ds->images[i].data, S, S, S * 3, rgb, m->mean_bgr, S, S, x.data + (size_t)i * 3 * S * S);
+    memcpy(labels + (size_t)i * S * S, ds->labels[i].data, S * S);
+  }
+  float **dw = calloc(m->n_layers, sizeof(float *)), **db = calloc(m->n_layers, sizeof(float *));
+  for (int i = 0; i < m->n_layers; i++)
+    if (m->layers[i].type == SR_LAYER_CONV) {
+      const sr_conv_params *p = &m->layers[i].conv;
+      dw[i] = calloc((size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw, sizeof(float));
+      db[i] = calloc(p->out_c, sizeof(float));
+    }
+  sr_loss loss = {SR_LOSS_CE, 0, 0};
+  double v = NAN;
+  sr_error err = {0};
+  CHECK(sr_train_gradients(m, b, &loss, &x, labels, 255, 1, false, &v, dw, db, &err) == SR_OK, "%s", err.msg);
+  sr_checkpoint_free_momentum(m->n_layers, dw, db);
+  free(labels);
+  sr_tensor_clear(&x);
+  return v;
+}
+
 static void check_training(sr_backend *b, sr_rng *rng) {
   char *dir = g_dir_make_tmp("segrank-train-XXXXXX", NULL);
   write_dataset(dir, 8, rng);
@@ -58,10 +85,18 @@ static void check_training(sr_backend *b, sr_rng *rng) {
   sr_error err = {0};
   CHECK(sr_dataset_open(spec, "train", 3, false, &ds, &err) == SR_OK, "%s", err.msg);
   char *a = g_build_filename(dir, "a.srmodel", NULL), *bpath = g_build_filename(dir, "b.srmodel", NULL);
+  sr_model *start;
+  sr_model_new_segnet(3, NULL, 3, &start, &err); /* train_run's starting point */
+  double before = full_loss(start, b, &ds);
   sr_model *ma = train_run(a, &ds, 0, false, b, false);
-  /* Learning: validation mIoU on this easy colour-coded task climbs high.
-   * (The training loss is measured with dropout on three layers and grows
-   * noisy as the logits sharpen, so it is not the criterion.) */
+  double after = full_loss(ma, b, &ds);
+  /* The loss falls: CE on all images, without dropout, before and after. */
+  CHECK(after < 0.8 * before, "CE without dropout did not fall: %.4f -> %.4f", before, after);
+  printf("synthetic training: CE (no dropout, all images) %.4f -> %.4f\n", before, after);
+  sr_model_free(start);
+  /* And validation mIoU on this easy colour-coded task climbs high. (The
+   * per-epoch training loss is measured with dropout on three layers and
+   * grows noisy as the logits sharpen, so it is not the criterion.) */
   char *metrics = g_strdup_printf("%s.metrics.jsonl", a), *text = NULL;
   CHECK(g_file_get_contents(metrics, &text, NULL, NULL), "no %s", metrics);
   double first = NAN, last = NAN;
