@@ -635,6 +635,8 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
         g_string_append_printf(prov, ",\"command\":\"%s\"", esc);
         g_free(esc);
       }
+      /* A model trained from another keeps that one's history. */
+      if (m->provenance) g_string_append_printf(prov, ",\"init\":%s", m->provenance);
       g_string_append(prov, "}");
       free(m->provenance);
       m->provenance = g_string_free(prov, FALSE);
