@@ -34,6 +34,7 @@ static const op_case cases[] = {
     {OP_CONV, 2, 3, 70, 66, {3, 4, 3, 3, 1, 1, 1, true}, {0}, {0}, 1e-10, F32_SUM},
     {OP_CONV, 1, 8, 40, 41, {8, 6, 1, 1, 1, 0, 2, false}, {0}, {0}, 1e-10, F32_SUM},
     {OP_CONV, 1, 3, 135, 140, {3, 5, 11, 11, 4, 0, 1, true}, {0}, {0}, 1e-10, F32_SUM},
+    {OP_CONV, 1, 2, 70, 69, {2, 3, 5, 3, 2, 2, 1, false}, {0}, {0}, 1e-10, "stride 2 with padding"},
     {OP_RELU, 2, 3, 5, 7, {0}, {0}, {0}, 0, "exact"},
     /* max pool with Caffe's ceil rounding: 55->27, 13->6, odd, padded */
     {OP_POOL, 1, 4, 55, 55, {0}, {3, 2, 0}, {0}, 0, "exact"},

@@ -73,11 +73,21 @@ void sr__im2col_cols(const float *in, int channels, int h, int w, int kh, int kw
           if (iy < 0 || iy >= h) {
             memset(d, 0, (ox1 - ox0) * sizeof(float));
           } else {
-            const float *src = plane + (size_t)iy * w;
-            for (int ox = ox0; ox < ox1; ox++) {
-              int ix = ox * stride - pad + kx;
-              d[ox - ox0] = (ix >= 0 && ix < w) ? src[ix] : 0.f;
+            /* Output columns whose input column ox·stride − pad + kx lies in
+             * [0, w): [lo, hi); zeros outside, a branch-free copy inside. */
+            const float *src = plane + (size_t)iy * w - pad + kx;
+            int lo = pad - kx > 0 ? (pad - kx + stride - 1) / stride : 0;
+            int hi = (w - 1 + pad - kx) >= 0 ? (w - 1 + pad - kx) / stride + 1 : 0;
+            if (lo < ox0) lo = ox0;
+            if (hi > ox1) hi = ox1;
+            if (hi < lo) hi = lo;
+            for (int ox = ox0; ox < lo; ox++) d[ox - ox0] = 0.f;
+            if (stride == 1) {
+              if (hi > lo) memcpy(d + lo - ox0, src + lo, (hi - lo) * sizeof(float));
+            } else {
+              for (int ox = lo; ox < hi; ox++) d[ox - ox0] = src[ox * stride];
             }
+            for (int ox = hi; ox < ox1; ox++) d[ox - ox0] = 0.f;
           }
           p += ox1 - ox0;
         }
