@@ -155,33 +155,42 @@ static sr_status read_list(const char *list, const layout *lay, bool skip_bad, s
   return st;
 }
 
+/* The layouts that list their samples in a file (21 PASCAL classes, 255 = void). */
+typedef struct {
+  const char *prefix, *img_sub, *img_ext, *lab_sub, *lab_ext, *list_dir;
+  bool mat;
+} list_layout;
+
+static const list_layout list_layouts[] = {
+    /* VOCdevkit/VOC2012: palette PNG labels, ImageSets/Segmentation/SPLIT.txt */
+    {"voc:", "JPEGImages", ".jpg", "SegmentationClass", ".png", "ImageSets/Segmentation/", false},
+    /* SBD benchmark_RELEASE/dataset: cls/NAME.mat with GTcls.Segmentation, SPLIT.txt */
+    {"sbd:", "img", ".jpg", "cls", ".mat", "", true},
+};
+
+static const list_layout *find_list_layout(const char *spec) {
+  for (size_t i = 0; i < sizeof list_layouts / sizeof *list_layouts; i++)
+    if (g_str_has_prefix(spec, list_layouts[i].prefix)) return &list_layouts[i];
+  return NULL;
+}
+
 sr_status sr_dataset_open(const char *spec, const char *split, int n_classes, bool skip_bad, sr_dataset *ds,
                           sr_error *err) {
   memset(ds, 0, sizeof *ds);
   sr_status st;
+  const list_layout *lay;
   if (g_str_has_prefix(spec, "camvid:")) {
     ds->n_classes = 11, ds->void_label = 11;
     char *img = g_strdup_printf("%s/%s", spec + 7, split), *lab = g_strdup_printf("%s/%sannot", spec + 7, split);
     st = read_pairs(img, lab, skip_bad, ds, err);
     g_free(img), g_free(lab);
-  } else if (g_str_has_prefix(spec, "voc:")) {
-    /* VOCdevkit/VOC2012: JPEGImages, SegmentationClass (palette PNGs, 255 = void),
-     * ImageSets/Segmentation/SPLIT.txt */
-    const char *d = spec + 4;
+  } else if ((lay = find_list_layout(spec))) {
+    const char *d = spec + strlen(lay->prefix);
     ds->n_classes = 21, ds->void_label = 255;
-    char *img = g_strdup_printf("%s/JPEGImages", d), *lab = g_strdup_printf("%s/SegmentationClass", d);
-    char *list = g_strdup_printf("%s/ImageSets/Segmentation/%s.txt", d, split);
-    layout lay = {img, ".jpg", lab, ".png", false};
-    st = read_list(list, &lay, skip_bad, ds, err);
-    g_free(img), g_free(lab), g_free(list);
-  } else if (g_str_has_prefix(spec, "sbd:")) {
-    /* benchmark_RELEASE/dataset: img/NAME.jpg, cls/NAME.mat (GTcls.Segmentation), SPLIT.txt */
-    const char *d = spec + 4;
-    ds->n_classes = 21, ds->void_label = 255;
-    char *img = g_strdup_printf("%s/img", d), *lab = g_strdup_printf("%s/cls", d);
-    char *list = g_strdup_printf("%s/%s.txt", d, split);
-    layout lay = {img, ".jpg", lab, ".mat", true};
-    st = read_list(list, &lay, skip_bad, ds, err);
+    char *img = g_strdup_printf("%s/%s", d, lay->img_sub), *lab = g_strdup_printf("%s/%s", d, lay->lab_sub);
+    char *list = g_strdup_printf("%s/%s%s.txt", d, lay->list_dir, split);
+    layout paths = {img, lay->img_ext, lab, lay->lab_ext, lay->mat};
+    st = read_list(list, &paths, skip_bad, ds, err);
     g_free(img), g_free(lab), g_free(list);
   } else if (g_str_has_prefix(spec, "folder:")) {
     char **parts = g_strsplit(spec + 7, ",", 2);

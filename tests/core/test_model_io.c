@@ -56,6 +56,14 @@ static gchar *patch(const gchar *data, gsize len, const char *from, const char *
   return copy;
 }
 
+/* expect_reject on a copy of @good with one header string replaced. */
+static void reject_patched(const gchar *good, gsize len, const char *name, const char *from, const char *to,
+                           const char *needle) {
+  gchar *bad = patch(good, len, from, to);
+  expect_reject(name, bad, len, needle);
+  g_free(bad);
+}
+
 int main(void) {
   dir = g_dir_make_tmp("segrank-model-io-XXXXXX", NULL);
   sr_error err = {0};
@@ -109,24 +117,12 @@ int main(void) {
   memcpy(bad, &huge, 8);
   expect_reject("header-length", bad, len, "does not fit");
   g_free(bad);
-  bad = patch(good, len, "\"conv2.weight\"", "\"conv9.weight\"");
-  expect_reject("missing-tensor", bad, len, "conv2.weight is missing");
-  g_free(bad);
-  bad = patch(good, len, "[256,48,5,5]", "[256,48,5,4]");
-  expect_reject("wrong-shape", bad, len, "expected [256,48,5,5]");
-  g_free(bad);
-  bad = patch(good, len, "\"F32\"", "\"I32\"");
-  expect_reject("bad-dtype", bad, len, "dtype");
-  g_free(bad);
-  bad = patch(good, len, "\\\"maxpool\\\"", "\\\"avgpool\\\"");
-  expect_reject("unknown-layer", bad, len, "unknown type 'avgpool'");
-  g_free(bad);
-  bad = patch(good, len, "\\\"group\\\":2", "\\\"group\\\":7");
-  expect_reject("bad-group", bad, len, "group 7");
-  g_free(bad);
-  bad = patch(good, len, "{\"__metadata__\"", "[\"__metadata__\"");
-  expect_reject("not-json", bad, len, "not JSON");
-  g_free(bad);
+  reject_patched(good, len, "missing-tensor", "\"conv2.weight\"", "\"conv9.weight\"", "conv2.weight is missing");
+  reject_patched(good, len, "wrong-shape", "[256,48,5,5]", "[256,48,5,4]", "expected [256,48,5,5]");
+  reject_patched(good, len, "bad-dtype", "\"F32\"", "\"I32\"", "dtype");
+  reject_patched(good, len, "unknown-layer", "\\\"maxpool\\\"", "\\\"avgpool\\\"", "unknown type 'avgpool'");
+  reject_patched(good, len, "bad-group", "\\\"group\\\":2", "\\\"group\\\":7", "group 7");
+  reject_patched(good, len, "not-json", "{\"__metadata__\"", "[\"__metadata__\"", "not JSON");
   /* A value that is not finite. */
   bad = g_memdup2(good, len);
   float inf = INFINITY;
