@@ -215,6 +215,29 @@ double sr_model_flops(const sr_model *m, int h, int w) {
   return total;
 }
 
+size_t sr_layer_weight_count(const sr_layer *l) {
+  return (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
+}
+
+void sr_param_buffers_new(const sr_model *m, float ***w, float ***b) {
+  *w = calloc(m->n_layers, sizeof(float *));
+  *b = calloc(m->n_layers, sizeof(float *));
+  for (int i = 0; i < m->n_layers; i++)
+    if (m->layers[i].type == SR_LAYER_CONV) {
+      (*w)[i] = calloc(sr_layer_weight_count(&m->layers[i]), sizeof(float));
+      (*b)[i] = calloc(m->layers[i].conv.out_c, sizeof(float));
+    }
+}
+
+void sr_param_buffers_free(int n_layers, float **w, float **b) {
+  for (int i = 0; i < n_layers; i++) {
+    if (w) free(w[i]);
+    if (b) free(b[i]);
+  }
+  free(w);
+  free(b);
+}
+
 sr_model *sr_model_copy(const sr_model *m) {
   sr_model *c = malloc(sizeof *c);
   *c = *m;
@@ -225,7 +248,7 @@ sr_model *sr_model_copy(const sr_model *m) {
   for (int i = 0; i < m->n_layers; i++) {
     sr_layer *l = &c->layers[i];
     if (l->type != SR_LAYER_CONV) continue;
-    size_t n = (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
+    size_t n = sr_layer_weight_count(l);
     l->weight = malloc(n * sizeof(float));
     memcpy(l->weight, m->layers[i].weight, n * sizeof(float));
     l->bias = malloc(l->conv.out_c * sizeof(float));

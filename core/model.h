@@ -84,6 +84,15 @@ sr_status sr_model_output_size(const sr_model *m, int h, int w, int *oh, int *ow
 /* Multiply-adds ×2 of the convolutions for one frame of @h × @w. */
 double sr_model_flops(const sr_model *m, int h, int w);
 
+/* Number of weights of convolution @l: out_c × in_c/group × kh × kw. */
+size_t sr_layer_weight_count(const sr_layer *l);
+
+/* Zeroed float buffers shaped like every convolution's weights (@w) and
+ * bias (@b), indexed by layer, NULL for other layers: gradients, momentum.
+ * (transfer full) free with sr_param_buffers_free. */
+void sr_param_buffers_new(const sr_model *m, float ***w, float ***b);
+void sr_param_buffers_free(int n_layers, float **w, float **b);
+
 /* A deep copy (transfer full). */
 sr_model *sr_model_copy(const sr_model *m);
 
@@ -103,7 +112,6 @@ sr_status sr_checkpoint_save(const sr_model *m, float *const *mom_w, float *cons
                              const char *path, sr_error *err);
 sr_status sr_checkpoint_load(const char *path, sr_model **out, float ***mom_w, float ***mom_b, char **train_state,
                              sr_error *err);
-void sr_checkpoint_free_momentum(int n_layers, float **mom_w, float **mom_b);
 
 /* The header's JSON text (transfer full, g_free) for `segrank info`. */
 sr_status sr_model_read_header(const char *path, char **json, sr_error *err);

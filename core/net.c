@@ -38,7 +38,7 @@ sr_status sr_net_new(const sr_model *m, sr_backend *b, sr_net **out, sr_error *e
   for (int i = 0; i < m->n_layers; i++) {
     const sr_layer *l = &m->layers[i];
     if (l->type != SR_LAYER_CONV) continue;
-    size_t wc = (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
+    size_t wc = sr_layer_weight_count(l);
     net->weights[i] = b->ops->alloc(b, wc);
     net->biases[i] = b->ops->alloc(b, l->conv.out_c);
     if (!net->weights[i] || !net->biases[i] || b->ops->upload(b, net->weights[i], l->weight, wc) != SR_OK ||

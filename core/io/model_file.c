@@ -209,13 +209,13 @@ static sr_status write_model(const sr_model *m, const char *path, sr_dtype dtype
   for (int i = 0; i < m->n_layers && !bad; i++) {
     const sr_layer *l = &m->layers[i];
     if (l->type != SR_LAYER_CONV) continue;
-    size_t wcount = (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
+    size_t wcount = sr_layer_weight_count(l);
     bad = write_floats(af.f, l->weight, wcount, dtype) || write_floats(af.f, l->bias, l->conv.out_c, dtype);
   }
   for (int i = 0; mom_w && i < m->n_layers && !bad; i++) {
     const sr_layer *l = &m->layers[i];
     if (l->type != SR_LAYER_CONV) continue;
-    size_t wcount = (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
+    size_t wcount = sr_layer_weight_count(l);
     bad = write_floats(af.f, mom_w[i], wcount, SR_DTYPE_F32) ||
           write_floats(af.f, mom_b[i], l->conv.out_c, SR_DTYPE_F32);
   }
@@ -580,7 +580,7 @@ static sr_status load_model(const char *path, sr_model **out, float ***mom_w, fl
     expected += 2;
   }
   if (st == SR_OK && mom_w) {
-    *mom_w = calloc(m->n_layers, sizeof(float *));
+    *mom_w = calloc(m->n_layers, sizeof(float *)); /* filled by read_tensor below */
     *mom_b = calloc(m->n_layers, sizeof(float *));
   }
   for (int i = 0; st == SR_OK && mom_w && i < m->n_layers; i++) {
@@ -605,7 +605,7 @@ static sr_status load_model(const char *path, sr_model **out, float ***mom_w, fl
   g_free(json);
   g_free(contents);
   if (st != SR_OK) {
-    if (mom_w && *mom_w) sr_checkpoint_free_momentum(m->n_layers, *mom_w, *mom_b);
+    if (mom_w && *mom_w) sr_param_buffers_free(m->n_layers, *mom_w, *mom_b);
     if (mom_w) *mom_w = *mom_b = NULL;
     if (train_state) g_free(*train_state), *train_state = NULL;
     sr_model_free(m);
@@ -624,13 +624,4 @@ sr_status sr_checkpoint_load(const char *path, sr_model **out, float ***mom_w, f
   *train_state = NULL;
   *mom_w = *mom_b = NULL;
   return load_model(path, out, mom_w, mom_b, train_state, err);
-}
-
-void sr_checkpoint_free_momentum(int n_layers, float **mom_w, float **mom_b) {
-  for (int i = 0; i < n_layers; i++) {
-    if (mom_w) free(mom_w[i]);
-    if (mom_b) free(mom_b[i]);
-  }
-  free(mom_w);
-  free(mom_b);
 }

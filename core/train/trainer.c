@@ -169,17 +169,12 @@ static sr_status tg_step(tgraph *g, const sr_loss *loss, const uint8_t *labels, 
     *value = NAN;
     for (int i = 0; i < g->m->n_layers; i++)
       if (dw[i]) {
-        const sr_conv_params *p = &g->m->layers[i].conv;
-        memset(dw[i], 0, sizeof(float) * p->out_c * (p->in_c / p->group) * p->kh * p->kw);
-        memset(db[i], 0, sizeof(float) * p->out_c);
+        memset(dw[i], 0, sizeof(float) * sr_layer_weight_count(&g->m->layers[i]));
+        memset(db[i], 0, sizeof(float) * g->m->layers[i].conv.out_c);
       }
     return SR_OK;
   }
   return tg_backward(g, first_trainable, dropout, dw, db);
-}
-
-static size_t conv_weight_count(const sr_layer *l) {
-  return (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
 }
 
 sr_status sr_train_gradients(const sr_model *m, sr_backend *b, const sr_loss *loss, const sr_tensor *input,
@@ -200,6 +195,26 @@ sr_status sr_train_gradients(const sr_model *m, sr_backend *b, const sr_loss *lo
   free(target), free(valid);
   tg_free(&g);
   return st;
+}
+
+/* SGD with momentum in Caffe's form (v = μv + lr·g; w −= v) on the layers
+ * from @first on, weight decay on weights only. @glr scales the gradient
+ * (the learning rate times any clipping factor), @lr the decay. */
+static void sgd_step(sr_model *m, int first, float **dw, float **db, float **vw, float **vb, double glr, double lr,
+                     double momentum, double decay) {
+  for (int i = first; i < m->n_layers; i++) {
+    if (!dw[i]) continue;
+    sr_layer *l = &m->layers[i];
+    size_t wc = sr_layer_weight_count(l);
+    for (size_t k = 0; k < wc; k++) {
+      vw[i][k] = (float)(momentum * vw[i][k] + glr * dw[i][k] + lr * decay * l->weight[k]);
+      l->weight[k] -= vw[i][k];
+    }
+    for (int k = 0; k < l->conv.out_c; k++) {
+      vb[i][k] = (float)(momentum * vb[i][k] + glr * db[i][k]);
+      l->bias[k] -= vb[i][k];
+    }
+  }
 }
 
 /* ---- bookkeeping: schedule, progress, metrics, plot ---- */
@@ -443,17 +458,15 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
     return sr_error_set(err, SR_ERR_INVALID, "dataset has %d classes, model %d", train->n_classes, m->n_classes);
   char *ckpt = g_strdup_printf("%s.ckpt", c->out), *metrics = g_strdup_printf("%s.metrics.jsonl", c->out);
   char *plot = g_strdup_printf("%s.png", c->out);
-  float **mom_w = calloc(m->n_layers, sizeof(float *)), **mom_b = calloc(m->n_layers, sizeof(float *));
-  float **dw = calloc(m->n_layers, sizeof(float *)), **db = calloc(m->n_layers, sizeof(float *));
+  float **mom_w, **mom_b, **dw, **db;
+  sr_param_buffers_new(m, &mom_w, &mom_b);
+  sr_param_buffers_new(m, &dw, &db);
   train_state s = {0, 0, 0, g_array_new(FALSE, FALSE, sizeof(double)), g_array_new(FALSE, FALSE, sizeof(double))};
   sr_status st = SR_OK;
   int first_trainable = 0, convs = 0;
   for (int i = 0; i < m->n_layers; i++) {
     if (m->layers[i].type != SR_LAYER_CONV) continue;
     if (convs++ == c->freeze) first_trainable = i;
-    size_t wc = conv_weight_count(&m->layers[i]);
-    dw[i] = calloc(wc, sizeof(float)), db[i] = calloc(m->layers[i].conv.out_c, sizeof(float));
-    mom_w[i] = calloc(wc, sizeof(float)), mom_b[i] = calloc(m->layers[i].conv.out_c, sizeof(float));
   }
   if (c->freeze >= convs) st = sr_error_set(err, SR_ERR_INVALID, "--freeze %d leaves nothing to train", c->freeze);
   if (st == SR_OK && c->resume) {
@@ -466,7 +479,7 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
     } else if (st == SR_OK) {
       for (int i = 0; i < m->n_layers; i++) {
         if (!dw[i]) continue;
-        size_t wc = conv_weight_count(&m->layers[i]);
+        size_t wc = sr_layer_weight_count(&m->layers[i]);
         memcpy(m->layers[i].weight, cm->layers[i].weight, wc * sizeof(float));
         memcpy(m->layers[i].bias, cm->layers[i].bias, m->layers[i].conv.out_c * sizeof(float));
         memcpy(mom_w[i], cw[i], wc * sizeof(float));
@@ -476,7 +489,7 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
       fprintf(stderr, "resuming from %s at iteration %ld\n", ckpt, s.iter);
     }
     if (cm) {
-      sr_checkpoint_free_momentum(cm->n_layers, cw, cb);
+      sr_param_buffers_free(cm->n_layers, cw, cb);
       sr_model_free(cm);
       g_free(state);
     }
@@ -553,28 +566,15 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
         double norm = 0;
         for (int i = first_trainable; i < m->n_layers; i++) {
           if (!dw[i]) continue;
-          size_t wc = conv_weight_count(&m->layers[i]);
+          size_t wc = sr_layer_weight_count(&m->layers[i]);
           for (size_t k = 0; k < wc; k++) norm += (double)dw[i][k] * dw[i][k];
           for (int k = 0; k < m->layers[i].conv.out_c; k++) norm += (double)db[i][k] * db[i][k];
         }
         norm = sqrt(norm);
         if (norm > c->clip) gscale = c->clip / norm;
       }
-      /* SGD with momentum (Caffe's form), weight decay on weights only. */
       double lr = lr_at(c, s.iter, total);
-      for (int i = first_trainable; i < m->n_layers; i++) {
-        if (!dw[i]) continue;
-        sr_layer *l = &m->layers[i];
-        size_t wc = conv_weight_count(l);
-        for (size_t k = 0; k < wc; k++) {
-          mom_w[i][k] = (float)(c->momentum * mom_w[i][k] + lr * (gscale * dw[i][k] + c->weight_decay * l->weight[k]));
-          l->weight[k] -= mom_w[i][k];
-        }
-        for (int k = 0; k < l->conv.out_c; k++) {
-          mom_b[i][k] = (float)(c->momentum * mom_b[i][k] + lr * gscale * db[i][k]);
-          l->bias[k] -= mom_b[i][k];
-        }
-      }
+      sgd_step(m, first_trainable, dw, db, mom_w, mom_b, lr * gscale, lr, c->momentum, c->weight_decay);
       double t = now_s();
       bool epoch_end = pos == ipe - 1;
       if (t - t_last > 2 || epoch_end || s.iter + 1 == total) {
@@ -648,8 +648,8 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
   }
 out:
   if (cache) g_mapped_file_unref(cache);
-  sr_checkpoint_free_momentum(m->n_layers, mom_w, mom_b);
-  sr_checkpoint_free_momentum(m->n_layers, dw, db);
+  sr_param_buffers_free(m->n_layers, mom_w, mom_b);
+  sr_param_buffers_free(m->n_layers, dw, db);
   g_array_free(s.loss_hist, TRUE), g_array_free(s.miou_hist, TRUE);
   g_free(ckpt), g_free(metrics), g_free(plot);
   return st;
@@ -751,36 +751,22 @@ sr_status sr_train_bench(const sr_model *proto, sr_backend *b, bool paper_mode, 
   const sr_tensor *z = &g.act[g.n_steps];
   float *target = malloc(sizeof(float) * sr_tensor_count(z));
   uint8_t *valid = malloc((size_t)z->n * z->h * z->w);
-  float **dw = calloc(m->n_layers, sizeof(float *)), **db = calloc(m->n_layers, sizeof(float *));
-  float **vw = calloc(m->n_layers, sizeof(float *)), **vb = calloc(m->n_layers, sizeof(float *));
-  for (int i = 0; i < m->n_layers; i++)
-    if (m->layers[i].type == SR_LAYER_CONV) {
-      size_t wc = conv_weight_count(&m->layers[i]);
-      dw[i] = calloc(wc, sizeof(float)), db[i] = calloc(m->layers[i].conv.out_c, sizeof(float));
-      vw[i] = calloc(wc, sizeof(float)), vb[i] = calloc(m->layers[i].conv.out_c, sizeof(float));
-    }
+  float **dw, **db, **vw, **vb;
+  sr_param_buffers_new(m, &dw, &db);
+  sr_param_buffers_new(m, &vw, &vb);
   sr_loss loss = {SR_LOSS_CE, 0, 0};
   double *t = malloc(sizeof(double) * (steps + 1));
   for (int s = 0; s <= steps && st == SR_OK; s++) { /* step 0 warms up */
     double t0 = now_s(), v;
     st = tg_step(&g, &loss, labels, 255, &rng, true, first_trainable, &v, dw, db, target, valid);
-    for (int i = first_trainable; i < m->n_layers && st == SR_OK; i++) {
-      if (!dw[i]) continue;
-      sr_layer *l = &m->layers[i];
-      size_t wc = conv_weight_count(l);
-      for (size_t k = 0; k < wc; k++) {
-        vw[i][k] = 0.9f * vw[i][k] + 1e-3f * (dw[i][k] + 5e-4f * l->weight[k]);
-        l->weight[k] -= vw[i][k];
-      }
-      for (int k = 0; k < l->conv.out_c; k++) vb[i][k] = 0.9f * vb[i][k] + 1e-3f * db[i][k], l->bias[k] -= vb[i][k];
-    }
+    if (st == SR_OK) sgd_step(m, first_trainable, dw, db, vw, vb, 1e-3, 1e-3, 0.9, 5e-4);
     t[s] = (now_s() - t0) * 1e3;
   }
   qsort(t + 1, steps, sizeof(double), cmp_double);
   *ms_per_step = t[1 + steps / 2];
   free(t), free(labels), free(target), free(valid), free(input);
-  sr_checkpoint_free_momentum(m->n_layers, dw, db);
-  sr_checkpoint_free_momentum(m->n_layers, vw, vb);
+  sr_param_buffers_free(m->n_layers, dw, db);
+  sr_param_buffers_free(m->n_layers, vw, vb);
   if (!paper_mode) g.act[0].data = NULL;
   tg_free(&g);
   sr_model_free(m);

@@ -121,7 +121,7 @@ static void check_weights(const sr_model *want, const sr_model *got, int upto_co
   for (int i = 0; i < want->n_layers; i++) {
     const sr_layer *a = &want->layers[i], *b = &got->layers[i];
     if (a->type != SR_LAYER_CONV || atoi(a->name + 4) > upto_conv) continue;
-    size_t n = (size_t)a->conv.out_c * (a->conv.in_c / a->conv.group) * a->conv.kh * a->conv.kw;
+    size_t n = sr_layer_weight_count(a);
     CHECK(!memcmp(a->weight, b->weight, n * sizeof(float)) && !memcmp(a->bias, b->bias, a->conv.out_c * 4),
           "%s weights differ after import", a->name);
   }

@@ -244,13 +244,8 @@ static void check_net_gradient(sr_backend *b, sr_rng *rng) {
   fill_normal(x.data, sr_tensor_count(&x), rng, 50.0);
   uint8_t *labels = malloc(2 * 67 * 67);
   for (int i = 0; i < 2 * 67 * 67; i++) labels[i] = (uint8_t)((i / 67 / 20 + i % 67 / 30) % 4); /* 3 = void */
-  float **dw = calloc(m->n_layers, sizeof(float *)), **db = calloc(m->n_layers, sizeof(float *));
-  for (int i = 0; i < m->n_layers; i++)
-    if (m->layers[i].type == SR_LAYER_CONV) {
-      const sr_conv_params *p = &m->layers[i].conv;
-      dw[i] = calloc((size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw, sizeof(float));
-      db[i] = calloc(p->out_c, sizeof(float));
-    }
+  float **dw, **db;
+  sr_param_buffers_new(m, &dw, &db);
   sr_loss loss = {SR_LOSS_CE, 0, 0};
   double v;
   CHECK(sr_train_gradients(m, b, &loss, &x, labels, 3, 1, false, &v, dw, db, &err) == SR_OK, "%s", err.msg);
@@ -259,7 +254,7 @@ static void check_net_gradient(sr_backend *b, sr_rng *rng) {
   for (int i = 0; i < m->n_layers; i++) {
     if (!dw[i]) continue;
     sr_layer *l = &m->layers[i];
-    size_t wc = (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
+    size_t wc = sr_layer_weight_count(l);
     for (int s = 0; s < 6; s++) {
       bool bias = s == 5;
       size_t j = bias ? 0 : (size_t)(sr_rng_next(rng) % wc);
@@ -286,7 +281,7 @@ static void check_net_gradient(sr_backend *b, sr_rng *rng) {
   CHECK(e1 < 0.15, "whole-net gradient (%s), conv1 weights: finite-difference error %.3g", sr_backend_name(b), e1);
   printf("whole SegNet gradient on %s: %d weights, rel err %.2e (bound 2e-2); conv1 weights %.2e (bound 0.15)\n",
          sr_backend_name(b), k, e, e1);
-  sr_checkpoint_free_momentum(m->n_layers, dw, db);
+  sr_param_buffers_free(m->n_layers, dw, db);
   free(labels);
   sr_tensor_clear(&x);
   sr_model_free(m);

@@ -23,7 +23,7 @@ static void check_same(const sr_model *a, const sr_model *b, double tol) {
     CHECK(x->type == y->type && !strcmp(x->name, y->name), "layer %d", i);
     if (x->type != SR_LAYER_CONV) continue;
     CHECK(!memcmp(&x->conv, &y->conv, sizeof x->conv), "conv params of %s", x->name);
-    size_t n = (size_t)x->conv.out_c * (x->conv.in_c / x->conv.group) * x->conv.kh * x->conv.kw;
+    size_t n = sr_layer_weight_count(x);
     double e = max_abs_diff(x->weight, y->weight, n), eb = max_abs_diff(x->bias, y->bias, x->conv.out_c);
     CHECK(e <= tol && eb <= tol, "%s weights differ by %.3g (bound %.3g)", x->name, e, tol);
   }

@@ -60,18 +60,13 @@ static double full_loss(const sr_model *m, sr_backend *b, const sr_dataset *ds) 
     sr_preprocess(ds->images[i].data, S, S, S * 3, rgb, m->mean_bgr, S, S, x.data + (size_t)i * 3 * S * S);
     memcpy(labels + (size_t)i * S * S, ds->labels[i].data, S * S);
   }
-  float **dw = calloc(m->n_layers, sizeof(float *)), **db = calloc(m->n_layers, sizeof(float *));
-  for (int i = 0; i < m->n_layers; i++)
-    if (m->layers[i].type == SR_LAYER_CONV) {
-      const sr_conv_params *p = &m->layers[i].conv;
-      dw[i] = calloc((size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw, sizeof(float));
-      db[i] = calloc(p->out_c, sizeof(float));
-    }
+  float **dw, **db;
+  sr_param_buffers_new(m, &dw, &db);
   sr_loss loss = {SR_LOSS_CE, 0, 0};
   double v = NAN;
   sr_error err = {0};
   CHECK(sr_train_gradients(m, b, &loss, &x, labels, 255, 1, false, &v, dw, db, &err) == SR_OK, "%s", err.msg);
-  sr_checkpoint_free_momentum(m->n_layers, dw, db);
+  sr_param_buffers_free(m->n_layers, dw, db);
   free(labels);
   sr_tensor_clear(&x);
   return v;
@@ -124,7 +119,7 @@ static void check_training(sr_backend *b, sr_rng *rng) {
   for (int i = 0; i < mc->n_layers; i++) {
     const sr_layer *x = &mc->layers[i], *y = &init->layers[i];
     if (x->type != SR_LAYER_CONV) continue;
-    size_t n = (size_t)x->conv.out_c * (x->conv.in_c / x->conv.group) * x->conv.kh * x->conv.kw;
+    size_t n = sr_layer_weight_count(x);
     bool same = !memcmp(x->weight, y->weight, n * 4);
     CHECK(same == (atoi(x->name + 4) <= 5), "%s %s in paper mode", x->name, same ? "unchanged" : "changed");
   }
@@ -167,7 +162,7 @@ static void check_training(sr_backend *b, sr_rng *rng) {
   for (int i = 0; i < ma->n_layers; i++) {
     const sr_layer *x = &ma->layers[i], *y = &mb->layers[i];
     if (x->type != SR_LAYER_CONV) continue;
-    size_t n = (size_t)x->conv.out_c * (x->conv.in_c / x->conv.group) * x->conv.kh * x->conv.kw;
+    size_t n = sr_layer_weight_count(x);
     CHECK(!memcmp(x->weight, y->weight, n * 4) && !memcmp(x->bias, y->bias, x->conv.out_c * 4),
           "%s differs between the uninterrupted and the resumed run", x->name);
   }

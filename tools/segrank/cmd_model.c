@@ -129,7 +129,7 @@ int cmd_info(int argc, char **argv) {
     const sr_layer *l = &m->layers[i];
     printf("  %-8s %-8s", l->name, sr_layer_type_name(l->type));
     if (l->type == SR_LAYER_CONV) {
-      size_t n = (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw + l->conv.out_c;
+      size_t n = sr_layer_weight_count(l) + l->conv.out_c;
       params += n;
       printf(" %d->%d %dx%d stride %d pad %d group %d (%zu params)", l->conv.in_c, l->conv.out_c, l->conv.kh,
              l->conv.kw, l->conv.stride, l->conv.pad, l->conv.group, n);
