@@ -138,6 +138,20 @@ static void add_tensor_entry(JsonBuilder *b, const char *name, sr_dtype dt, cons
   *offset += bytes;
 }
 
+/* "<prefix><layer>.weight" and ".bias" entries for every convolution. */
+static void add_conv_entries(JsonBuilder *b, const sr_model *m, const char *prefix, sr_dtype dtype, guint64 *offset) {
+  for (int i = 0; i < m->n_layers; i++) {
+    const sr_layer *l = &m->layers[i];
+    if (l->type != SR_LAYER_CONV) continue;
+    int wshape[4] = {l->conv.out_c, l->conv.in_c / l->conv.group, l->conv.kh, l->conv.kw};
+    char name[80];
+    snprintf(name, sizeof name, "%s%s.weight", prefix, l->name);
+    add_tensor_entry(b, name, dtype, wshape, 4, offset);
+    snprintf(name, sizeof name, "%s%s.bias", prefix, l->name);
+    add_tensor_entry(b, name, dtype, &l->conv.out_c, 1, offset);
+  }
+}
+
 static int write_floats(FILE *f, const float *v, size_t n, sr_dtype dt) {
   if (dt == SR_DTYPE_F32) return fwrite(v, sizeof(float), n, f) == n ? 0 : -1;
   uint16_t buf[4096];
@@ -169,26 +183,8 @@ static sr_status write_model(const sr_model *m, const char *path, sr_dtype dtype
   }
   json_builder_end_object(b);
   guint64 offset = 0;
-  for (int i = 0; i < m->n_layers; i++) {
-    const sr_layer *l = &m->layers[i];
-    if (l->type != SR_LAYER_CONV) continue;
-    int wshape[4] = {l->conv.out_c, l->conv.in_c / l->conv.group, l->conv.kh, l->conv.kw};
-    char name[64];
-    snprintf(name, sizeof name, "%s.weight", l->name);
-    add_tensor_entry(b, name, dtype, wshape, 4, &offset);
-    snprintf(name, sizeof name, "%s.bias", l->name);
-    add_tensor_entry(b, name, dtype, &l->conv.out_c, 1, &offset);
-  }
-  for (int i = 0; mom_w && i < m->n_layers; i++) {
-    const sr_layer *l = &m->layers[i];
-    if (l->type != SR_LAYER_CONV) continue;
-    int wshape[4] = {l->conv.out_c, l->conv.in_c / l->conv.group, l->conv.kh, l->conv.kw};
-    char name[64];
-    snprintf(name, sizeof name, "momentum.%s.weight", l->name);
-    add_tensor_entry(b, name, SR_DTYPE_F32, wshape, 4, &offset);
-    snprintf(name, sizeof name, "momentum.%s.bias", l->name);
-    add_tensor_entry(b, name, SR_DTYPE_F32, &l->conv.out_c, 1, &offset);
-  }
+  add_conv_entries(b, m, "", dtype, &offset);
+  if (mom_w) add_conv_entries(b, m, "momentum.", SR_DTYPE_F32, &offset);
   json_builder_end_object(b);
   JsonNode *root = json_builder_get_root(b);
   char *header = json_to_string(root, FALSE);
@@ -206,19 +202,14 @@ static sr_status write_model(const sr_model *m, const char *path, sr_dtype dtype
   int bad = fwrite(&le, 8, 1, af.f) != 1 || fwrite(header, 1, hlen, af.f) != hlen;
   for (size_t i = hlen; i < padded && !bad; i++) bad = fputc(' ', af.f) == EOF;
   g_free(header);
-  for (int i = 0; i < m->n_layers && !bad; i++) {
-    const sr_layer *l = &m->layers[i];
-    if (l->type != SR_LAYER_CONV) continue;
-    size_t wcount = sr_layer_weight_count(l);
-    bad = write_floats(af.f, l->weight, wcount, dtype) || write_floats(af.f, l->bias, l->conv.out_c, dtype);
-  }
-  for (int i = 0; mom_w && i < m->n_layers && !bad; i++) {
-    const sr_layer *l = &m->layers[i];
-    if (l->type != SR_LAYER_CONV) continue;
-    size_t wcount = sr_layer_weight_count(l);
-    bad = write_floats(af.f, mom_w[i], wcount, SR_DTYPE_F32) ||
-          write_floats(af.f, mom_b[i], l->conv.out_c, SR_DTYPE_F32);
-  }
+  for (int i = 0; i < m->n_layers && !bad; i++) /* same order as the header's entries */
+    if (m->layers[i].type == SR_LAYER_CONV)
+      bad = write_floats(af.f, m->layers[i].weight, sr_layer_weight_count(&m->layers[i]), dtype) ||
+            write_floats(af.f, m->layers[i].bias, m->layers[i].conv.out_c, dtype);
+  for (int i = 0; mom_w && i < m->n_layers && !bad; i++)
+    if (m->layers[i].type == SR_LAYER_CONV)
+      bad = write_floats(af.f, mom_w[i], sr_layer_weight_count(&m->layers[i]), SR_DTYPE_F32) ||
+            write_floats(af.f, mom_b[i], m->layers[i].conv.out_c, SR_DTYPE_F32);
   if (bad) {
     sr_atomic_abort(&af);
     return sr_error_set(err, SR_ERR_IO, "%s: write failed", path);
