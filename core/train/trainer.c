@@ -81,6 +81,26 @@ small:
   return sr_error_set(err, SR_ERR_INVALID, "training crop %dx%d is too small for the net", W, H);
 }
 
+/* Inverted dropout: keeps each element with probability 1 − @rate (two
+ * 32-bit draws per generator step) and scales the kept ones by 1/(1 − rate);
+ * @rate 0 copies and keeps all. */
+static void dropout_forward(const float *x, float *y, uint8_t *mask, size_t n, float rate, sr_rng *rng) {
+  if (rate <= 0) {
+    memcpy(y, x, sizeof(float) * n);
+    memset(mask, 1, n);
+    return;
+  }
+  double keep = 1.0 - rate;
+  uint64_t thr = (uint64_t)(keep * 4294967296.0);
+  for (size_t k = 0; k < n; k += 2) {
+    uint64_t r = sr_rng_next(rng);
+    mask[k] = (r & 0xffffffffu) < thr;
+    if (k + 1 < n) mask[k + 1] = (r >> 32) < thr;
+  }
+  float scale = (float)(1.0 / keep);
+  for (size_t k = 0; k < n; k++) y[k] = x[k] * (float)mask[k] * scale;
+}
+
 /* act[0] must point at the input. */
 static sr_status tg_forward(tgraph *g, sr_rng *rng, bool dropout) {
   const struct sr_backend_ops *ops = g->b->ops;
@@ -101,14 +121,9 @@ static sr_status tg_forward(tgraph *g, sr_rng *rng, bool dropout) {
         break;
       case SR_LAYER_MAXPOOL: st = ops->maxpool(g->b, &l->pool, x, y); break;
       case SR_LAYER_LRN: st = ops->lrn(g->b, &l->lrn, x, y); break;
-      case SR_LAYER_DROPOUT: {
-        float keep = 1.f - l->dropout, scale = dropout ? 1.f / keep : 1.f;
-        for (size_t k = 0; k < n; k++) {
-          g->mask[i][k] = !dropout || sr_rng_uniform(rng) < keep;
-          y->data[k] = g->mask[i][k] ? x->data[k] * scale : 0;
-        }
+      case SR_LAYER_DROPOUT:
+        dropout_forward(x->data, y->data, g->mask[i], n, dropout ? l->dropout : 0.f, rng);
         break;
-      }
       case SR_LAYER_SOFTMAX: st = ops->softmax(g->b, x, y); break;
     }
   }
@@ -139,8 +154,8 @@ static sr_status tg_backward(tgraph *g, int first_trainable, bool dropout, float
         if (need_dx) st = ops->lrn_backward(g->b, &l->lrn, x, y, dy, dx);
         break;
       case SR_LAYER_DROPOUT: {
-        float scale = dropout ? 1.f / (1.f - l->dropout) : 1.f;
-        for (size_t k = 0; k < n; k++) dx->data[k] = g->mask[i][k] ? dy->data[k] * scale : 0;
+        float scale = dropout && l->dropout > 0 ? 1.f / (1.f - l->dropout) : 1.f;
+        for (size_t k = 0; k < n; k++) dx->data[k] = dy->data[k] * (float)g->mask[i][k] * scale;
         break;
       }
       case SR_LAYER_SOFTMAX: break;
@@ -758,7 +773,7 @@ sr_status sr_train_bench(const sr_model *proto, sr_backend *b, bool paper_mode, 
   double *t = malloc(sizeof(double) * (steps + 1));
   for (int s = 0; s <= steps && st == SR_OK; s++) { /* step 0 warms up */
     double t0 = now_s(), v;
-    st = tg_step(&g, &loss, labels, 255, &rng, true, first_trainable, &v, dw, db, target, valid);
+    st = tg_step(&g, &loss, labels, 255, &rng, false, first_trainable, &v, dw, db, target, valid);
     if (st == SR_OK) sgd_step(m, first_trainable, dw, db, vw, vb, 1e-3, 1e-3, 0.9, 5e-4);
     t[s] = (now_s() - t0) * 1e3;
   }

@@ -47,8 +47,9 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
 sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset *train, int folds,
                          const sr_train_config *cfg, sr_error *err);
 
-/* Times training steps (forward with dropout, CE on random soft targets,
- * backward, SGD update) at @batch: from the input (@paper_mode false, an
+/* Times training steps (forward without dropout, as the PyTorch peer's head
+ * and our from-scratch recipe run, CE on random soft targets, backward, SGD
+ * update) at @batch: from the input (@paper_mode false, an
  * @h × @w crop) or from cached conv5 features of an @h × @w input (conv6-8
  * only). Returns the median milliseconds per step over @steps. */
 sr_status sr_train_bench(const sr_model *m, sr_backend *b, bool paper_mode, int batch, int h, int w, int steps,

@@ -30,6 +30,9 @@ static const op_case cases[] = {
     {OP_CONV, 1, 16, 5, 5, {16, 21, 1, 1, 1, 0, 1, false}, {0}, {0}, 1e-10, F32_SUM},
     {OP_CONV, 2, 4, 13, 13, {4, 6, 3, 5, 1, 2, 2, true}, {0}, {0}, 1e-10, F32_SUM},
     {OP_CONV, 1, 3, 4, 4, {3, 2, 3, 3, 3, 2, 1, false}, {0}, {0}, 1e-10, "padding wider than the image"},
+    /* 3x3 stride 1 (the cpu backend's Winograd path): no padding, padding 2, odd sizes, batch 3 */
+    {OP_CONV, 3, 6, 9, 10, {6, 10, 3, 3, 1, 0, 2, true}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
+    {OP_CONV, 1, 4, 5, 8, {4, 5, 3, 3, 1, 2, 1, false}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
     /* maps of 1024+ pixels take the cpu backend's column-split path */
     {OP_CONV, 2, 3, 70, 66, {3, 4, 3, 3, 1, 1, 1, true}, {0}, {0}, 1e-10, F32_SUM},
     {OP_CONV, 1, 8, 40, 41, {8, 6, 1, 1, 1, 0, 2, false}, {0}, {0}, 1e-10, F32_SUM},
@@ -94,6 +97,85 @@ static void run_case(sr_backend *b, const op_case *t, const sr_tensor *x, const 
   if (dw) ops->release(b, dw), ops->release(b, db);
 }
 
+/* The training passes (where @b has them) against ref: convolution
+ * (weights, bias and input gradients), max pooling and LRN. */
+static void check_backward(sr_backend *ref, sr_backend *b, sr_rng *rng) {
+  static const op_case bcases[] = {
+      {OP_CONV, 3, 6, 9, 10, {6, 8, 3, 3, 1, 1, 2, false}, {0}, {0}, 1e-10, "Winograd, groups, batch 3"},
+      {OP_CONV, 2, 4, 7, 6, {4, 5, 3, 3, 1, 0, 1, false}, {0}, {0}, 1e-10, "Winograd, no padding"},
+      {OP_CONV, 1, 3, 5, 8, {3, 4, 3, 3, 1, 2, 1, false}, {0}, {0}, 1e-10, "Winograd, padding 2"},
+      {OP_CONV, 2, 4, 13, 11, {4, 6, 5, 5, 1, 2, 2, false}, {0}, {0}, 1e-10, "im2col, 5x5 groups"},
+      {OP_CONV, 2, 3, 23, 19, {3, 4, 11, 11, 4, 0, 1, false}, {0}, {0}, 1e-10, "im2col, stride 4"},
+      {OP_CONV, 3, 6, 4, 5, {6, 7, 1, 1, 1, 0, 1, false}, {0}, {0}, 1e-10, "1x1"},
+      {OP_POOL, 3, 4, 13, 14, {0}, {3, 2, 0}, {0}, 0, "exact"},
+      {OP_LRN, 3, 7, 4, 5, {0}, {0}, {5, 0.3f, 0.75f, 1.f}, 1e-10, "float32 powers"},
+  };
+  for (size_t i = 0; i < sizeof bcases / sizeof *bcases; i++) {
+    const op_case *t = &bcases[i];
+    sr_tensor x, y, dy, dx_r, dx_b;
+    out_shape(t, &y);
+    sr_tensor_alloc(&x, t->n, t->c, t->h, t->w);
+    sr_tensor_alloc(&dx_r, t->n, t->c, t->h, t->w), sr_tensor_alloc(&dx_b, t->n, t->c, t->h, t->w);
+    sr_tensor_alloc(&dy, y.n, y.c, y.h, y.w), sr_tensor_alloc(&y, y.n, y.c, y.h, y.w);
+    fill_normal(x.data, sr_tensor_count(&x), rng, 3.0);
+    fill_normal(dy.data, sr_tensor_count(&dy), rng, 1.0);
+    double e = 0, ew = 0, eb = 0;
+    if (t->op == OP_CONV) {
+      size_t wc = (size_t)t->conv.out_c * (t->c / t->conv.group) * t->conv.kh * t->conv.kw;
+      float *w = malloc(wc * sizeof(float)), *dw_r = malloc(wc * sizeof(float)), *dw_b = malloc(wc * sizeof(float));
+      float *db_r = malloc(t->conv.out_c * sizeof(float)), *db_b = malloc(t->conv.out_c * sizeof(float));
+      fill_normal(w, wc, rng, 0.5);
+      CHECK(ref->ops->conv2d_backward(ref, &t->conv, &x, w, &dy, &dx_r, dw_r, db_r) == SR_OK, "ref backward");
+      CHECK(b->ops->conv2d_backward(b, &t->conv, &x, w, &dy, &dx_b, dw_b, db_b) == SR_OK, "%s backward",
+            sr_backend_name(b));
+      ew = nmse(dw_b, dw_r, wc), eb = nmse(db_b, db_r, t->conv.out_c);
+      free(w), free(dw_r), free(dw_b), free(db_r), free(db_b);
+    } else if (t->op == OP_POOL) {
+      ref->ops->maxpool_backward(ref, &t->pool, &x, &dy, &dx_r);
+      b->ops->maxpool_backward(b, &t->pool, &x, &dy, &dx_b);
+    } else {
+      ref->ops->lrn(ref, &t->lrn, &x, &y);
+      ref->ops->lrn_backward(ref, &t->lrn, &x, &y, &dy, &dx_r);
+      b->ops->lrn_backward(b, &t->lrn, &x, &y, &dy, &dx_b);
+    }
+    e = nmse(dx_b.data, dx_r.data, sr_tensor_count(&dx_r));
+    CHECK(e <= t->tol && ew <= t->tol && eb <= t->tol, "%s backward case %zu: NMSE dx %.3g dw %.3g db %.3g > %.1g (%s)",
+          sr_backend_name(b), i, e, ew, eb, t->tol, t->why);
+    printf("%s backward case %zu op %d in %dx%dx%dx%d: NMSE dx %.2e dw %.2e db %.2e (bound %.0e: %s)\n",
+           sr_backend_name(b), i, t->op, t->n, t->c, t->h, t->w, e, ew, eb, t->tol, t->why);
+    sr_tensor_clear(&x), sr_tensor_clear(&y), sr_tensor_clear(&dy), sr_tensor_clear(&dx_r), sr_tensor_clear(&dx_b);
+  }
+}
+
+/* Weights uploaded again must be used again: backends may keep derived
+ * forms (the cpu backend's Winograd filters) of uploaded buffers. */
+static void check_reupload(sr_backend *ref, sr_backend *b, sr_rng *rng) {
+  const op_case t = {OP_CONV, 1, 4, 6, 6, {4, 3, 3, 3, 1, 1, 1, false}, {0}, {0}, 1e-10, "weights uploaded twice"};
+  sr_tensor x, y_ref, y_b;
+  sr_tensor_alloc(&x, 1, 4, 6, 6), sr_tensor_alloc(&y_ref, 1, 3, 6, 6), sr_tensor_alloc(&y_b, 1, 3, 6, 6);
+  fill_normal(x.data, sr_tensor_count(&x), rng, 1.0);
+  size_t wc = 3 * 4 * 9, nx = sr_tensor_count(&x), ny = sr_tensor_count(&y_b);
+  float w[3 * 4 * 9], bias[3] = {0};
+  const struct sr_backend_ops *ops = b->ops;
+  sr_tensor dx = x, dy = y_b;
+  dx.data = ops->alloc(b, nx), dy.data = ops->alloc(b, ny);
+  float *dw = ops->alloc(b, wc), *db = ops->alloc(b, 3);
+  sr_status st = ops->upload(b, dx.data, x.data, nx);
+  if (st == SR_OK) st = ops->upload(b, db, bias, 3);
+  for (int round = 0; round < 2 && st == SR_OK; round++) {
+    fill_normal(w, wc, rng, 0.5);
+    st = ops->upload(b, dw, w, wc);
+    if (st == SR_OK) st = ops->conv2d(b, &t.conv, &dx, dw, db, &dy);
+    if (st == SR_OK && ops->synchronize) st = ops->synchronize(b);
+    if (st == SR_OK) st = ops->download(b, y_b.data, dy.data, ny);
+    ref->ops->conv2d(ref, &t.conv, &x, w, bias, &y_ref);
+    double e = nmse(y_b.data, y_ref.data, ny);
+    CHECK(st == SR_OK && e <= t.tol, "%s: upload %d of the weights: NMSE vs ref %.3g", sr_backend_name(b), round, e);
+  }
+  ops->release(b, dx.data), ops->release(b, dy.data), ops->release(b, dw), ops->release(b, db);
+  sr_tensor_clear(&x), sr_tensor_clear(&y_ref), sr_tensor_clear(&y_b);
+}
+
 /* Every case on @b against ref, then the whole SegNet. */
 static void check_backend(sr_backend *ref, sr_backend *b, uint64_t seed) {
   sr_error err = {0};
@@ -126,6 +208,9 @@ static void check_backend(sr_backend *ref, sr_backend *b, uint64_t seed) {
     free(w), free(bias);
     sr_tensor_clear(&x), sr_tensor_clear(&y_ref), sr_tensor_clear(&y_b);
   }
+
+  check_reupload(ref, b, &rng);
+  if (b->ops->conv2d_backward) check_backward(ref, b, &rng);
 
   /* The whole SegNet at a small, non-square input, batch 2. */
   sr_model *m;
@@ -180,6 +265,15 @@ int main(void) {
     }
     check_backend(ref, b, 1234);
     sr_backend_free(b);
+    if (!strcmp(names[i], "cpu")) {
+      /* and the cpu backend's im2col path for the 3x3 layers too */
+      setenv("SEGRANK_CPU_WINOGRAD", "0", 1);
+      CHECK(sr_backend_new("cpu", 2, &b, &err) == SR_OK, "%s", err.msg);
+      unsetenv("SEGRANK_CPU_WINOGRAD");
+      printf("cpu backend with SEGRANK_CPU_WINOGRAD=0:\n");
+      check_backend(ref, b, 1234);
+      sr_backend_free(b);
+    }
   }
   sr_backend_free(ref);
   if (test_failures) fprintf(stderr, "%d failure(s)\n", test_failures);

@@ -231,7 +231,7 @@ int cmd_bench(int argc, char **argv) {
   if (train) {
     sr_backend *b;
     if (sr_backend_new(backend ? backend : "cpu", threads, &b, &err) != SR_OK) return cli_fail(&err);
-    printf("\ntraining steps, %s backend, %d threads (forward with dropout, CE, backward, SGD):\n", sr_backend_name(b), nt);
+    printf("\ntraining steps, %s backend, %d threads (forward without dropout, CE, backward, SGD):\n", sr_backend_name(b), nt);
     if (sr_train_bench(m, b, false, 8, 256, 256, 5, &scratch_ms, &err) != SR_OK ||
         sr_train_bench(m, b, true, 16, 227, 227, 15, &paper_ms, &err) != SR_OK)
       return cli_fail(&err);

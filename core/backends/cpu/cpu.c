@@ -3,7 +3,7 @@
  * columns (im2col) and calling single-threaded OpenBLAS sgemm with the bias
  * preloaded and ReLU applied in the same task; pooling, LRN and softmax are
  * loops over contiguous planes, split across the pool too. The backward
- * passes use OpenBLAS's own threads. */
+ * passes are in backward.c. */
 #include <cblas.h>
 #include <stdatomic.h>
 #include <float.h>
@@ -11,48 +11,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../backend_impl.h"
+#include "cpu_internal.h"
 #include "im2col.h"
-#include "threadpool.h"
 
-typedef struct {
-  sr_backend base;
-  float *col;       /* im2col workspace of the backward passes, grown on demand */
-  size_t col_count; /* its capacity in floats */
-  sr_pool *pool;
-  float **tcol;     /* per-thread forward workspaces */
-  size_t *tcol_count;
-  int blas_threads; /* what OpenBLAS is set to now */
-} cpu_backend;
-
-/* OpenBLAS keeps one process-wide thread count: 1 inside our own tasks,
- * all threads for the (unsplit) backward GEMMs. */
-static void blas_threads(cpu_backend *cb, int n) {
-  if (cb->blas_threads != n) openblas_set_num_threads(n), cb->blas_threads = n;
-}
-
-static float *thread_workspace(cpu_backend *cb, int t, size_t count) {
-  if (count > cb->tcol_count[t]) {
-    free(cb->tcol[t]);
-    cb->tcol[t] = sr__host_alloc(&cb->base, count);
-    cb->tcol_count[t] = cb->tcol[t] ? count : 0;
+float *sr__cpu_workspace(cpu_backend *cb, int slot, size_t count) {
+  if (count > cb->ws_count[slot]) {
+    free(cb->ws[slot]);
+    cb->ws[slot] = sr__host_alloc(&cb->base, count);
+    cb->ws_count[slot] = cb->ws[slot] ? count : 0;
   }
-  return cb->tcol[t];
+  return cb->ws[slot];
 }
 
-/* Splits [0, total) into @parts nearly equal ranges; range @i. */
-static void split(int total, int parts, int i, int *lo, int *hi) {
-  *lo = (int)((long)total * i / parts);
-  *hi = (int)((long)total * (i + 1) / parts);
-}
-
-static float *workspace(cpu_backend *cb, size_t count) {
-  if (count > cb->col_count) {
-    free(cb->col);
-    cb->col = sr__host_alloc(&cb->base, count);
-    cb->col_count = cb->col ? count : 0;
+float *sr__cpu_thread_workspace(cpu_backend *cb, int t, size_t count) {
+  if (count > cb->tws_count[t]) {
+    free(cb->tws[t]);
+    cb->tws[t] = sr__host_alloc(&cb->base, count);
+    cb->tws_count[t] = cb->tws[t] ? count : 0;
   }
-  return cb->col;
+  return cb->tws[t];
+}
+
+/* OpenBLAS keeps one process-wide thread count, which other code (the
+ * benchmark's sgemm peak) may change: checked on every op. */
+void sr__cpu_blas_single(void) {
+  if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
 /* Output maps below this many pixels use the row-split path. */
@@ -76,14 +59,14 @@ static void conv_task(void *ctx, int task, int thread) {
   int K = icg * p->kh * p->kw, N = j->y->h * j->y->w;
   int chunk = task % j->chunks, g = (task / j->chunks) % p->group, n = task / j->chunks / p->group;
   int c0, c1;
-  split(N, j->chunks, chunk, &c0, &c1);
+  sr__split(N, j->chunks, chunk, &c0, &c1);
   if (c1 <= c0) return;
   const float *in = j->x->data + ((size_t)n * j->x->c + (size_t)g * icg) * j->x->h * j->x->w;
   float *out = j->y->data + ((size_t)n * p->out_c + (size_t)g * ocg) * N;
   const float *B = in + c0;
   int ldb = N;
   if (!j->direct) {
-    float *col = thread_workspace(j->cb, thread, (size_t)K * (c1 - c0));
+    float *col = sr__cpu_thread_workspace(j->cb, thread, (size_t)K * (c1 - c0));
     if (!col) {
       atomic_store(&j->failed, 1);
       return;
@@ -121,11 +104,11 @@ static void unfold_task(void *ctx, int task, int thread) {
   const sr_tensor *x = r->j->x, *y = r->j->y;
   int icg = p->in_c / p->group, K = icg * p->kh * p->kw, N = y->h * y->w;
   int unit = task / r->cparts, c0, c1;
-  split(icg, r->cparts, task % r->cparts, &c0, &c1);
+  sr__split(icg, r->cparts, task % r->cparts, &c0, &c1);
   int n = unit / p->group, g = unit % p->group;
   const float *in = x->data + ((size_t)n * x->c + (size_t)g * icg + c0) * x->h * x->w;
   sr__im2col(in, c1 - c0, x->h, x->w, p->kh, p->kw, p->stride, p->pad, y->h, y->w,
-             r->col + (size_t)unit * K * N + (size_t)c0 * p->kh * p->kw * N);
+             r->col + (size_t)unit * K * N + (size_t)c0 * p->kh * p->kw * N, (size_t)N);
 }
 
 static void rows_task(void *ctx, int task, int thread) {
@@ -135,7 +118,7 @@ static void rows_task(void *ctx, int task, int thread) {
   const sr_conv_params *p = j->p;
   int icg = p->in_c / p->group, ocg = p->out_c / p->group, K = icg * p->kh * p->kw, N = j->y->h * j->y->w;
   int unit = task / r->mparts, m0, m1;
-  split(ocg, r->mparts, task % r->mparts, &m0, &m1);
+  sr__split(ocg, r->mparts, task % r->mparts, &m0, &m1);
   if (m1 <= m0) return;
   int n = unit / p->group, g = unit % p->group;
   const float *B = j->direct ? j->x->data + ((size_t)n * j->x->c + (size_t)g * icg) * N : r->col + (size_t)unit * K * N;
@@ -150,17 +133,74 @@ static void rows_task(void *ctx, int task, int thread) {
     for (size_t i = 0; i < (size_t)(m1 - m0) * N; i++) out[i] = out[i] > 0 ? out[i] : 0;
 }
 
+/* ---- buffers filled by upload, and their cached Winograd filters ---- */
+
+static void frozen_drop(cpu_backend *cb, int i) {
+  free(cb->frozen[i].U);
+  cb->frozen[i] = cb->frozen[--cb->n_frozen];
+}
+
+static sr_status cpu_upload(sr_backend *b, float *dst, const float *src, size_t count) {
+  cpu_backend *cb = (cpu_backend *)b;
+  memcpy(dst, src, count * sizeof(float));
+  for (int i = cb->n_frozen - 1; i >= 0; i--)
+    if (cb->frozen[i].buf < dst + count && dst < cb->frozen[i].buf + cb->frozen[i].count) frozen_drop(cb, i);
+  if (cb->n_frozen == cb->cap_frozen) {
+    int cap = cb->cap_frozen ? 2 * cb->cap_frozen : 32;
+    cpu_frozen *f = realloc(cb->frozen, cap * sizeof *f);
+    if (!f) return SR_OK; /* not remembered: filters get transformed per call */
+    cb->frozen = f, cb->cap_frozen = cap;
+  }
+  cb->frozen[cb->n_frozen++] = (cpu_frozen){dst, count, NULL, {0}};
+  return SR_OK;
+}
+
+static void cpu_release(sr_backend *b, float *buf) {
+  cpu_backend *cb = (cpu_backend *)b;
+  for (int i = cb->n_frozen - 1; i >= 0; i--)
+    if (cb->frozen[i].buf == buf) frozen_drop(cb, i);
+  sr__host_release(b, buf);
+}
+
+static bool same_conv(const sr_conv_params *a, const sr_conv_params *b) {
+  return a->in_c == b->in_c && a->out_c == b->out_c && a->group == b->group;
+}
+
+/* The Winograd filters of @w: cached when @w was uploaded, else transformed
+ * into a workspace. */
+static const float *winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w) {
+  size_t wc = (size_t)p->out_c * (p->in_c / p->group) * 9, uc = sr__cpu_winograd_filter_count(p);
+  for (int i = 0; i < cb->n_frozen; i++) {
+    cpu_frozen *f = &cb->frozen[i];
+    if (f->buf != w || f->count < wc) continue;
+    if (f->U && same_conv(&f->p, p)) return f->U;
+    free(f->U);
+    f->U = sr__host_alloc(&cb->base, uc);
+    if (!f->U) break;
+    f->p = *p;
+    sr__cpu_winograd_filters(cb, p, w, false, f->U);
+    return f->U;
+  }
+  float *U = sr__cpu_workspace(cb, CPU_WS_WINO, uc);
+  if (U) sr__cpu_winograd_filters(cb, p, w, false, U);
+  return U;
+}
+
 static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
                             const float *bias, sr_tensor *y) {
   cpu_backend *cb = (cpu_backend *)b;
-  blas_threads(cb, 1);
+  sr__cpu_blas_single();
+  if (cb->winograd && sr__cpu_winograd_applies(p)) {
+    const float *U = winograd_filters(cb, p, w);
+    return U ? sr__cpu_winograd_conv(cb, p->group, p->pad, x, U, bias, p->relu, y) : SR_ERR_NOMEM;
+  }
   if (y->h * y->w < SMALL_MAP) {
     int units = x->n * p->group, T = sr_pool_size(cb->pool), icg = p->in_c / p->group;
     int K = icg * p->kh * p->kw, N = y->h * y->w;
     conv_job j = {cb, p, x, w, bias, y, 1, p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0, 0};
     rows_job r = {&j, NULL, 1, 1};
     if (!j.direct) {
-      r.col = workspace(cb, (size_t)units * K * N);
+      r.col = sr__cpu_workspace(cb, CPU_WS_COL, (size_t)units * K * N);
       if (!r.col) return SR_ERR_NOMEM;
       r.cparts = units >= 2 * T ? 1 : (2 * T + units - 1) / units;
       if (r.cparts > icg) r.cparts = icg;
@@ -211,7 +251,7 @@ static void maxpool_task(void *ctx, int task, int thread) {
   const sr_pool_params *p = j->pp;
   const sr_tensor *x = j->x, *y = j->y;
   int lo, hi;
-  split(x->n * x->c, j->parts, task, &lo, &hi);
+  sr__split(x->n * x->c, j->parts, task, &lo, &hi);
   for (int pl = lo; pl < hi; pl++) {
     const float *in = x->data + (size_t)pl * x->h * x->w;
     float *out = y->data + (size_t)pl * y->h * y->w;
@@ -249,10 +289,10 @@ static void lrn_task(void *ctx, int task, int thread) {
   const sr_tensor *x = j->x;
   size_t plane = (size_t)x->h * x->w;
   int n = task / j->parts, lo, hi;
-  split((int)plane, j->parts, task % j->parts, &lo, &hi);
+  sr__split((int)plane, j->parts, task % j->parts, &lo, &hi);
   int len = hi - lo;
   if (len <= 0) return;
-  float *sum = thread_workspace(j->cb, thread, len);
+  float *sum = sr__cpu_thread_workspace(j->cb, thread, len);
   if (!sum) {
     atomic_store(&j->failed, 1);
     return;
@@ -311,137 +351,31 @@ static sr_status cpu_softmax(sr_backend *b, const sr_tensor *x, sr_tensor *y) {
   return SR_OK;
 }
 
-static sr_status cpu_conv2d_backward(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
-                                     const sr_tensor *dy, sr_tensor *dx, float *dw, float *db) {
-  cpu_backend *cb = (cpu_backend *)b;
-  blas_threads(cb, b->threads);
-  int icg = p->in_c / p->group, ocg = p->out_c / p->group;
-  int K = icg * p->kh * p->kw, N = dy->h * dy->w;
-  bool direct = p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0;
-  /* col holds the unfolded input, then (reused) the column gradient. */
-  float *col = direct ? NULL : workspace(cb, (size_t)K * N);
-  if (!direct && !col) return SR_ERR_NOMEM;
-  size_t in_plane = (size_t)x->h * x->w;
-  memset(dw, 0, sizeof(float) * (size_t)p->out_c * K);
-  memset(db, 0, sizeof(float) * p->out_c);
-  for (int n = 0; n < dy->n; n++) {
-    const float *g_out = dy->data + (size_t)n * p->out_c * N;
-    for (int oc = 0; oc < p->out_c; oc++) {
-      float s = 0;
-      for (int i = 0; i < N; i++) s += g_out[(size_t)oc * N + i];
-      db[oc] += s;
-    }
-    for (int g = 0; g < p->group; g++) {
-      const float *in = x->data + ((size_t)n * x->c + (size_t)g * icg) * in_plane;
-      const float *gy = g_out + (size_t)g * ocg * N;
-      const float *B = in;
-      if (!direct) {
-        sr__im2col(in, icg, x->h, x->w, p->kh, p->kw, p->stride, p->pad, dy->h, dy->w, col);
-        B = col;
-      }
-      /* dW_g += dY_g (ocg × N) · colᵀ (N × K) */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ocg, K, N, 1.f, gy, N, B, N, 1.f,
-                  dw + (size_t)g * ocg * K, K);
-      if (!dx) continue;
-      float *gin = dx->data + ((size_t)n * dx->c + (size_t)g * icg) * in_plane;
-      /* dcol = W_gᵀ (K × ocg) · dY_g (ocg × N), folded back onto the image. */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, ocg, 1.f, w + (size_t)g * ocg * K, K, gy, N, 0.f,
-                  direct ? gin : col, N);
-      if (!direct) sr__col2im(col, icg, x->h, x->w, p->kh, p->kw, p->stride, p->pad, dy->h, dy->w, gin);
-    }
-  }
-  return SR_OK;
-}
-
-static sr_status cpu_maxpool_backward(sr_backend *b, const sr_pool_params *p, const sr_tensor *x, const sr_tensor *dy,
-                                      sr_tensor *dx) {
-  (void)b;
-  size_t planes = (size_t)x->n * x->c;
-  memset(dx->data, 0, sizeof(float) * sr_tensor_count(dx));
-  for (size_t pl = 0; pl < planes; pl++) {
-    const float *in = x->data + pl * x->h * x->w;
-    const float *g = dy->data + pl * dy->h * dy->w;
-    float *out = dx->data + pl * x->h * x->w;
-    for (int oy = 0; oy < dy->h; oy++) {
-      int y0 = oy * p->stride - p->pad, y1 = y0 + p->kernel;
-      if (y0 < 0) y0 = 0;
-      if (y1 > x->h) y1 = x->h;
-      for (int ox = 0; ox < dy->w; ox++) {
-        int x0 = ox * p->stride - p->pad, x1 = x0 + p->kernel;
-        if (x0 < 0) x0 = 0;
-        if (x1 > x->w) x1 = x->w;
-        int best = y0 * x->w + x0;
-        for (int iy = y0; iy < y1; iy++)
-          for (int ix = x0; ix < x1; ix++)
-            if (in[iy * x->w + ix] > in[best]) best = iy * x->w + ix;
-        out[best] += g[oy * dy->w + ox];
-      }
-    }
-  }
-  return SR_OK;
-}
-
-static sr_status cpu_lrn_backward(sr_backend *b, const sr_lrn_params *p, const sr_tensor *x, const sr_tensor *y,
-                                  const sr_tensor *dy, sr_tensor *dx) {
-  cpu_backend *cb = (cpu_backend *)b;
-  size_t plane = (size_t)x->h * x->w;
-  /* scale for every channel, and the running window sum of dy·y/scale */
-  float *scale = workspace(cb, plane * (x->c + 1));
-  if (!scale) return SR_ERR_NOMEM;
-  float *acc = scale + plane * x->c;
-  int pre = (p->size - 1) / 2, post = p->size - pre - 1;
-  float a = p->alpha / p->size, coef = 2.f * p->alpha * p->beta / p->size;
-  for (int n = 0; n < x->n; n++) {
-    const float *in = x->data + (size_t)n * x->c * plane, *out = y->data + (size_t)n * x->c * plane;
-    const float *g = dy->data + (size_t)n * x->c * plane;
-    float *gx = dx->data + (size_t)n * x->c * plane;
-    for (int c = 0; c < x->c; c++)
-      for (size_t i = 0; i < plane; i++) {
-        double s = 0;
-        for (int j = c - pre; j <= c + post; j++)
-          if (j >= 0 && j < x->c) s += (double)in[j * plane + i] * in[j * plane + i];
-        scale[c * plane + i] = p->k + a * (float)s;
-      }
-    memset(acc, 0, plane * sizeof(float));
-    for (int j = 0; j < post && j < x->c; j++)
-      for (size_t i = 0; i < plane; i++) acc[i] += g[j * plane + i] * out[j * plane + i] / scale[j * plane + i];
-    for (int c = 0; c < x->c; c++) {
-      int add = c + post, drop = c - pre - 1;
-      if (add < x->c)
-        for (size_t i = 0; i < plane; i++) acc[i] += g[add * plane + i] * out[add * plane + i] / scale[add * plane + i];
-      if (drop >= 0)
-        for (size_t i = 0; i < plane; i++)
-          acc[i] -= g[drop * plane + i] * out[drop * plane + i] / scale[drop * plane + i];
-      for (size_t i = 0; i < plane; i++)
-        gx[c * plane + i] = g[c * plane + i] * powf(scale[c * plane + i], -p->beta) - coef * in[c * plane + i] * acc[i];
-    }
-  }
-  return SR_OK;
-}
-
 static void cpu_destroy(sr_backend *b) {
   cpu_backend *cb = (cpu_backend *)b;
-  for (int t = 0; t < sr_pool_size(cb->pool); t++) free(cb->tcol[t]);
-  free(cb->tcol), free(cb->tcol_count);
+  for (int t = 0; t < sr_pool_size(cb->pool); t++) free(cb->tws[t]);
+  free(cb->tws), free(cb->tws_count);
   sr_pool_free(cb->pool);
-  free(cb->col);
+  for (int i = 0; i < CPU_WS_SLOTS; i++) free(cb->ws[i]);
+  for (int i = 0; i < cb->n_frozen; i++) free(cb->frozen[i].U);
+  free(cb->frozen);
   free(cb);
 }
 
 static const struct sr_backend_ops cpu_ops = {
     .name = "cpu",
     .alloc = sr__host_alloc,
-    .release = sr__host_release,
-    .upload = sr__host_copy,
+    .release = cpu_release,
+    .upload = cpu_upload,
     .download = sr__host_copy,
     .conv2d = cpu_conv2d,
     .relu = cpu_relu,
     .maxpool = cpu_maxpool,
     .lrn = cpu_lrn,
     .softmax = cpu_softmax,
-    .conv2d_backward = cpu_conv2d_backward,
-    .maxpool_backward = cpu_maxpool_backward,
-    .lrn_backward = cpu_lrn_backward,
+    .conv2d_backward = sr__cpu_conv2d_backward,
+    .maxpool_backward = sr__cpu_maxpool_backward,
+    .lrn_backward = sr__cpu_lrn_backward,
     .destroy = cpu_destroy,
 };
 
@@ -451,10 +385,11 @@ sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err) {
   cb->base.ops = &cpu_ops;
   cb->base.threads = threads;
   cb->pool = sr_pool_new(threads);
-  cb->tcol = calloc(threads, sizeof(float *));
-  cb->tcol_count = calloc(threads, sizeof(size_t));
-  cb->blas_threads = -1;
-  blas_threads(cb, threads);
+  cb->tws = calloc(threads, sizeof(float *));
+  cb->tws_count = calloc(threads, sizeof(size_t));
+  sr__cpu_blas_single();
+  const char *wino = getenv("SEGRANK_CPU_WINOGRAD");
+  cb->winograd = !wino || strcmp(wino, "0");
   *out = &cb->base;
   return SR_OK;
 }

@@ -4,11 +4,11 @@
 #include <string.h>
 
 void sr__im2col(const float *in, int channels, int h, int w, int kh, int kw, int stride, int pad, int oh, int ow,
-                float *col) {
+                float *col, size_t ld) {
   for (int c = 0; c < channels; c++)
     for (int ky = 0; ky < kh; ky++)
       for (int kx = 0; kx < kw; kx++) {
-        float *row = col + (((size_t)c * kh + ky) * kw + kx) * oh * ow;
+        float *row = col + (((size_t)c * kh + ky) * kw + kx) * ld;
         for (int oy = 0; oy < oh; oy++) {
           int iy = oy * stride - pad + ky;
           float *dst = row + (size_t)oy * ow;

@@ -2,9 +2,12 @@
 #ifndef SR_IM2COL_H
 #define SR_IM2COL_H
 
-/* in: channels × h × w; col: (channels·kh·kw) × (oh·ow), row k = (c, ky, kx). */
+#include <stddef.h>
+
+/* in: channels × h × w; col: (channels·kh·kw) × (oh·ow), row k = (c, ky, kx),
+ * rows @ld floats apart (ld ≥ oh·ow: frames can sit side by side). */
 void sr__im2col(const float *in, int channels, int h, int w, int kh, int kw, int stride, int pad, int oh, int ow,
-                float *col);
+                float *col, size_t ld);
 
 /* Columns [p0, p1) of the same matrix (output pixels p = oy·ow + ox), as a
  * K × (p1 − p0) matrix: lets threads unfold disjoint column ranges. */

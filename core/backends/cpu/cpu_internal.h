@@ -1,0 +1,77 @@
+/* cpu_internal.h: what the CPU backend's files share: the backend struct,
+ * its growable workspaces, the range split, and the entry points that live
+ * outside cpu.c (backward passes, Winograd convolution). OpenBLAS runs
+ * single-threaded everywhere; all parallelism comes from the pool. */
+#ifndef SR_CPU_INTERNAL_H
+#define SR_CPU_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../backend_impl.h"
+#include "threadpool.h"
+
+/* Shared (not per-thread) workspaces. */
+enum { CPU_WS_COL, CPU_WS_GRAD, CPU_WS_WINO, CPU_WS_SLOTS };
+
+/* A buffer filled by upload (the net's weights): its Winograd filters are
+ * transformed on first use and kept until the next upload or release. */
+typedef struct {
+  const float *buf;
+  size_t count;
+  float *U; /* NULL until used */
+  sr_conv_params p;
+} cpu_frozen;
+
+typedef struct {
+  sr_backend base;
+  sr_pool *pool;
+  bool winograd; /* 3×3 stride-1 convolutions by Winograd (SEGRANK_CPU_WINOGRAD=0: off) */
+  cpu_frozen *frozen;
+  int n_frozen, cap_frozen;
+  float *ws[CPU_WS_SLOTS]; /* grown on demand */
+  size_t ws_count[CPU_WS_SLOTS];
+  float **tws; /* per-thread workspaces */
+  size_t *tws_count;
+} cpu_backend;
+
+/* A workspace of at least @count floats (contents undefined); NULL when out
+ * of memory. Shared slots belong to the calling op; thread slots to the
+ * task running on @thread. */
+float *sr__cpu_workspace(cpu_backend *cb, int slot, size_t count);
+float *sr__cpu_thread_workspace(cpu_backend *cb, int thread, size_t count);
+
+/* Makes OpenBLAS single-threaded (our tasks call it from the pool). */
+void sr__cpu_blas_single(void);
+
+/* Splits [0, total) into @parts nearly equal ranges; range @i is [lo, hi). */
+static inline void sr__split(int total, int parts, int i, int *lo, int *hi) {
+  *lo = (int)((long)total * i / parts);
+  *hi = (int)((long)total * (i + 1) / parts);
+}
+
+/* backward.c */
+sr_status sr__cpu_conv2d_backward(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
+                                  const sr_tensor *dy, sr_tensor *dx, float *dw, float *db);
+sr_status sr__cpu_maxpool_backward(sr_backend *b, const sr_pool_params *p, const sr_tensor *x, const sr_tensor *dy,
+                                   sr_tensor *dx);
+sr_status sr__cpu_lrn_backward(sr_backend *b, const sr_lrn_params *p, const sr_tensor *x, const sr_tensor *y,
+                               const sr_tensor *dy, sr_tensor *dx);
+
+/* winograd.c */
+bool sr__cpu_winograd_applies(const sr_conv_params *p);
+/* Floats of the transformed filters of a layer. */
+size_t sr__cpu_winograd_filter_count(const sr_conv_params *p);
+/* U for @w (out_c × in_c/group × 3 × 3); @transpose: of the input
+ * gradient's convolution (flipped filters, in and out channels swapped). */
+sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, bool transpose,
+                                   float *U);
+/* y = conv(x) + bias (ReLU when @relu) with transformed filters U;
+ * x->c and y->c are the convolution's in and out channels. */
+sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int pad, const sr_tensor *x, const float *U,
+                                const float *bias, bool relu, sr_tensor *y);
+/* dw (overwritten) = the weight gradient of y = conv(x), given dy. */
+sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p, const sr_tensor *x,
+                                       const sr_tensor *dy, float *dw);
+
+#endif

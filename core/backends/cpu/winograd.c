@@ -1,0 +1,458 @@
+/* winograd.c: 3×3 stride-1 convolutions of the CPU backend with Winograd's
+ * minimal filtering F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2016): each 2×2 output tile comes from a
+ * 4×4 input tile as Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, so the channel sums become 16
+ * GEMMs (one per transform point ξ) over all tiles of all frames, with 2.25×
+ * fewer multiplications than the direct convolution. The same tiling gives
+ * the training passes: the input gradient is the forward convolution of dy
+ * with the flipped, transposed filters, and the weight gradient is F(3×3,
+ * 2×2) (same Bᵀ d B of the input tiles, G₂ on the dy tiles, A₃ back).
+ *
+ * Layouts (t = frame·tiles + tile, T tiles in the chunk, per group g):
+ *   V[g][ξ][c][t]    input tiles, transformed
+ *   U[g][ξ][oc][c]   filters, transformed
+ *   M[g][ξ][oc][t]   their products, before the output transform.
+ * Filters of weights uploaded to the backend are transformed once and
+ * cached (see cpu.c's upload); others (training) are transformed per call. */
+#include <cblas.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+
+#define XI 16 /* transform points: 4×4 */
+
+/* The tile transforms are memory- and shuffle-bound loops: built for AVX2
+ * too, picked at load time where the CPU has it. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SR_NO_CLONES_TEST)
+#define SR_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SR_VECTOR_CLONES
+#endif
+
+/* Frames per chunk keep V below this many floats (64 MiB). */
+#define WINO_CHUNK_FLOATS ((size_t)16 << 20)
+
+bool sr__cpu_winograd_applies(const sr_conv_params *p) {
+  return p->kh == 3 && p->kw == 3 && p->stride == 1 && p->pad >= 0 && p->pad <= 2;
+}
+
+/* ---- the transforms of one tile ---- */
+
+/* v = Bᵀ d B for a 4×4 tile d, Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]. */
+static inline void input_tile(const float d[16], float v[16]) {
+  float t[16];
+  for (int j = 0; j < 4; j++) {
+    t[0 + j] = d[0 + j] - d[8 + j];
+    t[4 + j] = d[4 + j] + d[8 + j];
+    t[8 + j] = d[8 + j] - d[4 + j];
+    t[12 + j] = d[4 + j] - d[12 + j];
+  }
+  for (int i = 0; i < 4; i++) {
+    const float *r = t + 4 * i;
+    v[4 * i + 0] = r[0] - r[2];
+    v[4 * i + 1] = r[1] + r[2];
+    v[4 * i + 2] = r[2] - r[1];
+    v[4 * i + 3] = r[1] - r[3];
+  }
+}
+
+/* u = G g Gᵀ for a 3×3 filter g (element (y, x) at g[y·sy + x·sx]),
+ * G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]. */
+static inline void filter_tile(const float *g, int sy, int sx, float u[16]) {
+  float t[12]; /* G g: 4 × 3 */
+  for (int x = 0; x < 3; x++) {
+    float a = g[x * sx], b = g[sy + x * sx], c = g[2 * sy + x * sx];
+    t[0 + x] = a;
+    t[3 + x] = 0.5f * (a + b + c);
+    t[6 + x] = 0.5f * (a - b + c);
+    t[9 + x] = c;
+  }
+  for (int i = 0; i < 4; i++) {
+    float a = t[3 * i], b = t[3 * i + 1], c = t[3 * i + 2];
+    u[4 * i + 0] = a;
+    u[4 * i + 1] = 0.5f * (a + b + c);
+    u[4 * i + 2] = 0.5f * (a - b + c);
+    u[4 * i + 3] = c;
+  }
+}
+
+/* The 2×2 output tile Aᵀ m A, Aᵀ = [1 1 1 0; 0 1 −1 −1]. */
+static inline void output_tile(const float m[16], float y[4]) {
+  float s[8];
+  for (int j = 0; j < 4; j++) {
+    s[j] = m[j] + m[4 + j] + m[8 + j];
+    s[4 + j] = m[4 + j] - m[8 + j] - m[12 + j];
+  }
+  for (int i = 0; i < 2; i++) {
+    y[2 * i] = s[4 * i] + s[4 * i + 1] + s[4 * i + 2];
+    y[2 * i + 1] = s[4 * i + 1] - s[4 * i + 2] - s[4 * i + 3];
+  }
+}
+
+/* e' = G₂ e G₂ᵀ for a 2×2 dy tile, G₂ = [1 0; ½ ½; ½ −½; 0 1]. */
+static inline void grad_tile(const float e[4], float v[16]) {
+  float t[8]; /* G₂ e: 4 × 2 */
+  for (int x = 0; x < 2; x++) {
+    float a = e[x], b = e[2 + x];
+    t[x] = a, t[2 + x] = 0.5f * (a + b), t[4 + x] = 0.5f * (a - b), t[6 + x] = b;
+  }
+  for (int i = 0; i < 4; i++) {
+    float a = t[2 * i], b = t[2 * i + 1];
+    v[4 * i] = a, v[4 * i + 1] = 0.5f * (a + b), v[4 * i + 2] = 0.5f * (a - b), v[4 * i + 3] = b;
+  }
+}
+
+/* The 3×3 weight-gradient tile A₃ᵀ m A₃, A₃ᵀ = [1 1 1 0; 0 1 −1 0; 0 1 1 −1]. */
+static inline void weight_grad_tile(const float m[16], float w[9]) {
+  float s[12];
+  for (int j = 0; j < 4; j++) {
+    s[j] = m[j] + m[4 + j] + m[8 + j];
+    s[4 + j] = m[4 + j] - m[8 + j];
+    s[8 + j] = m[4 + j] + m[8 + j] - m[12 + j];
+  }
+  for (int i = 0; i < 3; i++) {
+    const float *r = s + 4 * i;
+    w[3 * i] = r[0] + r[1] + r[2];
+    w[3 * i + 1] = r[1] - r[2];
+    w[3 * i + 2] = r[1] + r[2] - r[3];
+  }
+}
+
+/* ---- the jobs ---- */
+
+typedef struct {
+  cpu_backend *cb;
+  int group, icg, ocg, pad;
+  /* the layer's input (x) and output-shaped tensor (y or dy) */
+  const sr_tensor *x;
+  int oh, ow, th, tw, tiles;
+  int f0, nf;
+  size_t T;
+  int parts; /* channel ranges per frame in the per-frame jobs */
+  float *V, *M;
+  const float *U;
+  /* forward output */
+  sr_tensor *y;
+  const float *bias;
+  bool relu;
+  /* weight transform: source filters, and whether to flip and transpose */
+  const float *w;
+  float *Uw;
+  bool transpose;
+  int wparts;
+  /* weight gradient */
+  const sr_tensor *dy;
+  float *dw;
+  atomic_int failed; /* a thread workspace could not be allocated */
+} wino_job;
+
+static inline void deinterleave(const float *restrict in, float *restrict even, float *restrict odd, int n) {
+  for (int k = 0; k < n; k++) even[k] = in[2 * k], odd[k] = in[2 * k + 1];
+}
+
+/* Bᵀ applied down four rows, element by element. */
+static inline void bt_rows(const float *restrict r0, const float *restrict r1, const float *restrict r2,
+                           const float *restrict r3, float *restrict t0, float *restrict t1, float *restrict t2,
+                           float *restrict t3, int n) {
+  for (int k = 0; k < n; k++) {
+    t0[k] = r0[k] - r2[k];
+    t1[k] = r1[k] + r2[k];
+    t2[k] = r2[k] - r1[k];
+    t3[k] = r1[k] - r3[k];
+  }
+}
+
+/* B applied across each tile of a row: E, O are the even and odd columns. */
+static inline void b_cols(const float *restrict E, const float *restrict O, float *restrict o0,
+                          float *restrict o1, float *restrict o2, float *restrict o3, int tw) {
+  for (int tx = 0; tx < tw; tx++) {
+    o0[tx] = E[tx] - E[tx + 1];
+    o1[tx] = O[tx] + E[tx + 1];
+    o2[tx] = E[tx + 1] - O[tx];
+    o3[tx] = O[tx] - O[tx + 1];
+  }
+}
+
+/* Bᵀ d B of every tile of a channel range of one frame. The channel is
+ * first copied into a zero-padded plane covering every tile, its even and
+ * odd columns apart (tile tx reads even columns tx, tx+1 and odd columns
+ * tx, tx+1); then each row of tiles is transformed with unit-stride loops
+ * over the tiles, which the compiler vectorises. */
+SR_VECTOR_CLONES static void input_task(void *ctx, int task, int thread) {
+  wino_job *j = ctx;
+  const sr_tensor *x = j->x;
+  int f = task / j->parts, c0, c1;
+  sr__split(x->c, j->parts, task % j->parts, &c0, &c1);
+  int PH = 2 * j->th + 2, tw = j->tw, HW = tw + 1; /* half-width: columns per parity */
+  float *pb = sr__cpu_thread_workspace(j->cb, thread, (size_t)2 * PH * HW + 10 * (size_t)HW);
+  if (!pb) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
+  float *pe = pb, *po = pb + (size_t)PH * HW, *tb = po + (size_t)PH * HW, *prow = tb + 8 * (size_t)HW;
+  size_t xs = (size_t)j->icg * j->T; /* between transform points */
+  for (int c = c0; c < c1; c++) {
+    int g = c / j->icg, ic = c % j->icg;
+    const float *in = x->data + ((size_t)(j->f0 + f) * x->c + c) * x->h * x->w;
+    float *out = j->V + ((size_t)g * XI * j->icg + ic) * j->T + (size_t)f * j->tiles;
+    for (int r = 0; r < PH; r++) {
+      int iy = r - j->pad;
+      float *e = pe + (size_t)r * HW, *o = po + (size_t)r * HW;
+      if (iy < 0 || iy >= x->h) {
+        memset(e, 0, sizeof(float) * HW), memset(o, 0, sizeof(float) * HW);
+        continue;
+      }
+      /* the padded row, then its even and odd columns */
+      memset(prow, 0, sizeof(float) * 2 * HW);
+      memcpy(prow + j->pad, in + (size_t)iy * x->w, sizeof(float) * (x->w < 2 * HW - j->pad ? x->w : 2 * HW - j->pad));
+      deinterleave(prow, e, o, HW);
+    }
+    for (int ty = 0; ty < j->th; ty++) {
+      for (int half = 0; half < 2; half++) { /* Bᵀ d on the even, then the odd columns */
+        const float *r = (half ? po : pe) + (size_t)2 * ty * HW;
+        float *t = tb + (size_t)half * 4 * HW;
+        bt_rows(r, r + HW, r + 2 * HW, r + 3 * HW, t, t + HW, t + 2 * HW, t + 3 * HW, HW);
+      }
+      for (int i = 0; i < 4; i++) { /* (Bᵀ d) B, tile by tile */
+        float *o = out + (size_t)(4 * i) * xs + (size_t)ty * tw;
+        b_cols(tb + (size_t)i * HW, tb + (size_t)(4 + i) * HW, o, o + xs, o + 2 * xs, o + 3 * xs, tw);
+      }
+    }
+  }
+}
+
+/* M[g][ξ] = U[g][ξ] · V[g][ξ]: one GEMM per task. */
+static void gemm_task(void *ctx, int task, int thread) {
+  (void)thread;
+  wino_job *j = ctx;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->ocg, (int)j->T, j->icg, 1.f,
+              j->U + (size_t)task * j->ocg * j->icg, j->icg, j->V + (size_t)task * j->icg * j->T, (int)j->T, 0.f,
+              j->M + (size_t)task * j->ocg * j->T, (int)j->T);
+}
+
+/* Aᵀ m A + bias (+ ReLU) of every tile of an output-channel range of one
+ * frame, a row of tiles at a time with loops over the tiles. */
+SR_VECTOR_CLONES static void output_task(void *ctx, int task, int thread) {
+  wino_job *j = ctx;
+  const sr_tensor *y = j->y;
+  int f = task / j->parts, c0, c1, tw = j->tw;
+  sr__split(y->c, j->parts, task % j->parts, &c0, &c1);
+  float *sb = sr__cpu_thread_workspace(j->cb, thread, (size_t)8 * tw + 4 * (size_t)tw);
+  if (!sb) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
+  float *row = sb + (size_t)8 * tw; /* two output rows of 2·tw */
+  size_t xs = (size_t)j->ocg * j->T;
+  for (int c = c0; c < c1; c++) {
+    int g = c / j->ocg, oc = c % j->ocg;
+    const float *src = j->M + ((size_t)g * XI * j->ocg + oc) * j->T + (size_t)f * j->tiles;
+    float *out = y->data + ((size_t)(j->f0 + f) * y->c + c) * y->h * y->w;
+    float bv = j->bias ? j->bias[c] : 0.f;
+    for (int ty = 0; ty < j->th; ty++) {
+      const float *m = src + (size_t)ty * tw;
+      for (int q = 0; q < 4; q++) { /* Aᵀ m, column q of every tile */
+        const float *restrict m0 = m + (size_t)q * xs, *restrict m1 = m0 + 4 * xs, *restrict m2 = m1 + 4 * xs,
+                             *restrict m3 = m2 + 4 * xs;
+        float *restrict s0 = sb + (size_t)q * tw, *restrict s1 = sb + (size_t)(4 + q) * tw;
+        for (int tx = 0; tx < tw; tx++) {
+          s0[tx] = m0[tx] + m1[tx] + m2[tx];
+          s1[tx] = m1[tx] - m2[tx] - m3[tx];
+        }
+      }
+      for (int r = 0; r < 2; r++) { /* (Aᵀ m) A + bias */
+        const float *restrict a = sb + (size_t)4 * r * tw, *restrict b = a + tw, *restrict cc = b + tw,
+                             *restrict d = cc + tw;
+        float *restrict o = row + (size_t)2 * r * tw;
+        for (int tx = 0; tx < tw; tx++) {
+          float v0 = a[tx] + b[tx] + cc[tx] + bv, v1 = b[tx] - cc[tx] - d[tx] + bv;
+          o[2 * tx] = j->relu && v0 < 0 ? 0.f : v0;
+          o[2 * tx + 1] = j->relu && v1 < 0 ? 0.f : v1;
+        }
+      }
+      for (int r = 0; r < 2 && 2 * ty + r < y->h; r++)
+        memcpy(out + (size_t)(2 * ty + r) * y->w, row + (size_t)2 * r * tw, sizeof(float) * y->w);
+    }
+  }
+}
+
+/* U of an output-channel range: G g Gᵀ of filter (oc, c); with transpose,
+ * of filter (c, oc) rotated by 180° (the input gradient's convolution). */
+static void weight_task(void *ctx, int task, int thread) {
+  (void)thread;
+  wino_job *j = ctx;
+  int n_out = j->group * j->ocg, c0, c1;
+  sr__split(n_out, j->wparts, task, &c0, &c1);
+  for (int c = c0; c < c1; c++) {
+    int g = c / j->ocg, oc = c % j->ocg;
+    float *dst = j->Uw + ((size_t)g * XI * j->ocg + oc) * j->icg;
+    size_t xs = (size_t)j->ocg * j->icg;
+    for (int ic = 0; ic < j->icg; ic++) {
+      float u[16];
+      if (j->transpose) /* source filters: (g·icg + ic) × ocg × 3 × 3 */
+        filter_tile(j->w + (((size_t)g * j->icg + ic) * j->ocg + oc) * 9 + 8, -3, -1, u);
+      else
+        filter_tile(j->w + ((size_t)c * j->icg + ic) * 9, 3, 1, u);
+      for (int k = 0; k < XI; k++) dst[k * xs + ic] = u[k];
+    }
+  }
+}
+
+/* ---- entry points ---- */
+
+static void set_geometry(wino_job *j, const sr_tensor *x, int pad, int oh, int ow) {
+  j->x = x, j->pad = pad, j->oh = oh, j->ow = ow;
+  j->th = (oh + 1) / 2, j->tw = (ow + 1) / 2, j->tiles = j->th * j->tw;
+}
+
+/* Channel ranges per frame so a job over @nf frames has about 2 tasks per thread. */
+static int per_frame_parts(cpu_backend *cb, int nf, int channels) {
+  int T = sr_pool_size(cb->pool), parts = nf >= 2 * T ? 1 : (2 * T + nf - 1) / nf;
+  return parts > channels ? channels : parts;
+}
+
+static int frames_per_chunk(const wino_job *j, int n, int channels) {
+  size_t per_frame = (size_t)XI * channels * j->tiles;
+  int chunk = (int)(WINO_CHUNK_FLOATS / (per_frame ? per_frame : 1));
+  return chunk < 1 ? 1 : chunk > n ? n : chunk;
+}
+
+sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, bool transpose,
+                                   float *U) {
+  wino_job j = {.cb = cb, .group = p->group, .w = w, .Uw = U, .transpose = transpose};
+  /* The transposed convolution swaps the channel roles. */
+  j.icg = (transpose ? p->out_c : p->in_c) / p->group;
+  j.ocg = (transpose ? p->in_c : p->out_c) / p->group;
+  int n_out = p->group * j.ocg;
+  j.wparts = 4 * sr_pool_size(cb->pool) < n_out ? 4 * sr_pool_size(cb->pool) : n_out;
+  sr_pool_run(cb->pool, j.wparts, weight_task, &j);
+  return SR_OK;
+}
+
+size_t sr__cpu_winograd_filter_count(const sr_conv_params *p) {
+  return (size_t)XI * p->out_c * (p->in_c / p->group);
+}
+
+/* y = conv(x) with transformed filters U (in_c = x->c, out_c = y->c). */
+sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int pad, const sr_tensor *x, const float *U,
+                                const float *bias, bool relu, sr_tensor *y) {
+  sr__cpu_blas_single();
+  wino_job j = {.cb = cb, .group = group, .icg = x->c / group, .ocg = y->c / group, .U = U, .y = y,
+                .bias = bias, .relu = relu};
+  set_geometry(&j, x, pad, y->h, y->w);
+  int chunk = frames_per_chunk(&j, x->n, x->c > y->c ? x->c : y->c);
+  for (j.f0 = 0; j.f0 < x->n; j.f0 += chunk) {
+    j.nf = x->n - j.f0 < chunk ? x->n - j.f0 : chunk;
+    j.T = (size_t)j.nf * j.tiles;
+    j.V = sr__cpu_workspace(cb, CPU_WS_COL, (size_t)XI * x->c * j.T);
+    j.M = sr__cpu_workspace(cb, CPU_WS_GRAD, (size_t)XI * y->c * j.T);
+    if (!j.V || !j.M) return SR_ERR_NOMEM;
+    j.parts = per_frame_parts(cb, j.nf, x->c);
+    sr_pool_run(cb->pool, j.nf * j.parts, input_task, &j);
+    sr_pool_run(cb->pool, group * XI, gemm_task, &j);
+    j.parts = per_frame_parts(cb, j.nf, y->c);
+    sr_pool_run(cb->pool, j.nf * j.parts, output_task, &j);
+  }
+  return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
+}
+
+/* ---- weight gradient: F(3×3, 2×2) ---- */
+
+/* G₂ e G₂ᵀ of every 2×2 dy tile of a channel range of one frame (into M),
+ * a row of tiles at a time. */
+SR_VECTOR_CLONES static void grad_input_task(void *ctx, int task, int thread) {
+  wino_job *j = ctx;
+  const sr_tensor *dy = j->dy;
+  int f = task / j->parts, c0, c1, tw = j->tw, RW = 2 * tw;
+  sr__split(dy->c, j->parts, task % j->parts, &c0, &c1);
+  float *rb = sr__cpu_thread_workspace(j->cb, thread, (size_t)6 * RW);
+  if (!rb) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
+  float *restrict e0 = rb, *restrict e1 = e0 + RW, *restrict t1 = e1 + RW, *restrict t2 = t1 + RW;
+  size_t xs = (size_t)j->ocg * j->T;
+  for (int c = c0; c < c1; c++) {
+    int g = c / j->ocg, oc = c % j->ocg;
+    const float *in = dy->data + ((size_t)(j->f0 + f) * dy->c + c) * dy->h * dy->w;
+    float *out = j->M + ((size_t)g * XI * j->ocg + oc) * j->T + (size_t)f * j->tiles;
+    for (int ty = 0; ty < j->th; ty++) {
+      memset(e0, 0, sizeof(float) * 2 * RW);
+      memcpy(e0, in + (size_t)2 * ty * dy->w, sizeof(float) * dy->w);
+      if (2 * ty + 1 < dy->h) memcpy(e1, in + (size_t)(2 * ty + 1) * dy->w, sizeof(float) * dy->w);
+      for (int k = 0; k < RW; k++) { /* G₂ e, all columns */
+        t1[k] = 0.5f * (e0[k] + e1[k]);
+        t2[k] = 0.5f * (e0[k] - e1[k]);
+      }
+      const float *ts[4] = {e0, t1, t2, e1};
+      for (int i = 0; i < 4; i++) { /* (G₂ e) G₂ᵀ, tile by tile */
+        const float *restrict ti = ts[i];
+        float *restrict o0 = out + (size_t)(4 * i) * xs + (size_t)ty * tw, *restrict o1 = o0 + xs,
+                        *restrict o2 = o1 + xs, *restrict o3 = o2 + xs;
+        for (int tx = 0; tx < tw; tx++) {
+          float av = ti[2 * tx], bv = ti[2 * tx + 1];
+          o0[tx] = av;
+          o1[tx] = 0.5f * (av + bv);
+          o2[tx] = 0.5f * (av - bv);
+          o3[tx] = bv;
+        }
+      }
+    }
+  }
+}
+
+/* D[g][ξ] (+)= E[g][ξ] · V[g][ξ]ᵀ (ocg × icg, summed over tiles). */
+static void grad_gemm_task(void *ctx, int task, int thread) {
+  (void)thread;
+  wino_job *j = ctx;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->ocg, j->icg, (int)j->T, 1.f,
+              j->M + (size_t)task * j->ocg * j->T, (int)j->T, j->V + (size_t)task * j->icg * j->T, (int)j->T,
+              j->f0 > 0 ? 1.f : 0.f, j->Uw + (size_t)task * j->ocg * j->icg, j->icg);
+}
+
+/* dW (oc, ic) = A₃ᵀ D A₃ for an output-channel range. */
+static void grad_output_task(void *ctx, int task, int thread) {
+  (void)thread;
+  wino_job *j = ctx;
+  int n_out = j->group * j->ocg, c0, c1;
+  sr__split(n_out, j->wparts, task, &c0, &c1);
+  for (int c = c0; c < c1; c++) {
+    int g = c / j->ocg, oc = c % j->ocg;
+    const float *src = j->Uw + ((size_t)g * XI * j->ocg + oc) * j->icg;
+    size_t xs = (size_t)j->ocg * j->icg;
+    for (int ic = 0; ic < j->icg; ic++) {
+      float m[16];
+      for (int k = 0; k < XI; k++) m[k] = src[k * xs + ic];
+      weight_grad_tile(m, j->dw + ((size_t)c * j->icg + ic) * 9);
+    }
+  }
+}
+
+sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p, const sr_tensor *x,
+                                       const sr_tensor *dy, float *dw) {
+  sr__cpu_blas_single();
+  wino_job j = {.cb = cb, .group = p->group, .icg = p->in_c / p->group, .ocg = p->out_c / p->group, .dy = dy,
+                .dw = dw};
+  set_geometry(&j, x, p->pad, dy->h, dy->w);
+  j.Uw = sr__cpu_workspace(cb, CPU_WS_WINO, sr__cpu_winograd_filter_count(p));
+  if (!j.Uw) return SR_ERR_NOMEM;
+  int chunk = frames_per_chunk(&j, x->n, x->c > dy->c ? x->c : dy->c);
+  for (j.f0 = 0; j.f0 < x->n; j.f0 += chunk) {
+    j.nf = x->n - j.f0 < chunk ? x->n - j.f0 : chunk;
+    j.T = (size_t)j.nf * j.tiles;
+    j.V = sr__cpu_workspace(cb, CPU_WS_COL, (size_t)XI * x->c * j.T);
+    j.M = sr__cpu_workspace(cb, CPU_WS_GRAD, (size_t)XI * dy->c * j.T);
+    if (!j.V || !j.M) return SR_ERR_NOMEM;
+    j.parts = per_frame_parts(cb, j.nf, x->c);
+    sr_pool_run(cb->pool, j.nf * j.parts, input_task, &j);
+    j.parts = per_frame_parts(cb, j.nf, dy->c);
+    sr_pool_run(cb->pool, j.nf * j.parts, grad_input_task, &j);
+    sr_pool_run(cb->pool, p->group * XI, grad_gemm_task, &j);
+  }
+  int n_out = p->out_c;
+  j.wparts = 4 * sr_pool_size(cb->pool) < n_out ? 4 * sr_pool_size(cb->pool) : n_out;
+  sr_pool_run(cb->pool, j.wparts, grad_output_task, &j);
+  return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
+}
