@@ -3,7 +3,9 @@
  * random shapes covering stride, padding, groups and odd sizes (the way
  * ggml's test-backend-ops works): same inputs, compare within the row's
  * stated tolerance; then the whole SegNet on a small input. */
+#include <glib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backends/backend_impl.h"
 #include "test_util.h"
@@ -176,6 +178,26 @@ static void check_reupload(sr_backend *ref, sr_backend *b, sr_rng *rng) {
   sr_tensor_clear(&x), sr_tensor_clear(&y_ref), sr_tensor_clear(&y_b);
 }
 
+/* The Vulkan pipeline cache is written at the end of a run and read by the
+ * next; a damaged file is ignored, not fatal. */
+static void check_pipeline_cache(sr_backend *ref, const char *path) {
+  sr_error err = {0};
+  sr_rng rng;
+  sr_rng_seed(&rng, 7);
+  gchar *data = NULL;
+  gsize len = 0;
+  CHECK(g_file_get_contents(path, &data, &len, NULL) && len > 0, "vulkan: no pipeline cache written to %s", path);
+  g_free(data);
+  for (int round = 0; round < 2; round++) {
+    if (round == 1) CHECK(g_file_set_contents(path, "not a pipeline cache", -1, NULL), "cannot damage %s", path);
+    sr_backend *b;
+    CHECK(sr_backend_new("vulkan", 2, &b, &err) == SR_OK, "vulkan with %s cache file: %s",
+          round ? "a damaged" : "a", err.msg);
+    if (b) check_reupload(ref, b, &rng), sr_backend_free(b);
+  }
+  printf("vulkan pipeline cache %s: %zu bytes, reused; a damaged file is ignored\n", path, (size_t)len);
+}
+
 /* Every case on @b against ref, then the whole SegNet. */
 static void check_backend(sr_backend *ref, sr_backend *b, uint64_t seed) {
   sr_error err = {0};
@@ -255,16 +277,28 @@ int main(void) {
   for (int i = 0; names[i]; i++) {
     if (!strcmp(names[i], "ref")) continue;
     sr_backend *b;
+    bool vulkan = !strcmp(names[i], "vulkan");
+    char *cache = vulkan ? g_build_filename(g_get_tmp_dir(), "segrank-test-vk-XXXXXX", NULL) : NULL;
+    if (cache) { /* a pipeline cache file of our own, checked below */
+      int fd = g_mkstemp(cache);
+      if (fd >= 0) close(fd), unlink(cache);
+      setenv("SEGRANK_VULKAN_CACHE", cache, 1);
+    }
     if (sr_backend_new(names[i], 2, &b, &err) != SR_OK) {
       /* GPU backends may have no device here; CI sets SEGRANK_REQUIRE_VULKAN
        * so that a missing lavapipe fails instead of skipping silently. */
       bool required = !strcmp(names[i], "vulkan") && getenv("SEGRANK_REQUIRE_VULKAN");
       CHECK(!required, "%s backend required but unavailable: %s", names[i], err.msg);
       printf("skipped: %s backend: %s\n", names[i], err.msg);
+      unsetenv("SEGRANK_VULKAN_CACHE"), g_free(cache);
       continue;
     }
     check_backend(ref, b, 1234);
     sr_backend_free(b);
+    if (cache) {
+      check_pipeline_cache(ref, cache);
+      unsetenv("SEGRANK_VULKAN_CACHE"), unlink(cache), g_free(cache);
+    }
     if (!strcmp(names[i], "cpu")) {
       /* and the cpu backend's im2col path for the 3x3 layers too */
       setenv("SEGRANK_CPU_WINOGRAD", "0", 1);

@@ -3,15 +3,18 @@
  * staging buffer); every op records one dispatch into a command buffer with
  * a barrier after it, and synchronize submits the whole forward pass at once.
  * Pipelines come from the SPIR-V of shaders/ with the tile size as a
- * specialization constant, through a pipeline cache. Device choice: discrete
+ * specialization constant, through a pipeline cache kept on disk between
+ * runs (pipeline_cache.c). Device choice: discrete
  * GPU first, then integrated, virtual, CPU; $SEGRANK_VULKAN_DEVICE picks one
  * by index or by a substring of its name. */
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vulkan/vulkan.h>
 
 #include "../backend_impl.h"
+#include "pipeline_cache.h"
 #include "spirv.h"
 
 enum { PIPE_CONV, PIPE_RELU, PIPE_MAXPOOL, PIPE_LRN, PIPE_SOFTMAX, PIPE_COUNT };
@@ -37,6 +40,8 @@ typedef struct {
   VkDescriptorSetLayout set_layout;
   VkPipelineLayout layout;
   VkPipelineCache cache;
+  char *cache_path;         /* NULL: not kept on disk */
+  size_t cache_loaded_size; /* bytes read from it at start */
   VkPipeline pipes[PIPE_COUNT];
   VkDescriptorPool desc_pool;
   int sets_used;
@@ -250,7 +255,10 @@ static void vk_destroy(sr_backend *b) {
     vkDeviceWaitIdle(vb->dev);
     for (int i = 0; i < PIPE_COUNT; i++)
       if (vb->pipes[i]) vkDestroyPipeline(vb->dev, vb->pipes[i], NULL);
-    if (vb->cache) vkDestroyPipelineCache(vb->dev, vb->cache, NULL);
+    if (vb->cache) {
+      sr__vk_cache_save(vb->dev, vb->cache, vb->cache_path, vb->cache_loaded_size);
+      vkDestroyPipelineCache(vb->dev, vb->cache, NULL);
+    }
     if (vb->layout) vkDestroyPipelineLayout(vb->dev, vb->layout, NULL);
     if (vb->set_layout) vkDestroyDescriptorSetLayout(vb->dev, vb->set_layout, NULL);
     if (vb->desc_pool) vkDestroyDescriptorPool(vb->dev, vb->desc_pool, NULL);
@@ -259,6 +267,7 @@ static void vk_destroy(sr_backend *b) {
     vkDestroyDevice(vb->dev, NULL);
   }
   if (vb->instance) vkDestroyInstance(vb->instance, NULL);
+  g_free(vb->cache_path);
   free(vb);
 }
 
@@ -387,7 +396,10 @@ sr_status sr__backend_vulkan_new(int threads, sr_backend **out, sr_error *err) {
     VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 4 * MAX_SETS};
     VkDescriptorPoolCreateInfo dpi = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO, .maxSets = MAX_SETS,
                                       .poolSizeCount = 1, .pPoolSizes = &ps};
-    VkPipelineCacheCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+    vb->cache_path = sr__vk_cache_path(&vb->props);
+    void *initial = sr__vk_cache_load(vb->cache_path, &vb->cache_loaded_size);
+    VkPipelineCacheCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
+                                     .initialDataSize = vb->cache_loaded_size, .pInitialData = initial};
     VkCommandPoolCreateInfo cpi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                    .queueFamilyIndex = vb->queue_family};
     VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
@@ -399,6 +411,7 @@ sr_status sr__backend_vulkan_new(int threads, sr_backend **out, sr_error *err) {
         (r = vkCreateCommandPool(vb->dev, &cpi, NULL, &vb->cmd_pool)) != VK_SUCCESS ||
         (r = vkCreateFence(vb->dev, &fi, NULL, &vb->fence)) != VK_SUCCESS)
       st = vk_fail(err, r, "device object creation");
+    g_free(initial);
   }
   if (st == SR_OK) {
     VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
