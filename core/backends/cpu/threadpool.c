@@ -1,23 +1,34 @@
-/* threadpool.c: tasks are handed out by an atomic counter; workers spin
- * briefly between jobs (a forward pass issues one job per layer in quick
- * succession) and then sleep on a condition variable. */
+/* threadpool.c: tasks are handed out by one atomic word holding the job's
+ * sequence number, its task count and the next task index, so a worker
+ * still leaving one job can never take (or skip) a task of the next: a task
+ * is claimed by a compare-and-swap of exactly (job, count, index). Workers
+ * spin briefly between jobs (a forward pass issues one job per layer in
+ * quick succession) and then sleep on a condition variable. */
 #include "threadpool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
-#define CLOSED (1 << 30)
+#define FIELD_BITS 20
+#define FIELD_MASK ((UINT64_C(1) << FIELD_BITS) - 1)
+#define MAX_TASKS ((int)FIELD_MASK)
+
+static inline uint64_t pack(uint64_t job, uint64_t n, uint64_t i) {
+  return job << (2 * FIELD_BITS) | n << FIELD_BITS | i;
+}
 
 struct sr_pool {
   int n;
   pthread_t *threads;
   pthread_mutex_t lock;
   pthread_cond_t wake;
-  atomic_uint generation; /* bumped for every job */
-  atomic_int next_task, pending;
-  int n_tasks;
+  atomic_uint generation; /* bumped for every job (wakes the workers) */
+  _Atomic uint64_t next;  /* pack(job, task count, next index) */
+  uint64_t job;
+  atomic_int pending;
   void (*fn)(void *, int, int);
   void *ctx;
   atomic_bool quit;
@@ -29,9 +40,11 @@ typedef struct {
 } worker_arg;
 
 static void drain(sr_pool *p, int thread) {
-  int t;
-  while ((t = atomic_fetch_add(&p->next_task, 1)) < p->n_tasks) {
-    p->fn(p->ctx, t, thread);
+  for (;;) {
+    uint64_t v = atomic_load(&p->next);
+    if ((v & FIELD_MASK) >= ((v >> FIELD_BITS) & FIELD_MASK)) return;
+    if (!atomic_compare_exchange_weak(&p->next, &v, v + 1)) continue;
+    p->fn(p->ctx, (int)(v & FIELD_MASK), thread);
     atomic_fetch_sub(&p->pending, 1);
   }
 }
@@ -60,7 +73,7 @@ static void *worker(void *arg) {
 sr_pool *sr_pool_new(int n) {
   sr_pool *p = calloc(1, sizeof *p);
   p->n = n < 1 ? 1 : n;
-  atomic_store(&p->next_task, CLOSED);
+  atomic_store(&p->next, pack(0, 0, 0));
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
   p->threads = calloc(p->n, sizeof(pthread_t));
@@ -75,22 +88,22 @@ sr_pool *sr_pool_new(int n) {
 int sr_pool_size(const sr_pool *p) { return p->n; }
 
 void sr_pool_run(sr_pool *p, int n_tasks, void (*fn)(void *, int, int), void *ctx) {
-  if (p->n == 1 || n_tasks == 1) {
+  if (p->n == 1 || n_tasks <= 1 || n_tasks > MAX_TASKS) {
     for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
     return;
   }
-  /* next_task is parked at CLOSED between jobs, so a worker still leaving
-   * the previous job cannot take a task of this one before it is set up. */
-  p->fn = fn, p->ctx = ctx, p->n_tasks = n_tasks;
+  /* fn and ctx are published by the store of the new word, and stay valid
+   * until every task of this job has finished. */
+  p->fn = fn, p->ctx = ctx;
+  p->job = (p->job + 1) & ((UINT64_C(1) << (64 - 2 * FIELD_BITS)) - 1);
   atomic_store(&p->pending, n_tasks);
-  atomic_store(&p->next_task, 0);
+  atomic_store(&p->next, pack(p->job, (uint64_t)n_tasks, 0));
   pthread_mutex_lock(&p->lock);
   atomic_fetch_add(&p->generation, 1);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->lock);
   drain(p, 0);
   while (atomic_load(&p->pending) > 0) __asm__ volatile("" ::: "memory");
-  atomic_store(&p->next_task, CLOSED);
 }
 
 void sr_pool_free(sr_pool *p) {
