@@ -178,12 +178,12 @@ static const float *winograd_filters(cpu_backend *cb, const sr_conv_params *p, c
     f->U = sr__host_alloc(&cb->base, uc);
     if (!f->U) break;
     f->p = *p;
-    sr__cpu_winograd_filters(cb, p, w, false, f->U);
-    return f->U;
+    if (sr__cpu_winograd_filters(cb, p, w, false, f->U) == SR_OK) return f->U;
+    free(f->U), f->U = NULL;
+    return NULL;
   }
   float *U = sr__cpu_workspace(cb, CPU_WS_WINO, uc);
-  if (U) sr__cpu_winograd_filters(cb, p, w, false, U);
-  return U;
+  return U && sr__cpu_winograd_filters(cb, p, w, false, U) == SR_OK ? U : NULL;
 }
 
 static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,

@@ -61,26 +61,6 @@ static inline void input_tile(const float d[16], float v[16]) {
   }
 }
 
-/* u = G g Gᵀ for a 3×3 filter g (element (y, x) at g[y·sy + x·sx]),
- * G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]. */
-static inline void filter_tile(const float *g, int sy, int sx, float u[16]) {
-  float t[12]; /* G g: 4 × 3 */
-  for (int x = 0; x < 3; x++) {
-    float a = g[x * sx], b = g[sy + x * sx], c = g[2 * sy + x * sx];
-    t[0 + x] = a;
-    t[3 + x] = 0.5f * (a + b + c);
-    t[6 + x] = 0.5f * (a - b + c);
-    t[9 + x] = c;
-  }
-  for (int i = 0; i < 4; i++) {
-    float a = t[3 * i], b = t[3 * i + 1], c = t[3 * i + 2];
-    u[4 * i + 0] = a;
-    u[4 * i + 1] = 0.5f * (a + b + c);
-    u[4 * i + 2] = 0.5f * (a - b + c);
-    u[4 * i + 3] = c;
-  }
-}
-
 /* The 2×2 output tile Aᵀ m A, Aᵀ = [1 1 1 0; 0 1 −1 −1]. */
 static inline void output_tile(const float m[16], float y[4]) {
   float s[8];
@@ -281,25 +261,51 @@ SR_VECTOR_CLONES static void output_task(void *ctx, int task, int thread) {
   }
 }
 
+/* G g Gᵀ of @n filters at once: g[e·n + i] is element e = 3y + x of filter
+ * i; u[k·xs + i] receives transform point k. Loops run over the filters, so
+ * loads and stores are unit-stride. */
+static inline void filter_tiles(const float *restrict g, int n, float *restrict u, size_t xs) {
+  for (int i = 0; i < n; i++) {
+    float t[12]; /* G g: 4 × 3 */
+    for (int x = 0; x < 3; x++) {
+      float a = g[x * n + i], b = g[(3 + x) * n + i], c = g[(6 + x) * n + i];
+      t[x] = a, t[3 + x] = 0.5f * (a + b + c), t[6 + x] = 0.5f * (a - b + c), t[9 + x] = c;
+    }
+    for (int r = 0; r < 4; r++) {
+      float a = t[3 * r], b = t[3 * r + 1], c = t[3 * r + 2];
+      u[(4 * r) * xs + i] = a;
+      u[(4 * r + 1) * xs + i] = 0.5f * (a + b + c);
+      u[(4 * r + 2) * xs + i] = 0.5f * (a - b + c);
+      u[(4 * r + 3) * xs + i] = c;
+    }
+  }
+}
+
 /* U of an output-channel range: G g Gᵀ of filter (oc, c); with transpose,
- * of filter (c, oc) rotated by 180° (the input gradient's convolution). */
-static void weight_task(void *ctx, int task, int thread) {
-  (void)thread;
+ * of filter (c, oc) rotated by 180° (the input gradient's convolution).
+ * Each output channel's filters are first gathered element-major. */
+SR_VECTOR_CLONES static void weight_task(void *ctx, int task, int thread) {
   wino_job *j = ctx;
   int n_out = j->group * j->ocg, c0, c1;
   sr__split(n_out, j->wparts, task, &c0, &c1);
+  float *tmp = sr__cpu_thread_workspace(j->cb, thread, (size_t)9 * j->icg);
+  if (!tmp) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
+  size_t xs = (size_t)j->ocg * j->icg;
   for (int c = c0; c < c1; c++) {
     int g = c / j->ocg, oc = c % j->ocg;
-    float *dst = j->Uw + ((size_t)g * XI * j->ocg + oc) * j->icg;
-    size_t xs = (size_t)j->ocg * j->icg;
     for (int ic = 0; ic < j->icg; ic++) {
-      float u[16];
-      if (j->transpose) /* source filters: (g·icg + ic) × ocg × 3 × 3 */
-        filter_tile(j->w + (((size_t)g * j->icg + ic) * j->ocg + oc) * 9 + 8, -3, -1, u);
-      else
-        filter_tile(j->w + ((size_t)c * j->icg + ic) * 9, 3, 1, u);
-      for (int k = 0; k < XI; k++) dst[k * xs + ic] = u[k];
+      if (j->transpose) { /* source filters: (g·icg + ic) × ocg × 3 × 3, flipped */
+        const float *f = j->w + (((size_t)g * j->icg + ic) * j->ocg + oc) * 9;
+        for (int e = 0; e < 9; e++) tmp[(size_t)e * j->icg + ic] = f[8 - e];
+      } else {
+        const float *f = j->w + ((size_t)c * j->icg + ic) * 9;
+        for (int e = 0; e < 9; e++) tmp[(size_t)e * j->icg + ic] = f[e];
+      }
     }
+    filter_tiles(tmp, j->icg, j->Uw + ((size_t)g * XI * j->ocg + oc) * j->icg, xs);
   }
 }
 
@@ -331,7 +337,7 @@ sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, con
   int n_out = p->group * j.ocg;
   j.wparts = 4 * sr_pool_size(cb->pool) < n_out ? 4 * sr_pool_size(cb->pool) : n_out;
   sr_pool_run(cb->pool, j.wparts, weight_task, &j);
-  return SR_OK;
+  return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
 }
 
 size_t sr__cpu_winograd_filter_count(const sr_conv_params *p) {
