@@ -23,13 +23,18 @@ float *sr__cpu_workspace(cpu_backend *cb, int slot, size_t count) {
   return cb->ws[slot];
 }
 
-float *sr__cpu_thread_workspace(cpu_backend *cb, int t, size_t count) {
+float *sr__cpu_thread_slot(cpu_backend *cb, int thread, int slot, size_t count) {
+  int t = thread * CPU_TWS_SLOTS + slot;
   if (count > cb->tws_count[t]) {
     free(cb->tws[t]);
     cb->tws[t] = sr__host_alloc(&cb->base, count);
     cb->tws_count[t] = cb->tws[t] ? count : 0;
   }
   return cb->tws[t];
+}
+
+float *sr__cpu_thread_workspace(cpu_backend *cb, int thread, size_t count) {
+  return sr__cpu_thread_slot(cb, thread, CPU_TWS_SCRATCH, count);
 }
 
 /* OpenBLAS keeps one process-wide thread count, which other code (the
@@ -353,7 +358,7 @@ static sr_status cpu_softmax(sr_backend *b, const sr_tensor *x, sr_tensor *y) {
 
 static void cpu_destroy(sr_backend *b) {
   cpu_backend *cb = (cpu_backend *)b;
-  for (int t = 0; t < sr_pool_size(cb->pool); t++) free(cb->tws[t]);
+  for (int t = 0; t < sr_pool_size(cb->pool) * CPU_TWS_SLOTS; t++) free(cb->tws[t]);
   free(cb->tws), free(cb->tws_count);
   sr_pool_free(cb->pool);
   for (int i = 0; i < CPU_WS_SLOTS; i++) free(cb->ws[i]);
@@ -385,8 +390,8 @@ sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err) {
   cb->base.ops = &cpu_ops;
   cb->base.threads = threads;
   cb->pool = sr_pool_new(threads);
-  cb->tws = calloc(threads, sizeof(float *));
-  cb->tws_count = calloc(threads, sizeof(size_t));
+  cb->tws = calloc((size_t)threads * CPU_TWS_SLOTS, sizeof(float *));
+  cb->tws_count = calloc((size_t)threads * CPU_TWS_SLOTS, sizeof(size_t));
   sr__cpu_blas_single();
   const char *wino = getenv("SEGRANK_CPU_WINOGRAD");
   cb->winograd = !wino || strcmp(wino, "0");

@@ -13,6 +13,9 @@
 
 /* Shared (not per-thread) workspaces. */
 enum { CPU_WS_COL, CPU_WS_GRAD, CPU_WS_WINO, CPU_WS_SLOTS };
+/* Per-thread workspaces: a task's scratch, and a frame's transformed tiles
+ * (Winograd, when threads take whole frames). */
+enum { CPU_TWS_SCRATCH, CPU_TWS_TILES, CPU_TWS_SLOTS };
 
 /* A buffer filled by upload (the net's weights): its Winograd filters are
  * transformed on first use and kept until the next upload or release. */
@@ -31,7 +34,7 @@ typedef struct {
   int n_frozen, cap_frozen;
   float *ws[CPU_WS_SLOTS]; /* grown on demand */
   size_t ws_count[CPU_WS_SLOTS];
-  float **tws; /* per-thread workspaces */
+  float **tws; /* per-thread workspaces: [thread · CPU_TWS_SLOTS + slot] */
   size_t *tws_count;
 } cpu_backend;
 
@@ -40,6 +43,7 @@ typedef struct {
  * task running on @thread. */
 float *sr__cpu_workspace(cpu_backend *cb, int slot, size_t count);
 float *sr__cpu_thread_workspace(cpu_backend *cb, int thread, size_t count);
+float *sr__cpu_thread_slot(cpu_backend *cb, int thread, int slot, size_t count);
 
 /* Makes OpenBLAS single-threaded (our tasks call it from the pool). */
 void sr__cpu_blas_single(void);

@@ -344,6 +344,31 @@ size_t sr__cpu_winograd_filter_count(const sr_conv_params *p) {
   return (size_t)XI * p->out_c * (p->in_c / p->group);
 }
 
+/* One thread takes whole frames: transform, 16 GEMMs and output transform
+ * with its own tile buffers, which stay in its core's cache, and no
+ * synchronisation between the phases. */
+static void frames_task(void *ctx, int task, int thread) {
+  const wino_job *j = ctx;
+  wino_job f = {.cb = j->cb, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .x = j->x,
+                .oh = j->oh, .ow = j->ow, .th = j->th, .tw = j->tw, .tiles = j->tiles, .parts = 1, .U = j->U,
+                .y = j->y, .bias = j->bias, .relu = j->relu};
+  sr__split(j->x->n, j->wparts, task, &f.f0, &f.nf);
+  f.nf -= f.f0;
+  if (f.nf <= 0) return;
+  f.T = (size_t)f.nf * f.tiles;
+  size_t nv = (size_t)XI * j->x->c * f.T;
+  f.V = sr__cpu_thread_slot(j->cb, thread, CPU_TWS_TILES, nv + (size_t)XI * j->y->c * f.T);
+  if (!f.V) {
+    atomic_store((atomic_int *)&j->failed, 1);
+    return;
+  }
+  f.M = f.V + nv;
+  for (int n = 0; n < f.nf; n++) input_task(&f, n, thread);
+  for (int k = 0; k < f.group * XI; k++) gemm_task(&f, k, thread);
+  for (int n = 0; n < f.nf; n++) output_task(&f, n, thread);
+  if (atomic_load(&f.failed)) atomic_store((atomic_int *)&j->failed, 1);
+}
+
 /* y = conv(x) with transformed filters U (in_c = x->c, out_c = y->c). */
 sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int pad, const sr_tensor *x, const float *U,
                                 const float *bias, bool relu, sr_tensor *y) {
@@ -351,6 +376,12 @@ sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int pad, const sr_te
   wino_job j = {.cb = cb, .group = group, .icg = x->c / group, .ocg = y->c / group, .U = U, .y = y,
                 .bias = bias, .relu = relu};
   set_geometry(&j, x, pad, y->h, y->w);
+  int threads = sr_pool_size(cb->pool);
+  if (x->n >= 2 * threads) { /* enough frames: threads take whole frames */
+    j.wparts = x->n; /* one frame per task */
+    sr_pool_run(cb->pool, j.wparts, frames_task, &j);
+    return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
+  }
   int chunk = frames_per_chunk(&j, x->n, x->c > y->c ? x->c : y->c);
   for (j.f0 = 0; j.f0 < x->n; j.f0 += chunk) {
     j.nf = x->n - j.f0 < chunk ? x->n - j.f0 : chunk;
