@@ -29,15 +29,24 @@ typedef struct {
   int B, H, W;      /* net input */
   int LH, LW;       /* label maps (the input's size unless features are cached) */
   int from;         /* first layer run: act[from] is given (cached features) */
+  /* Per layer: its output shares the input's memory (a ReLU after a
+   * convolution, which then runs with the ReLU fused; a dropout of rate 0,
+   * whose gradient is shared too): nothing to run for it. */
+  uint8_t *in_place;
 } tgraph;
+
+enum { SHARE_ACT = 1, SHARE_GRAD = 2 };
 
 static void tg_free(tgraph *g) {
   for (int i = 0; i <= g->n_steps; i++) {
+    uint8_t sh = i > 0 && g->in_place ? g->in_place[i - 1] : 0;
+    if (sh & SHARE_ACT) g->act[i].data = NULL;
+    if (sh & SHARE_GRAD) g->grad[i].data = NULL;
     if (i > 0) sr_tensor_clear(&g->act[i]);
     sr_tensor_clear(&g->grad[i]);
     if (i < g->n_steps) free(g->mask[i]);
   }
-  free(g->act), free(g->grad), free(g->mask);
+  free(g->act), free(g->grad), free(g->mask), free(g->in_place);
   memset(g, 0, sizeof *g);
 }
 
@@ -52,6 +61,7 @@ static sr_status tg_init(tgraph *g, const sr_model *m, sr_backend *b, int B, int
   g->act = calloc(g->n_steps + 1, sizeof(sr_tensor));
   g->grad = calloc(g->n_steps + 1, sizeof(sr_tensor));
   g->mask = calloc(g->n_steps, sizeof(uint8_t *));
+  g->in_place = calloc(g->n_steps, 1);
   sr_tensor cur = {B, 3, H, W, NULL};
   g->act[0] = cur; /* the caller points act[0].data at its input */
   sr_tensor_alloc(&g->grad[0], B, 3, H, W);
@@ -66,11 +76,16 @@ static sr_status tg_init(tgraph *g, const sr_model *m, sr_backend *b, int B, int
       if (cur.h < l->pool.kernel || cur.w < l->pool.kernel) goto small;
       cur.h = sr_pool_out_size(cur.h, l->pool.kernel, l->pool.stride, l->pool.pad);
       cur.w = sr_pool_out_size(cur.w, l->pool.kernel, l->pool.stride, l->pool.pad);
-    } else if (l->type == SR_LAYER_DROPOUT) {
+    } else if (l->type == SR_LAYER_DROPOUT && l->dropout > 0) {
       g->mask[i] = malloc(sr_tensor_count(&cur));
     }
-    if (sr_tensor_alloc(&g->act[i + 1], cur.n, cur.c, cur.h, cur.w) != SR_OK ||
-        sr_tensor_alloc(&g->grad[i + 1], cur.n, cur.c, cur.h, cur.w) != SR_OK) {
+    if (i > 0 && l->type == SR_LAYER_RELU && m->layers[i - 1].type == SR_LAYER_CONV) g->in_place[i] = SHARE_ACT;
+    if (i > 0 && l->type == SR_LAYER_DROPOUT && l->dropout <= 0) g->in_place[i] = SHARE_ACT | SHARE_GRAD;
+    g->act[i + 1] = g->act[i], g->grad[i + 1] = g->grad[i];
+    g->act[i + 1].c = cur.c, g->act[i + 1].h = cur.h, g->act[i + 1].w = cur.w;
+    g->grad[i + 1].c = cur.c, g->grad[i + 1].h = cur.h, g->grad[i + 1].w = cur.w;
+    if ((!(g->in_place[i] & SHARE_ACT) && sr_tensor_alloc(&g->act[i + 1], cur.n, cur.c, cur.h, cur.w) != SR_OK) ||
+        (!(g->in_place[i] & SHARE_GRAD) && sr_tensor_alloc(&g->grad[i + 1], cur.n, cur.c, cur.h, cur.w) != SR_OK)) {
       tg_free(g);
       return sr_error_set(err, SR_ERR_NOMEM, "out of memory for the training activations");
     }
@@ -112,17 +127,18 @@ static sr_status tg_forward(tgraph *g, sr_rng *rng, bool dropout) {
     switch (l->type) {
       case SR_LAYER_CONV: {
         sr_conv_params p = l->conv;
-        p.relu = false;
+        p.relu = i + 1 < g->n_steps && (g->in_place[i + 1] & SHARE_ACT) && g->m->layers[i + 1].type == SR_LAYER_RELU;
         st = ops->conv2d(g->b, &p, x, l->weight, l->bias, y);
         break;
       }
       case SR_LAYER_RELU:
-        for (size_t k = 0; k < n; k++) y->data[k] = x->data[k] > 0 ? x->data[k] : 0;
+        if (!g->in_place[i])
+          for (size_t k = 0; k < n; k++) y->data[k] = x->data[k] > 0 ? x->data[k] : 0;
         break;
       case SR_LAYER_MAXPOOL: st = ops->maxpool(g->b, &l->pool, x, y); break;
       case SR_LAYER_LRN: st = ops->lrn(g->b, &l->lrn, x, y); break;
       case SR_LAYER_DROPOUT:
-        dropout_forward(x->data, y->data, g->mask[i], n, dropout ? l->dropout : 0.f, rng);
+        if (!g->in_place[i]) dropout_forward(x->data, y->data, g->mask[i], n, dropout ? l->dropout : 0.f, rng);
         break;
       case SR_LAYER_SOFTMAX: st = ops->softmax(g->b, x, y); break;
     }
@@ -154,6 +170,7 @@ static sr_status tg_backward(tgraph *g, int first_trainable, bool dropout, float
         if (need_dx) st = ops->lrn_backward(g->b, &l->lrn, x, y, dy, dx);
         break;
       case SR_LAYER_DROPOUT: {
+        if (g->in_place[i]) break; /* rate 0: the gradient is shared */
         float scale = dropout && l->dropout > 0 ? 1.f / (1.f - l->dropout) : 1.f;
         for (size_t k = 0; k < n; k++) dx->data[k] = dy->data[k] * (float)g->mask[i][k] * scale;
         break;
@@ -741,6 +758,8 @@ static int cmp_double(const void *a, const void *b) {
 sr_status sr_train_bench(const sr_model *proto, sr_backend *b, bool paper_mode, int batch, int h, int w, int steps,
                          double *ms_per_step, sr_error *err) {
   sr_model *m = sr_model_copy(proto);
+  for (int i = 0; i < m->n_layers; i++) /* no dropout: the peer's head has none */
+    if (m->layers[i].type == SR_LAYER_DROPOUT) m->layers[i].dropout = 0;
   tgraph g;
   sr_status st = tg_init(&g, m, b, batch, h, w, err);
   if (st != SR_OK) {
