@@ -116,6 +116,18 @@ static void dropout_forward(const float *x, float *y, uint8_t *mask, size_t n, f
   for (size_t k = 0; k < n; k++) y[k] = x[k] * (float)mask[k] * scale;
 }
 
+static void relu_forward(const float *restrict x, float *restrict y, size_t n) {
+  for (size_t k = 0; k < n; k++) y[k] = x[k] > 0 ? x[k] : 0;
+}
+
+/* dx = dy where the output was positive. */
+static void relu_backward(const float *restrict y, const float *restrict dy, float *restrict dx, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    float d = dy[k]; /* loaded unconditionally, so the loop vectorises */
+    dx[k] = y[k] > 0 ? d : 0;
+  }
+}
+
 /* act[0] must point at the input. */
 static sr_status tg_forward(tgraph *g, sr_rng *rng, bool dropout) {
   const struct sr_backend_ops *ops = g->b->ops;
@@ -132,8 +144,7 @@ static sr_status tg_forward(tgraph *g, sr_rng *rng, bool dropout) {
         break;
       }
       case SR_LAYER_RELU:
-        if (!g->in_place[i])
-          for (size_t k = 0; k < n; k++) y->data[k] = x->data[k] > 0 ? x->data[k] : 0;
+        if (!g->in_place[i]) relu_forward(x->data, y->data, n);
         break;
       case SR_LAYER_MAXPOOL: st = ops->maxpool(g->b, &l->pool, x, y); break;
       case SR_LAYER_LRN: st = ops->lrn(g->b, &l->lrn, x, y); break;
@@ -161,7 +172,7 @@ static sr_status tg_backward(tgraph *g, int first_trainable, bool dropout, float
         st = ops->conv2d_backward(g->b, &l->conv, x, l->weight, dy, need_dx ? dx : NULL, dw[i], db[i]);
         break;
       case SR_LAYER_RELU:
-        for (size_t k = 0; k < n; k++) dx->data[k] = y->data[k] > 0 ? dy->data[k] : 0;
+        relu_backward(y->data, dy->data, dx->data, n);
         break;
       case SR_LAYER_MAXPOOL:
         if (need_dx) st = ops->maxpool_backward(g->b, &l->pool, x, dy, dx);

@@ -35,6 +35,8 @@ static const op_case cases[] = {
     /* 3x3 stride 1 (the cpu backend's Winograd path): no padding, padding 2, odd sizes, batch 3 */
     {OP_CONV, 3, 6, 9, 10, {6, 10, 3, 3, 1, 0, 2, true}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
     {OP_CONV, 1, 4, 5, 8, {4, 5, 3, 3, 1, 2, 1, false}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
+    /* 8+ input channels: the filter transform's 8-wide steps and tail */
+    {OP_CONV, 1, 20, 6, 7, {20, 9, 3, 3, 1, 1, 1, false}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
     /* batches of 2 x threads or more: threads take whole frames */
     {OP_CONV, 5, 4, 7, 9, {4, 6, 3, 3, 1, 1, 2, true}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
     /* maps of 1024+ pixels take the cpu backend's column-split path */
@@ -109,6 +111,7 @@ static void check_backward(sr_backend *ref, sr_backend *b, sr_rng *rng) {
       {OP_CONV, 2, 4, 7, 6, {4, 5, 3, 3, 1, 0, 1, false}, {0}, {0}, 1e-10, "Winograd, no padding"},
       {OP_CONV, 1, 3, 5, 8, {3, 4, 3, 3, 1, 2, 1, false}, {0}, {0}, 1e-10, "Winograd, padding 2"},
       {OP_CONV, 5, 4, 6, 7, {4, 6, 3, 3, 1, 1, 1, false}, {0}, {0}, 1e-10, "Winograd, whole frames per thread"},
+      {OP_CONV, 2, 20, 5, 6, {20, 9, 3, 3, 1, 1, 1, false}, {0}, {0}, 1e-10, "Winograd, 8-wide filter transforms"},
       {OP_CONV, 2, 4, 13, 11, {4, 6, 5, 5, 1, 2, 2, false}, {0}, {0}, 1e-10, "im2col, 5x5 groups"},
       {OP_CONV, 2, 3, 23, 19, {3, 4, 11, 11, 4, 0, 1, false}, {0}, {0}, 1e-10, "im2col, stride 4"},
       {OP_CONV, 3, 6, 4, 5, {6, 7, 1, 1, 1, 0, 1, false}, {0}, {0}, 1e-10, "1x1"},

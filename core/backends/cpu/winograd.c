@@ -262,23 +262,37 @@ SR_VECTOR_CLONES static void output_task(void *ctx, int task, int thread) {
 }
 
 /* G g Gᵀ of @n filters at once: g[e·n + i] is element e = 3y + x of filter
- * i; u[k·xs + i] receives transform point k. Loops run over the filters, so
- * loads and stores are unit-stride. */
-static inline void filter_tiles(const float *restrict g, int n, float *restrict u, size_t xs) {
-  for (int i = 0; i < n; i++) {
-    float t[12]; /* G g: 4 × 3 */
-    for (int x = 0; x < 3; x++) {
-      float a = g[x * n + i], b = g[(3 + x) * n + i], c = g[(6 + x) * n + i];
-      t[x] = a, t[3 + x] = 0.5f * (a + b + c), t[6 + x] = 0.5f * (a - b + c), t[9 + x] = c;
-    }
-    for (int r = 0; r < 4; r++) {
-      float a = t[3 * r], b = t[3 * r + 1], c = t[3 * r + 2];
-      u[(4 * r) * xs + i] = a;
-      u[(4 * r + 1) * xs + i] = 0.5f * (a + b + c);
-      u[(4 * r + 2) * xs + i] = 0.5f * (a - b + c);
-      u[(4 * r + 3) * xs + i] = c;
-    }
-  }
+ * i; u[k·xs + i] receives transform point k. Eight filters per step with
+ * GCC's vector extension (the auto-vectoriser gives up on this many
+ * streams), then one at a time. */
+typedef float v8sf __attribute__((vector_size(32), aligned(4), may_alias)); /* unaligned, aliases float */
+#define LOAD8(p) (*(const v8sf *)(p))
+#define STORE8(p, v) (*(v8sf *)(p) = (v))
+
+#define FILTER_TILE(T, LOAD, STORE)                                                                          \
+  do {                                                                                                       \
+    T a0 = LOAD(g + i), a1 = LOAD(g + n + i), a2 = LOAD(g + 2 * n + i);                                      \
+    T b0 = LOAD(g + 3 * n + i), b1 = LOAD(g + 4 * n + i), b2 = LOAD(g + 5 * n + i);                          \
+    T c0 = LOAD(g + 6 * n + i), c1 = LOAD(g + 7 * n + i), c2 = LOAD(g + 8 * n + i);                          \
+    /* G g: rows a, (a+b+c)/2, (a−b+c)/2, c; then the same across each row */                                 \
+    T h0 = 0.5f * (a0 + b0 + c0), h1 = 0.5f * (a1 + b1 + c1), h2 = 0.5f * (a2 + b2 + c2);                     \
+    T k0 = 0.5f * (a0 - b0 + c0), k1 = 0.5f * (a1 - b1 + c1), k2 = 0.5f * (a2 - b2 + c2);                     \
+    STORE(u + i, a0), STORE(u + xs + i, 0.5f * (a0 + a1 + a2));                                              \
+    STORE(u + 2 * xs + i, 0.5f * (a0 - a1 + a2)), STORE(u + 3 * xs + i, a2);                                 \
+    STORE(u + 4 * xs + i, h0), STORE(u + 5 * xs + i, 0.5f * (h0 + h1 + h2));                                 \
+    STORE(u + 6 * xs + i, 0.5f * (h0 - h1 + h2)), STORE(u + 7 * xs + i, h2);                                 \
+    STORE(u + 8 * xs + i, k0), STORE(u + 9 * xs + i, 0.5f * (k0 + k1 + k2));                                 \
+    STORE(u + 10 * xs + i, 0.5f * (k0 - k1 + k2)), STORE(u + 11 * xs + i, k2);                               \
+    STORE(u + 12 * xs + i, c0), STORE(u + 13 * xs + i, 0.5f * (c0 + c1 + c2));                               \
+    STORE(u + 14 * xs + i, 0.5f * (c0 - c1 + c2)), STORE(u + 15 * xs + i, c2);                               \
+  } while (0)
+#define LOAD1(p) (*(p))
+#define STORE1(p, v) (*(p) = (v))
+
+SR_VECTOR_CLONES static void filter_tiles(const float *restrict g, int n, float *restrict u, size_t xs) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) FILTER_TILE(v8sf, LOAD8, STORE8);
+  for (; i < n; i++) FILTER_TILE(float, LOAD1, STORE1);
 }
 
 /* U of an output-channel range: G g Gᵀ of filter (oc, c); with transpose,
