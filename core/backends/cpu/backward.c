@@ -183,13 +183,11 @@ static void maxpool_backward_task(void *ctx, int task, int thread) {
     float *out = j->dx->data + (size_t)pl * x->h * x->w;
     memset(out, 0, sizeof(float) * x->h * x->w);
     for (int oy = 0; oy < dy->h; oy++) {
-      int y0 = oy * p->stride - p->pad, y1 = y0 + p->kernel;
-      if (y0 < 0) y0 = 0;
-      if (y1 > x->h) y1 = x->h;
+      int y0, y1;
+      sr__pool_window(oy, p->stride, p->pad, p->kernel, x->h, &y0, &y1);
       for (int ox = 0; ox < dy->w; ox++) {
-        int x0 = ox * p->stride - p->pad, x1 = x0 + p->kernel;
-        if (x0 < 0) x0 = 0;
-        if (x1 > x->w) x1 = x->w;
+        int x0, x1;
+        sr__pool_window(ox, p->stride, p->pad, p->kernel, x->w, &x0, &x1);
         int best = y0 * x->w + x0;
         for (int iy = y0; iy < y1; iy++)
           for (int ix = x0; ix < x1; ix++)

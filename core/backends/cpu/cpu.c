@@ -261,13 +261,11 @@ static void maxpool_task(void *ctx, int task, int thread) {
     const float *in = x->data + (size_t)pl * x->h * x->w;
     float *out = y->data + (size_t)pl * y->h * y->w;
     for (int oy = 0; oy < y->h; oy++) {
-      int y0 = oy * p->stride - p->pad, y1 = y0 + p->kernel;
-      if (y0 < 0) y0 = 0;
-      if (y1 > x->h) y1 = x->h;
+      int y0, y1;
+      sr__pool_window(oy, p->stride, p->pad, p->kernel, x->h, &y0, &y1);
       for (int ox = 0; ox < y->w; ox++) {
-        int x0 = ox * p->stride - p->pad, x1 = x0 + p->kernel;
-        if (x0 < 0) x0 = 0;
-        if (x1 > x->w) x1 = x->w;
+        int x0, x1;
+        sr__pool_window(ox, p->stride, p->pad, p->kernel, x->w, &x0, &x1);
         float m = -FLT_MAX;
         for (int iy = y0; iy < y1; iy++)
           for (int ix = x0; ix < x1; ix++) m = in[iy * x->w + ix] > m ? in[iy * x->w + ix] : m;

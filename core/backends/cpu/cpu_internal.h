@@ -54,6 +54,13 @@ static inline void sr__split(int total, int parts, int i, int *lo, int *hi) {
   *hi = (int)((long)total * (i + 1) / parts);
 }
 
+/* The input range [lo, hi) of pooling window @o along an axis of @size. */
+static inline void sr__pool_window(int o, int stride, int pad, int kernel, int size, int *lo, int *hi) {
+  *lo = o * stride - pad, *hi = *lo + kernel;
+  if (*lo < 0) *lo = 0;
+  if (*hi > size) *hi = size;
+}
+
 /* backward.c */
 sr_status sr__cpu_conv2d_backward(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
                                   const sr_tensor *dy, sr_tensor *dx, float *dw, float *db);

@@ -358,6 +358,20 @@ size_t sr__cpu_winograd_filter_count(const sr_conv_params *p) {
   return (size_t)XI * p->out_c * (p->in_c / p->group);
 }
 
+/* Frames [j->f0, j->f0 + chunk) (fewer at the end): shared V and M buffers
+ * for them (M with @m_channels channels), and their input transform. */
+static sr_status chunk_input(wino_job *j, int chunk, int m_channels) {
+  const sr_tensor *x = j->x;
+  j->nf = x->n - j->f0 < chunk ? x->n - j->f0 : chunk;
+  j->T = (size_t)j->nf * j->tiles;
+  j->V = sr__cpu_workspace(j->cb, CPU_WS_COL, (size_t)XI * x->c * j->T);
+  j->M = sr__cpu_workspace(j->cb, CPU_WS_GRAD, (size_t)XI * m_channels * j->T);
+  if (!j->V || !j->M) return SR_ERR_NOMEM;
+  j->parts = per_frame_parts(j->cb, j->nf, x->c);
+  sr_pool_run(j->cb->pool, j->nf * j->parts, input_task, j);
+  return SR_OK;
+}
+
 /* One thread takes whole frames: transform, 16 GEMMs and output transform
  * with its own tile buffers, which stay in its core's cache, and no
  * synchronisation between the phases. */
@@ -398,13 +412,7 @@ sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int pad, const sr_te
   }
   int chunk = frames_per_chunk(&j, x->n, x->c > y->c ? x->c : y->c);
   for (j.f0 = 0; j.f0 < x->n; j.f0 += chunk) {
-    j.nf = x->n - j.f0 < chunk ? x->n - j.f0 : chunk;
-    j.T = (size_t)j.nf * j.tiles;
-    j.V = sr__cpu_workspace(cb, CPU_WS_COL, (size_t)XI * x->c * j.T);
-    j.M = sr__cpu_workspace(cb, CPU_WS_GRAD, (size_t)XI * y->c * j.T);
-    if (!j.V || !j.M) return SR_ERR_NOMEM;
-    j.parts = per_frame_parts(cb, j.nf, x->c);
-    sr_pool_run(cb->pool, j.nf * j.parts, input_task, &j);
+    if (chunk_input(&j, chunk, y->c) != SR_OK) return SR_ERR_NOMEM;
     sr_pool_run(cb->pool, group * XI, gemm_task, &j);
     j.parts = per_frame_parts(cb, j.nf, y->c);
     sr_pool_run(cb->pool, j.nf * j.parts, output_task, &j);
@@ -494,13 +502,7 @@ sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p,
   if (!j.Uw) return SR_ERR_NOMEM;
   int chunk = frames_per_chunk(&j, x->n, x->c > dy->c ? x->c : dy->c);
   for (j.f0 = 0; j.f0 < x->n; j.f0 += chunk) {
-    j.nf = x->n - j.f0 < chunk ? x->n - j.f0 : chunk;
-    j.T = (size_t)j.nf * j.tiles;
-    j.V = sr__cpu_workspace(cb, CPU_WS_COL, (size_t)XI * x->c * j.T);
-    j.M = sr__cpu_workspace(cb, CPU_WS_GRAD, (size_t)XI * dy->c * j.T);
-    if (!j.V || !j.M) return SR_ERR_NOMEM;
-    j.parts = per_frame_parts(cb, j.nf, x->c);
-    sr_pool_run(cb->pool, j.nf * j.parts, input_task, &j);
+    if (chunk_input(&j, chunk, dy->c) != SR_OK) return SR_ERR_NOMEM;
     j.parts = per_frame_parts(cb, j.nf, dy->c);
     sr_pool_run(cb->pool, j.nf * j.parts, grad_input_task, &j);
     sr_pool_run(cb->pool, p->group * XI, grad_gemm_task, &j);
