@@ -271,12 +271,11 @@ void sr_model_free(sr_model *m) {
 }
 
 const char *sr_default_model_path(void) {
-  static char path[4096];
+  /* Both candidates are compile-time strings: no buffer to share between threads. */
+  static const char installed[] = SR_MODEL_INSTALL_DIR "/" SR_DEFAULT_MODEL_NAME;
+  static const char built[] = SR_MODEL_BUILD_DIR "/" SR_DEFAULT_MODEL_NAME;
   const char *env = getenv("SEGRANK_MODEL");
   if (env && *env) return env;
   struct stat st;
-  snprintf(path, sizeof path, "%s/%s", SR_MODEL_INSTALL_DIR, SR_DEFAULT_MODEL_NAME);
-  if (stat(path, &st) == 0) return path;
-  snprintf(path, sizeof path, "%s/%s", SR_MODEL_BUILD_DIR, SR_DEFAULT_MODEL_NAME);
-  return path;
+  return stat(installed, &st) == 0 ? installed : built;
 }
