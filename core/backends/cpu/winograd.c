@@ -8,6 +8,11 @@
  * with the flipped, transposed filters, and the weight gradient is F(3×3,
  * 2×2) (same Bᵀ d B of the input tiles, G₂ on the dy tiles, A₃ back).
  *
+ * The matrices (interpolation points 0, 1, −1, ∞):
+ *   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
+ *   G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]       Aᵀ  = [1 1 1 0; 0 1 −1 −1]
+ *   G₂ = [1 0; ½ ½; ½ −½; 0 1]                A₃ᵀ = [1 1 1 0; 0 1 −1 0; 0 1 1 −1]
+ *
  * Layouts (t = frame·tiles + tile, T tiles in the chunk, per group g):
  *   V[g][ξ][c][t]    input tiles, transformed
  *   U[g][ξ][oc][c]   filters, transformed
@@ -25,7 +30,7 @@
 
 /* The tile transforms are memory- and shuffle-bound loops: built for AVX2
  * too, picked at load time where the CPU has it. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SR_NO_CLONES_TEST)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define SR_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define SR_VECTOR_CLONES
@@ -42,50 +47,6 @@ bool sr__cpu_winograd_applies(const sr_conv_params *p) {
 }
 
 /* ---- the transforms of one tile ---- */
-
-/* v = Bᵀ d B for a 4×4 tile d, Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]. */
-static inline void input_tile(const float d[16], float v[16]) {
-  float t[16];
-  for (int j = 0; j < 4; j++) {
-    t[0 + j] = d[0 + j] - d[8 + j];
-    t[4 + j] = d[4 + j] + d[8 + j];
-    t[8 + j] = d[8 + j] - d[4 + j];
-    t[12 + j] = d[4 + j] - d[12 + j];
-  }
-  for (int i = 0; i < 4; i++) {
-    const float *r = t + 4 * i;
-    v[4 * i + 0] = r[0] - r[2];
-    v[4 * i + 1] = r[1] + r[2];
-    v[4 * i + 2] = r[2] - r[1];
-    v[4 * i + 3] = r[1] - r[3];
-  }
-}
-
-/* The 2×2 output tile Aᵀ m A, Aᵀ = [1 1 1 0; 0 1 −1 −1]. */
-static inline void output_tile(const float m[16], float y[4]) {
-  float s[8];
-  for (int j = 0; j < 4; j++) {
-    s[j] = m[j] + m[4 + j] + m[8 + j];
-    s[4 + j] = m[4 + j] - m[8 + j] - m[12 + j];
-  }
-  for (int i = 0; i < 2; i++) {
-    y[2 * i] = s[4 * i] + s[4 * i + 1] + s[4 * i + 2];
-    y[2 * i + 1] = s[4 * i + 1] - s[4 * i + 2] - s[4 * i + 3];
-  }
-}
-
-/* e' = G₂ e G₂ᵀ for a 2×2 dy tile, G₂ = [1 0; ½ ½; ½ −½; 0 1]. */
-static inline void grad_tile(const float e[4], float v[16]) {
-  float t[8]; /* G₂ e: 4 × 2 */
-  for (int x = 0; x < 2; x++) {
-    float a = e[x], b = e[2 + x];
-    t[x] = a, t[2 + x] = 0.5f * (a + b), t[4 + x] = 0.5f * (a - b), t[6 + x] = b;
-  }
-  for (int i = 0; i < 4; i++) {
-    float a = t[2 * i], b = t[2 * i + 1];
-    v[4 * i] = a, v[4 * i + 1] = 0.5f * (a + b), v[4 * i + 2] = 0.5f * (a - b), v[4 * i + 3] = b;
-  }
-}
 
 /* The 3×3 weight-gradient tile A₃ᵀ m A₃, A₃ᵀ = [1 1 1 0; 0 1 −1 0; 0 1 1 −1]. */
 static inline void weight_grad_tile(const float m[16], float w[9]) {
