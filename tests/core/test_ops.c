@@ -37,6 +37,11 @@ static const op_case cases[] = {
     {OP_CONV, 1, 4, 5, 8, {4, 5, 3, 3, 1, 2, 1, false}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
     /* 8+ input channels: the filter transform's 8-wide steps and tail */
     {OP_CONV, 1, 20, 6, 7, {20, 9, 3, 3, 1, 1, 1, false}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
+    /* 5x5 stride 1 (the cpu backend's four stacked 3x3 Winograd kernels): pads 0, 1, 4, odd sizes */
+    {OP_CONV, 1, 5, 11, 8, {5, 7, 5, 5, 1, 0, 1, false}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
+    {OP_CONV, 3, 4, 7, 10, {4, 6, 5, 5, 1, 1, 2, true}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
+    {OP_CONV, 1, 2, 3, 4, {2, 3, 5, 5, 1, 4, 1, false}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
+    {OP_CONV, 5, 6, 9, 9, {6, 4, 5, 5, 1, 2, 2, true}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
     /* batches of 2 x threads or more: threads take whole frames */
     {OP_CONV, 5, 4, 7, 9, {4, 6, 3, 3, 1, 1, 2, true}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
     /* maps of 1024+ pixels take the cpu backend's column-split path */

@@ -124,7 +124,7 @@ static sr_status winograd_backward(cpu_backend *cb, const sr_conv_params *p, con
   float *U = sr__cpu_workspace(cb, CPU_WS_WINO, sr__cpu_winograd_filter_count(p));
   if (!U) return SR_ERR_NOMEM;
   if ((st = sr__cpu_winograd_filters(cb, p, w, true, U)) != SR_OK) return st;
-  return sr__cpu_winograd_conv(cb, p->group, 2 - p->pad, dy, U, NULL, false, dx);
+  return sr__cpu_winograd_conv(cb, p->group, 3, 2 - p->pad, dy, U, NULL, false, dx);
 }
 
 sr_status sr__cpu_conv2d_backward(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,

@@ -168,13 +168,13 @@ static void cpu_release(sr_backend *b, float *buf) {
 }
 
 static bool same_conv(const sr_conv_params *a, const sr_conv_params *b) {
-  return a->in_c == b->in_c && a->out_c == b->out_c && a->group == b->group;
+  return a->in_c == b->in_c && a->out_c == b->out_c && a->group == b->group && a->kh == b->kh;
 }
 
 /* The Winograd filters of @w: cached when @w was uploaded, else transformed
  * into a workspace. */
 static const float *winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w) {
-  size_t wc = (size_t)p->out_c * (p->in_c / p->group) * 9, uc = sr__cpu_winograd_filter_count(p);
+  size_t wc = (size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw, uc = sr__cpu_winograd_filter_count(p);
   for (int i = 0; i < cb->n_frozen; i++) {
     cpu_frozen *f = &cb->frozen[i];
     if (f->buf != w || f->count < wc) continue;
@@ -195,9 +195,9 @@ static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_ten
                             const float *bias, sr_tensor *y) {
   cpu_backend *cb = (cpu_backend *)b;
   sr__cpu_blas_single();
-  if (cb->winograd && sr__cpu_winograd_applies(p)) {
+  if (cb->winograd && sr__cpu_winograd_forward_applies(p)) {
     const float *U = winograd_filters(cb, p, w);
-    return U ? sr__cpu_winograd_conv(cb, p->group, p->pad, x, U, bias, p->relu, y) : SR_ERR_NOMEM;
+    return U ? sr__cpu_winograd_conv(cb, p->group, p->kh, p->pad, x, U, bias, p->relu, y) : SR_ERR_NOMEM;
   }
   if (y->h * y->w < SMALL_MAP) {
     int units = x->n * p->group, T = sr_pool_size(cb->pool), icg = p->in_c / p->group;

@@ -71,15 +71,18 @@ sr_status sr__cpu_lrn_backward(sr_backend *b, const sr_lrn_params *p, const sr_t
 
 /* winograd.c */
 bool sr__cpu_winograd_applies(const sr_conv_params *p);
+/* The forward pass also takes 5×5 stride-1 kernels (as four 3×3). */
+bool sr__cpu_winograd_forward_applies(const sr_conv_params *p);
 /* Floats of the transformed filters of a layer. */
 size_t sr__cpu_winograd_filter_count(const sr_conv_params *p);
 /* U for @w (out_c × in_c/group × 3 × 3); @transpose: of the input
  * gradient's convolution (flipped filters, in and out channels swapped). */
 sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, bool transpose,
                                    float *U);
-/* y = conv(x) + bias (ReLU when @relu) with transformed filters U;
- * x->c and y->c are the convolution's in and out channels. */
-sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int pad, const sr_tensor *x, const float *U,
+/* y = conv(x) + bias (ReLU when @relu) with transformed filters U of a
+ * @ksize × @ksize kernel (3 or 5); x->c and y->c are the convolution's in
+ * and out channels. */
+sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, const sr_tensor *x, const float *U,
                                 const float *bias, bool relu, sr_tensor *y);
 /* dw (overwritten) = the weight gradient of y = conv(x), given dy. */
 sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p, const sr_tensor *x,

@@ -1,4 +1,4 @@
-/* winograd.c: 3×3 stride-1 convolutions of the CPU backend with Winograd's
+/* winograd.c: 3×3 (and, forward only, 5×5) stride-1 convolutions of the CPU backend with Winograd's
  * minimal filtering F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for
  * Convolutional Neural Networks", 2016): each 2×2 output tile comes from a
  * 4×4 input tile as Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, so the channel sums become 16
@@ -46,6 +46,13 @@ bool sr__cpu_winograd_applies(const sr_conv_params *p) {
   return p->kh == 3 && p->kw == 3 && p->stride == 1 && p->pad >= 0 && p->pad <= 2;
 }
 
+bool sr__cpu_winograd_forward_applies(const sr_conv_params *p) {
+  return sr__cpu_winograd_applies(p) || (p->kh == 5 && p->kw == 5 && p->stride == 1 && p->pad >= 0 && p->pad <= 4);
+}
+
+/* Sub-kernels per axis for a kernel side. */
+static int sub_kernels(int k) { return k == 5 ? 2 : 1; }
+
 /* ---- the transforms of one tile ---- */
 
 /* The 3×3 weight-gradient tile A₃ᵀ m A₃, A₃ᵀ = [1 1 1 0; 0 1 −1 0; 0 1 1 −1]. */
@@ -69,6 +76,10 @@ static inline void weight_grad_tile(const float m[16], float w[9]) {
 typedef struct {
   cpu_backend *cb;
   int group, icg, ocg, pad;
+  /* A 5×5 kernel (zero-padded to 6×6) is sub × sub = 2 × 2 stacked 3×3
+   * kernels, sub-kernel (a, b) reading the input shifted by (3a, 3b): the
+   * GEMMs see kg = sub²·icg input channels, channel (a·sub + b)·icg + ic. */
+  int sub, kg;
   /* the layer's input (x) and output-shaped tensor (y or dy) */
   const sr_tensor *x;
   int oh, ow, th, tw, tiles;
@@ -119,28 +130,29 @@ static inline void b_cols(const float *restrict E, const float *restrict O, floa
   }
 }
 
-/* Bᵀ d B of every tile of a channel range of one frame. The channel is
- * first copied into a zero-padded plane covering every tile, its even and
- * odd columns apart (tile tx reads even columns tx, tx+1 and odd columns
- * tx, tx+1); then each row of tiles is transformed with unit-stride loops
- * over the tiles, which the compiler vectorises. */
+/* Bᵀ d B of every tile of a channel range of one frame (for each of the
+ * sub² shifted sub-kernels). The channel is first copied into a zero-padded
+ * plane covering every tile, its even and odd columns apart (a tile at
+ * column 2tx + o reads four consecutive columns, two of each parity); then
+ * each row of tiles is transformed with unit-stride loops over the tiles,
+ * which the compiler vectorises. */
 SR_VECTOR_CLONES static void input_task(void *ctx, int task, int thread) {
   wino_job *j = ctx;
   const sr_tensor *x = j->x;
   int f = task / j->parts, c0, c1;
   sr__split(x->c, j->parts, task % j->parts, &c0, &c1);
-  int PH = 2 * j->th + 2, tw = j->tw, HW = tw + 1; /* half-width: columns per parity */
+  int sh = 3 * (j->sub - 1); /* the last sub-kernel's shift */
+  int PH = 2 * j->th + 2 + sh, tw = j->tw, HW = tw + 1 + (sh + 1) / 2; /* HW: columns per parity */
   float *pb = sr__cpu_thread_workspace(j->cb, thread, (size_t)2 * PH * HW + 10 * (size_t)HW);
   if (!pb) {
     atomic_store(&j->failed, 1);
     return;
   }
   float *pe = pb, *po = pb + (size_t)PH * HW, *tb = po + (size_t)PH * HW, *prow = tb + 8 * (size_t)HW;
-  size_t xs = (size_t)j->icg * j->T; /* between transform points */
+  size_t xs = (size_t)j->kg * j->T; /* between transform points */
   for (int c = c0; c < c1; c++) {
     int g = c / j->icg, ic = c % j->icg;
     const float *in = x->data + ((size_t)(j->f0 + f) * x->c + c) * x->h * x->w;
-    float *out = j->V + ((size_t)g * XI * j->icg + ic) * j->T + (size_t)f * j->tiles;
     for (int r = 0; r < PH; r++) {
       int iy = r - j->pad;
       float *e = pe + (size_t)r * HW, *o = po + (size_t)r * HW;
@@ -153,17 +165,24 @@ SR_VECTOR_CLONES static void input_task(void *ctx, int task, int thread) {
       memcpy(prow + j->pad, in + (size_t)iy * x->w, sizeof(float) * (x->w < 2 * HW - j->pad ? x->w : 2 * HW - j->pad));
       deinterleave(prow, e, o, HW);
     }
-    for (int ty = 0; ty < j->th; ty++) {
-      for (int half = 0; half < 2; half++) { /* Bᵀ d on the even, then the odd columns */
-        const float *r = (half ? po : pe) + (size_t)2 * ty * HW;
-        float *t = tb + (size_t)half * 4 * HW;
-        bt_rows(r, r + HW, r + 2 * HW, r + 3 * HW, t, t + HW, t + 2 * HW, t + 3 * HW, HW);
+    for (int a = 0; a < j->sub; a++)
+      for (int ty = 0; ty < j->th; ty++) {
+        for (int half = 0; half < 2; half++) { /* Bᵀ d on the even, then the odd columns */
+          const float *r = (half ? po : pe) + (size_t)(2 * ty + 3 * a) * HW;
+          float *t = tb + (size_t)half * 4 * HW;
+          bt_rows(r, r + HW, r + 2 * HW, r + 3 * HW, t, t + HW, t + 2 * HW, t + 3 * HW, HW);
+        }
+        for (int b = 0; b < j->sub; b++) {
+          int vc = (a * j->sub + b) * j->icg + ic, o = 3 * b;
+          float *out = j->V + ((size_t)g * XI * j->kg + vc) * j->T + (size_t)f * j->tiles + (size_t)ty * tw;
+          for (int i = 0; i < 4; i++) { /* (Bᵀ d) B, tile by tile, columns shifted by o */
+            const float *E = tb + (size_t)i * HW, *O = tb + (size_t)(4 + i) * HW;
+            const float *Es = o % 2 ? O + (o - 1) / 2 : E + o / 2, *Os = o % 2 ? E + (o + 1) / 2 : O + o / 2;
+            float *ob = out + (size_t)(4 * i) * xs;
+            b_cols(Es, Os, ob, ob + xs, ob + 2 * xs, ob + 3 * xs, tw);
+          }
+        }
       }
-      for (int i = 0; i < 4; i++) { /* (Bᵀ d) B, tile by tile */
-        float *o = out + (size_t)(4 * i) * xs + (size_t)ty * tw;
-        b_cols(tb + (size_t)i * HW, tb + (size_t)(4 + i) * HW, o, o + xs, o + 2 * xs, o + 3 * xs, tw);
-      }
-    }
   }
 }
 
@@ -171,8 +190,8 @@ SR_VECTOR_CLONES static void input_task(void *ctx, int task, int thread) {
 static void gemm_task(void *ctx, int task, int thread) {
   (void)thread;
   wino_job *j = ctx;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->ocg, (int)j->T, j->icg, 1.f,
-              j->U + (size_t)task * j->ocg * j->icg, j->icg, j->V + (size_t)task * j->icg * j->T, (int)j->T, 0.f,
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->ocg, (int)j->T, j->kg, 1.f,
+              j->U + (size_t)task * j->ocg * j->kg, j->kg, j->V + (size_t)task * j->kg * j->T, (int)j->T, 0.f,
               j->M + (size_t)task * j->ocg * j->T, (int)j->T);
 }
 
@@ -257,30 +276,38 @@ SR_VECTOR_CLONES static void filter_tiles(const float *restrict g, int n, float 
 }
 
 /* U of an output-channel range: G g Gᵀ of filter (oc, c); with transpose,
- * of filter (c, oc) rotated by 180° (the input gradient's convolution).
- * Each output channel's filters are first gathered element-major. */
+ * of filter (c, oc) rotated by 180° (the input gradient's convolution); for
+ * a 5×5 kernel, of its four 3×3 sub-kernels (zero beyond the 5th row and
+ * column). Each output channel's filters are first gathered element-major. */
 SR_VECTOR_CLONES static void weight_task(void *ctx, int task, int thread) {
   wino_job *j = ctx;
-  int n_out = j->group * j->ocg, c0, c1;
+  int n_out = j->group * j->ocg, c0, c1, k = 3 * j->sub - (j->sub > 1); /* kernel side: 3 or 5 */
   sr__split(n_out, j->wparts, task, &c0, &c1);
-  float *tmp = sr__cpu_thread_workspace(j->cb, thread, (size_t)9 * j->icg);
+  float *tmp = sr__cpu_thread_workspace(j->cb, thread, (size_t)9 * j->kg);
   if (!tmp) {
     atomic_store(&j->failed, 1);
     return;
   }
-  size_t xs = (size_t)j->ocg * j->icg;
+  size_t xs = (size_t)j->ocg * j->kg;
   for (int c = c0; c < c1; c++) {
     int g = c / j->ocg, oc = c % j->ocg;
     for (int ic = 0; ic < j->icg; ic++) {
       if (j->transpose) { /* source filters: (g·icg + ic) × ocg × 3 × 3, flipped */
         const float *f = j->w + (((size_t)g * j->icg + ic) * j->ocg + oc) * 9;
-        for (int e = 0; e < 9; e++) tmp[(size_t)e * j->icg + ic] = f[8 - e];
-      } else {
-        const float *f = j->w + ((size_t)c * j->icg + ic) * 9;
-        for (int e = 0; e < 9; e++) tmp[(size_t)e * j->icg + ic] = f[e];
+        for (int e = 0; e < 9; e++) tmp[(size_t)e * j->kg + ic] = f[8 - e];
+        continue;
       }
+      const float *f = j->w + ((size_t)c * j->icg + ic) * k * k;
+      for (int a = 0; a < j->sub; a++)
+        for (int b = 0; b < j->sub; b++) {
+          int vc = (a * j->sub + b) * j->icg + ic;
+          for (int e = 0; e < 9; e++) {
+            int ky = 3 * a + e / 3, kx = 3 * b + e % 3;
+            tmp[(size_t)e * j->kg + vc] = ky < k && kx < k ? f[ky * k + kx] : 0.f;
+          }
+        }
     }
-    filter_tiles(tmp, j->icg, j->Uw + ((size_t)g * XI * j->ocg + oc) * j->icg, xs);
+    filter_tiles(tmp, j->kg, j->Uw + ((size_t)g * XI * j->ocg + oc) * j->kg, xs);
   }
 }
 
@@ -306,9 +333,10 @@ static int frames_per_chunk(const wino_job *j, int n, int channels) {
 sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, bool transpose,
                                    float *U) {
   wino_job j = {.cb = cb, .group = p->group, .w = w, .Uw = U, .transpose = transpose};
-  /* The transposed convolution swaps the channel roles. */
+  /* The transposed convolution (3×3 only) swaps the channel roles. */
   j.icg = (transpose ? p->out_c : p->in_c) / p->group;
   j.ocg = (transpose ? p->in_c : p->out_c) / p->group;
+  j.sub = transpose ? 1 : sub_kernels(p->kh), j.kg = j.sub * j.sub * j.icg;
   int n_out = p->group * j.ocg;
   j.wparts = 4 * sr_pool_size(cb->pool) < n_out ? 4 * sr_pool_size(cb->pool) : n_out;
   sr_pool_run(cb->pool, j.wparts, weight_task, &j);
@@ -316,7 +344,8 @@ sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, con
 }
 
 size_t sr__cpu_winograd_filter_count(const sr_conv_params *p) {
-  return (size_t)XI * p->out_c * (p->in_c / p->group);
+  int sub = sub_kernels(p->kh);
+  return (size_t)XI * p->out_c * sub * sub * (p->in_c / p->group);
 }
 
 /* Frames [j->f0, j->f0 + chunk) (fewer at the end): shared V and M buffers
@@ -325,7 +354,7 @@ static sr_status chunk_input(wino_job *j, int chunk, int m_channels) {
   const sr_tensor *x = j->x;
   j->nf = x->n - j->f0 < chunk ? x->n - j->f0 : chunk;
   j->T = (size_t)j->nf * j->tiles;
-  j->V = sr__cpu_workspace(j->cb, CPU_WS_COL, (size_t)XI * x->c * j->T);
+  j->V = sr__cpu_workspace(j->cb, CPU_WS_COL, (size_t)XI * j->group * j->kg * j->T);
   j->M = sr__cpu_workspace(j->cb, CPU_WS_GRAD, (size_t)XI * m_channels * j->T);
   if (!j->V || !j->M) return SR_ERR_NOMEM;
   j->parts = per_frame_parts(j->cb, j->nf, x->c);
@@ -333,45 +362,45 @@ static sr_status chunk_input(wino_job *j, int chunk, int m_channels) {
   return SR_OK;
 }
 
-/* One thread takes whole frames: transform, 16 GEMMs and output transform
- * with its own tile buffers, which stay in its core's cache, and no
- * synchronisation between the phases. */
-static void frames_task(void *ctx, int task, int thread) {
+/* One thread takes a whole (frame, group): its input transform, 16 GEMMs
+ * and output transform, in the thread's own tile buffers (laid out as for
+ * all groups, this group's part used), which stay in its core's cache,
+ * with no synchronisation between the phases. */
+static void unit_task(void *ctx, int task, int thread) {
   const wino_job *j = ctx;
-  wino_job f = {.cb = j->cb, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .x = j->x,
-                .oh = j->oh, .ow = j->ow, .th = j->th, .tw = j->tw, .tiles = j->tiles, .parts = 1, .U = j->U,
-                .y = j->y, .bias = j->bias, .relu = j->relu};
-  sr__split(j->x->n, j->wparts, task, &f.f0, &f.nf);
-  f.nf -= f.f0;
-  if (f.nf <= 0) return;
-  f.T = (size_t)f.nf * f.tiles;
-  size_t nv = (size_t)XI * j->x->c * f.T;
+  wino_job f = {.cb = j->cb, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .sub = j->sub,
+                .kg = j->kg, .x = j->x, .oh = j->oh, .ow = j->ow, .th = j->th, .tw = j->tw, .tiles = j->tiles,
+                .parts = j->group, .U = j->U, .y = j->y, .bias = j->bias, .relu = j->relu};
+  int g = task % j->group;
+  f.f0 = task / j->group, f.nf = 1, f.T = (size_t)f.tiles;
+  size_t nv = (size_t)XI * j->group * j->kg * f.T;
   f.V = sr__cpu_thread_slot(j->cb, thread, CPU_TWS_TILES, nv + (size_t)XI * j->y->c * f.T);
   if (!f.V) {
     atomic_store((atomic_int *)&j->failed, 1);
     return;
   }
   f.M = f.V + nv;
-  for (int n = 0; n < f.nf; n++) input_task(&f, n, thread);
-  for (int k = 0; k < f.group * XI; k++) gemm_task(&f, k, thread);
-  for (int n = 0; n < f.nf; n++) output_task(&f, n, thread);
+  input_task(&f, g, thread); /* parts = group: task g is group g's channels */
+  for (int k = g * XI; k < (g + 1) * XI; k++) gemm_task(&f, k, thread);
+  output_task(&f, g, thread);
   if (atomic_load(&f.failed)) atomic_store((atomic_int *)&j->failed, 1);
 }
 
 /* y = conv(x) with transformed filters U (in_c = x->c, out_c = y->c). */
-sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int pad, const sr_tensor *x, const float *U,
+sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, const sr_tensor *x, const float *U,
                                 const float *bias, bool relu, sr_tensor *y) {
   sr__cpu_blas_single();
   wino_job j = {.cb = cb, .group = group, .icg = x->c / group, .ocg = y->c / group, .U = U, .y = y,
-                .bias = bias, .relu = relu};
+                .bias = bias, .relu = relu, .sub = sub_kernels(ksize)};
+  j.kg = j.sub * j.sub * j.icg;
   set_geometry(&j, x, pad, y->h, y->w);
-  int threads = sr_pool_size(cb->pool);
-  if (x->n >= 2 * threads) { /* enough frames: threads take whole frames */
-    j.wparts = x->n; /* one frame per task */
-    sr_pool_run(cb->pool, j.wparts, frames_task, &j);
+  int threads = sr_pool_size(cb->pool), units = x->n * group;
+  if (units >= 2 * threads || (units >= threads && units % threads == 0)) {
+    /* enough (frame, group) units to keep every thread busy: one each */
+    sr_pool_run(cb->pool, units, unit_task, &j);
     return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
   }
-  int chunk = frames_per_chunk(&j, x->n, x->c > y->c ? x->c : y->c);
+  int chunk = frames_per_chunk(&j, x->n, group * j.kg > y->c ? group * j.kg : y->c);
   for (j.f0 = 0; j.f0 < x->n; j.f0 += chunk) {
     if (chunk_input(&j, chunk, y->c) != SR_OK) return SR_ERR_NOMEM;
     sr_pool_run(cb->pool, group * XI, gemm_task, &j);
@@ -457,7 +486,8 @@ sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p,
                                        const sr_tensor *dy, float *dw) {
   sr__cpu_blas_single();
   wino_job j = {.cb = cb, .group = p->group, .icg = p->in_c / p->group, .ocg = p->out_c / p->group, .dy = dy,
-                .dw = dw};
+                .dw = dw, .sub = 1};
+  j.kg = j.icg;
   set_geometry(&j, x, p->pad, dy->h, dy->w);
   j.Uw = sr__cpu_workspace(cb, CPU_WS_WINO, sr__cpu_winograd_filter_count(p));
   if (!j.Uw) return SR_ERR_NOMEM;
