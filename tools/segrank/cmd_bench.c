@@ -1,6 +1,8 @@
 /* cmd_bench.c: `segrank bench`: whole-net forward time at batch 1 and 8,
  * per-layer times and GFLOP/s for each backend, against OpenBLAS sgemm's peak
- * measured in the same run. Figures, never pass/fail. */
+ * measured in the same run. Figures, never pass/fail. Each timing waits for
+ * a quiet machine and is retried under foreign load, as the peers' scripts
+ * do theirs (load_meter.h). */
 #include <cblas.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "load_meter.h"
 
 static double now_s(void) {
   struct timespec ts;
@@ -50,6 +53,55 @@ static double time_forward(sr_net *net, sr_tensor *x, sr_tensor *y, int runs, sr
   double med = t[runs / 2];
   free(t);
   return med;
+}
+
+/* One timing, taken when the machine is quiet: up to four tries, keeping
+ * the one with the least load from other processes (done below 5%). The
+ * foreign load is printed after the figure, as the peers print theirs. */
+typedef struct {
+  double value, foreign;
+} guarded_figure;
+
+static guarded_figure guarded(const char *label, double (*fn)(void *), void *ctx) {
+  guarded_figure best = {-1, 2};
+  for (int i = 0; i < 4; i++) {
+    load_wait_idle(0.05, 0.5, 2, 60);
+    load_meter m;
+    load_meter_start(&m);
+    double v = fn(ctx), f = load_meter_foreign(&m);
+    if (v < 0) return (guarded_figure){v, f};
+    if (f < best.foreign) best = (guarded_figure){v, f};
+    if (f < 0.05) break;
+    printf("   [%s: foreign load %.0f%% during the run, retry %d]\n", label, 100 * f, i + 1);
+    fflush(stdout);
+  }
+  return best;
+}
+
+typedef struct {
+  sr_net *net;
+  sr_tensor *x, *y;
+  int runs;
+  sr_error *err;
+} forward_timing;
+
+static double forward_fn(void *ctx) {
+  forward_timing *t = ctx;
+  return time_forward(t->net, t->x, t->y, t->runs, t->err);
+}
+
+typedef struct {
+  const sr_model *m;
+  sr_backend *b;
+  bool paper;
+  int batch, size, steps;
+  sr_error *err;
+} train_timing;
+
+static double train_fn(void *ctx) {
+  train_timing *t = ctx;
+  double ms;
+  return sr_train_bench(t->m, t->b, t->paper, t->batch, t->size, t->size, t->steps, &ms, t->err) == SR_OK ? ms : -1;
 }
 
 /* Runs a peer script of ../shared/peers and returns its stdout (g_free), or
@@ -162,8 +214,10 @@ int cmd_bench(int argc, char **argv) {
     for (size_t i = 0; i < sr_tensor_count(&x8); i++) x8.data[i] = (float)(sr_rng_normal(&rng) * 60);
     memcpy(x1.data, x8.data, sizeof(float) * sr_tensor_count(&x1));
     int r1 = strcmp(names[bi], "ref") ? runs : 1, r8 = r1 / 3 > 1 ? r1 / 3 : 1;
-    double ms1 = time_forward(net, &x1, &y, r1, &err);
-    double ms8 = ms1 >= 0 ? time_forward(net, &x8, &y, r8, &err) / 8 : -1;
+    forward_timing t1 = {net, &x1, &y, r1, &err}, t8 = {net, &x8, &y, r8, &err};
+    guarded_figure g1 = guarded("batch 1", forward_fn, &t1);
+    guarded_figure g8 = g1.value >= 0 ? guarded("batch 8", forward_fn, &t8) : g1;
+    double ms1 = g1.value, ms8 = g8.value / 8;
     if (ms1 < 0 || ms8 < 0) return cli_fail(&err);
     double gf1 = flops / ms1 / 1e6, gf8 = flops / ms8 / 1e6;
     /* Per-layer split: the median of a few profiled passes at batch 1. */
@@ -191,8 +245,10 @@ int cmd_bench(int argc, char **argv) {
     double peak = sgemm_peak(2048, 3);
     printf("\nbackend %s, %d threads; OpenBLAS sgemm peak %.1f GFLOP/s (2048^3, measured after the net)\n",
            names[bi], nt, peak);
-    printf("  batch 1: %8.2f ms/frame %7.1f GFLOP/s (%.0f%% of sgemm peak)\n", ms1, gf1, 100 * gf1 / peak);
-    printf("  batch 8: %8.2f ms/frame %7.1f GFLOP/s (%.0f%% of sgemm peak)\n", ms8, gf8, 100 * gf8 / peak);
+    printf("  batch 1: %8.2f ms/frame %7.1f GFLOP/s (%.0f%% of sgemm peak)  [foreign load %.0f%%]\n", ms1, gf1,
+           100 * gf1 / peak, 100 * g1.foreign);
+    printf("  batch 8: %8.2f ms/frame %7.1f GFLOP/s (%.0f%% of sgemm peak)  [foreign load %.0f%%]\n", ms8, gf8,
+           100 * gf8 / peak, 100 * g8.foreign);
     printf("  %-14s %9s %9s %6s\n", "layer (b1)", "ms", "GFLOP/s", "share");
     double total = 0;
     for (int s = 0; s < steps; s++) {
@@ -232,12 +288,16 @@ int cmd_bench(int argc, char **argv) {
     sr_backend *b;
     if (sr_backend_new(backend ? backend : "cpu", threads, &b, &err) != SR_OK) return cli_fail(&err);
     printf("\ntraining steps, %s backend, %d threads (forward without dropout, CE, backward, SGD):\n", sr_backend_name(b), nt);
-    if (sr_train_bench(m, b, false, 8, 256, 256, 5, &scratch_ms, &err) != SR_OK ||
-        sr_train_bench(m, b, true, 16, 227, 227, 15, &paper_ms, &err) != SR_OK)
-      return cli_fail(&err);
-    printf("  from scratch, batch 8, 256x256 crops: %8.1f ms/step  %6.2f images/s\n", scratch_ms, 8e3 / scratch_ms);
-    printf("  paper mode (conv6-8 on cached conv5 features of 227x227), batch 16: %6.2f ms/step  %7.1f images/s\n",
-           paper_ms, 16e3 / paper_ms);
+    train_timing ts = {m, b, false, 8, 256, 5, &err}, tp = {m, b, true, 16, 227, 15, &err};
+    guarded_figure gs = guarded("from scratch", train_fn, &ts);
+    guarded_figure gp = gs.value >= 0 ? guarded("paper mode", train_fn, &tp) : gs;
+    scratch_ms = gs.value, paper_ms = gp.value;
+    if (scratch_ms < 0 || paper_ms < 0) return cli_fail(&err);
+    printf("  from scratch, batch 8, 256x256 crops: %8.1f ms/step  %6.2f images/s  [foreign load %.0f%%]\n",
+           scratch_ms, 8e3 / scratch_ms, 100 * gs.foreign);
+    printf("  paper mode (conv6-8 on cached conv5 features of 227x227), batch 16: %6.2f ms/step  %7.1f images/s"
+           "  [foreign load %.0f%%]\n",
+           paper_ms, 16e3 / paper_ms, 100 * gp.foreign);
     sr_backend_free(b);
   }
   double ocv1 = -1, ocv16 = -1, pt1 = -1, pt16 = -1, pt_train = -1;
