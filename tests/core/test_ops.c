@@ -42,6 +42,10 @@ static const op_case cases[] = {
     {OP_CONV, 3, 4, 7, 10, {4, 6, 5, 5, 1, 1, 2, true}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
     {OP_CONV, 1, 2, 3, 4, {2, 3, 5, 5, 1, 4, 1, false}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
     {OP_CONV, 5, 6, 9, 9, {6, 4, 5, 5, 1, 2, 2, true}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
+    /* strided kernels with ceil(k/stride) = 3 (conv1's 11x11/4): space-to-depth, then Winograd */
+    {OP_CONV, 5, 4, 17, 14, {4, 6, 5, 5, 2, 2, 2, true}, {0}, {0}, 1e-10, "space-to-depth + Winograd, float32"},
+    {OP_CONV, 1, 3, 20, 23, {3, 5, 7, 7, 3, 1, 1, false}, {0}, {0}, 1e-10, "space-to-depth + Winograd, float32"},
+    {OP_CONV, 2, 3, 29, 26, {3, 4, 9, 9, 4, 0, 1, false}, {0}, {0}, 1e-10, "space-to-depth + Winograd, float32"},
     /* batches of 2 x threads or more: threads take whole frames */
     {OP_CONV, 5, 4, 7, 9, {4, 6, 3, 3, 1, 1, 2, true}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
     /* maps of 1024+ pixels take the cpu backend's column-split path */

@@ -168,13 +168,28 @@ static void cpu_release(sr_backend *b, float *buf) {
 }
 
 static bool same_conv(const sr_conv_params *a, const sr_conv_params *b) {
-  return a->in_c == b->in_c && a->out_c == b->out_c && a->group == b->group && a->kh == b->kh;
+  return a->in_c == b->in_c && a->out_c == b->out_c && a->group == b->group && a->kh == b->kh &&
+         a->stride == b->stride;
+}
+
+/* The Winograd filters of layer @p into @U: of its own kernel (stride 1), or
+ * of the equivalent 3×3 layer over its space-to-depth input. */
+static sr_status make_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, float *U) {
+  if (p->stride == 1) return sr__cpu_winograd_filters(cb, p, w, false, U);
+  sr_conv_params q;
+  sr__cpu_s2d_params(p, &q);
+  float *w2 = sr__cpu_workspace(cb, CPU_WS_S2D_W, (size_t)q.out_c * (q.in_c / q.group) * 9);
+  if (!w2) return SR_ERR_NOMEM;
+  sr__cpu_s2d_weights(p, w, w2);
+  return sr__cpu_winograd_filters(cb, &q, w2, false, U);
 }
 
 /* The Winograd filters of @w: cached when @w was uploaded, else transformed
  * into a workspace. */
 static const float *winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w) {
-  size_t wc = (size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw, uc = sr__cpu_winograd_filter_count(p);
+  sr_conv_params q = *p;
+  if (p->stride > 1) sr__cpu_s2d_params(p, &q);
+  size_t wc = (size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw, uc = sr__cpu_winograd_filter_count(&q);
   for (int i = 0; i < cb->n_frozen; i++) {
     cpu_frozen *f = &cb->frozen[i];
     if (f->buf != w || f->count < wc) continue;
@@ -183,21 +198,23 @@ static const float *winograd_filters(cpu_backend *cb, const sr_conv_params *p, c
     f->U = sr__host_alloc(&cb->base, uc);
     if (!f->U) break;
     f->p = *p;
-    if (sr__cpu_winograd_filters(cb, p, w, false, f->U) == SR_OK) return f->U;
+    if (make_filters(cb, p, w, f->U) == SR_OK) return f->U;
     free(f->U), f->U = NULL;
     return NULL;
   }
   float *U = sr__cpu_workspace(cb, CPU_WS_WINO, uc);
-  return U && sr__cpu_winograd_filters(cb, p, w, false, U) == SR_OK ? U : NULL;
+  return U && make_filters(cb, p, w, U) == SR_OK ? U : NULL;
 }
 
 static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
                             const float *bias, sr_tensor *y) {
   cpu_backend *cb = (cpu_backend *)b;
   sr__cpu_blas_single();
-  if (cb->winograd && sr__cpu_winograd_forward_applies(p)) {
+  if (cb->winograd && (sr__cpu_winograd_forward_applies(p) || sr__cpu_s2d_applies(p))) {
     const float *U = winograd_filters(cb, p, w);
-    return U ? sr__cpu_winograd_conv(cb, p->group, p->kh, p->pad, x, U, bias, p->relu, y) : SR_ERR_NOMEM;
+    if (!U) return SR_ERR_NOMEM;
+    return p->stride == 1 ? sr__cpu_winograd_conv(cb, p->group, p->kh, p->pad, x, U, bias, p->relu, y)
+                          : sr__cpu_s2d_conv(cb, p, x, U, bias, y);
   }
   if (y->h * y->w < SMALL_MAP) {
     int units = x->n * p->group, T = sr_pool_size(cb->pool), icg = p->in_c / p->group;

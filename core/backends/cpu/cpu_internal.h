@@ -12,7 +12,7 @@
 #include "threadpool.h"
 
 /* Shared (not per-thread) workspaces. */
-enum { CPU_WS_COL, CPU_WS_GRAD, CPU_WS_WINO, CPU_WS_SLOTS };
+enum { CPU_WS_COL, CPU_WS_GRAD, CPU_WS_WINO, CPU_WS_S2D, CPU_WS_S2D_W, CPU_WS_SLOTS };
 /* Per-thread workspaces: a task's scratch, and a frame's transformed tiles
  * (Winograd, when threads take whole frames). */
 enum { CPU_TWS_SCRATCH, CPU_TWS_TILES, CPU_TWS_SLOTS };
@@ -87,5 +87,16 @@ sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, 
 /* dw (overwritten) = the weight gradient of y = conv(x), given dy. */
 sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p, const sr_tensor *x,
                                        const sr_tensor *dy, float *dw);
+
+/* space_to_depth.c: strided k × k convolutions with ⌈k/stride⌉ = 3 (conv1)
+ * as 3×3 stride-1 ones over stride² times the channels. */
+bool sr__cpu_s2d_applies(const sr_conv_params *p);
+/* The equivalent 3×3 stride-1 layer. */
+void sr__cpu_s2d_params(const sr_conv_params *p, sr_conv_params *q);
+/* Its weights (out_c × in_c·s²/group × 3 × 3) from the layer's. */
+void sr__cpu_s2d_weights(const sr_conv_params *p, const float *w, float *w2);
+/* y = conv(x) with the equivalent layer's Winograd filters U. */
+sr_status sr__cpu_s2d_conv(cpu_backend *cb, const sr_conv_params *p, const sr_tensor *x, const float *U,
+                           const float *bias, sr_tensor *y);
 
 #endif
