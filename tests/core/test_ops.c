@@ -46,6 +46,10 @@ static const op_case cases[] = {
     {OP_CONV, 5, 4, 17, 14, {4, 6, 5, 5, 2, 2, 2, true}, {0}, {0}, 1e-10, "space-to-depth + Winograd, float32"},
     {OP_CONV, 1, 3, 20, 23, {3, 5, 7, 7, 3, 1, 1, false}, {0}, {0}, 1e-10, "space-to-depth + Winograd, float32"},
     {OP_CONV, 2, 3, 29, 26, {3, 4, 9, 9, 4, 0, 1, false}, {0}, {0}, 1e-10, "space-to-depth + Winograd, float32"},
+    /* frames larger than a Winograd chunk: chunks of tile rows */
+    {OP_CONV, 1, 8, 301, 299, {8, 8, 3, 3, 1, 1, 1, true}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
+    {OP_CONV, 1, 4, 150, 157, {4, 6, 5, 5, 1, 2, 2, false}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
+    {OP_CONV, 1, 3, 450, 470, {3, 8, 11, 11, 4, 0, 1, true}, {0}, {0}, 1e-10, "space-to-depth + Winograd, float32"},
     /* batches of 2 x threads or more: threads take whole frames */
     {OP_CONV, 5, 4, 7, 9, {4, 6, 3, 3, 1, 1, 2, true}, {0}, {0}, 1e-10, "Winograd transforms, float32"},
     /* maps of 1024+ pixels take the cpu backend's column-split path */

@@ -82,7 +82,8 @@ typedef struct {
   int sub, kg;
   /* the layer's input (x) and output-shaped tensor (y or dy) */
   const sr_tensor *x;
-  int oh, ow, th, tw, tiles;
+  int oh, ow;
+  int ty0, th, tw, tiles; /* this chunk's tile rows [ty0, ty0 + th) of each frame; tiles = th · tw */
   int f0, nf;
   size_t T;
   int parts; /* channel ranges per frame in the per-frame jobs */
@@ -154,7 +155,7 @@ SR_VECTOR_CLONES static void input_task(void *ctx, int task, int thread) {
     int g = c / j->icg, ic = c % j->icg;
     const float *in = x->data + ((size_t)(j->f0 + f) * x->c + c) * x->h * x->w;
     for (int r = 0; r < PH; r++) {
-      int iy = r - j->pad;
+      int iy = 2 * j->ty0 + r - j->pad;
       float *e = pe + (size_t)r * HW, *o = po + (size_t)r * HW;
       if (iy < 0 || iy >= x->h) {
         memset(e, 0, sizeof(float) * HW), memset(o, 0, sizeof(float) * HW);
@@ -235,8 +236,8 @@ SR_VECTOR_CLONES static void output_task(void *ctx, int task, int thread) {
           o[2 * tx + 1] = j->relu && v1 < 0 ? 0.f : v1;
         }
       }
-      for (int r = 0; r < 2 && 2 * ty + r < y->h; r++)
-        memcpy(out + (size_t)(2 * ty + r) * y->w, row + (size_t)2 * r * tw, sizeof(float) * y->w);
+      for (int r = 0, oy = 2 * (j->ty0 + ty); r < 2 && oy + r < y->h; r++)
+        memcpy(out + (size_t)(oy + r) * y->w, row + (size_t)2 * r * tw, sizeof(float) * y->w);
     }
   }
 }
@@ -315,7 +316,7 @@ SR_VECTOR_CLONES static void weight_task(void *ctx, int task, int thread) {
 
 static void set_geometry(wino_job *j, const sr_tensor *x, int pad, int oh, int ow) {
   j->x = x, j->pad = pad, j->oh = oh, j->ow = ow;
-  j->th = (oh + 1) / 2, j->tw = (ow + 1) / 2, j->tiles = j->th * j->tw;
+  j->ty0 = 0, j->th = (oh + 1) / 2, j->tw = (ow + 1) / 2, j->tiles = j->th * j->tw;
 }
 
 /* Channel ranges per frame so a job over @nf frames has about 2 tasks per thread. */
@@ -369,7 +370,8 @@ static sr_status chunk_input(wino_job *j, int chunk, int m_channels) {
 static void unit_task(void *ctx, int task, int thread) {
   const wino_job *j = ctx;
   wino_job f = {.cb = j->cb, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .sub = j->sub,
-                .kg = j->kg, .x = j->x, .oh = j->oh, .ow = j->ow, .th = j->th, .tw = j->tw, .tiles = j->tiles,
+                .kg = j->kg, .x = j->x, .oh = j->oh, .ow = j->ow, .ty0 = 0, .th = j->th, .tw = j->tw,
+                .tiles = j->tiles,
                 .parts = j->group, .U = j->U, .y = j->y, .bias = j->bias, .relu = j->relu};
   int g = task % j->group;
   f.f0 = task / j->group, f.nf = 1, f.T = (size_t)f.tiles;
@@ -394,19 +396,25 @@ sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, 
                 .bias = bias, .relu = relu, .sub = sub_kernels(ksize)};
   j.kg = j.sub * j.sub * j.icg;
   set_geometry(&j, x, pad, y->h, y->w);
-  int threads = sr_pool_size(cb->pool), units = x->n * group;
-  if (units >= 2 * threads || (units >= threads && units % threads == 0)) {
+  int threads = sr_pool_size(cb->pool), units = x->n * group, channels = group * j.kg > y->c ? group * j.kg : y->c;
+  size_t row_floats = (size_t)XI * channels * j.tw, frame_floats = row_floats * j.th;
+  if ((units >= 2 * threads || (units >= threads && units % threads == 0)) && frame_floats <= 4 * WINO_CHUNK_FLOATS) {
     /* enough (frame, group) units to keep every thread busy: one each */
     sr_pool_run(cb->pool, units, unit_task, &j);
     return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
   }
-  int chunk = frames_per_chunk(&j, x->n, group * j.kg > y->c ? group * j.kg : y->c);
-  for (j.f0 = 0; j.f0 < x->n; j.f0 += chunk) {
-    if (chunk_input(&j, chunk, y->c) != SR_OK) return SR_ERR_NOMEM;
-    sr_pool_run(cb->pool, group * XI, gemm_task, &j);
-    j.parts = per_frame_parts(cb, j.nf, y->c);
-    sr_pool_run(cb->pool, j.nf * j.parts, output_task, &j);
-  }
+  /* Chunks of frames, or of tile rows when one frame is larger than a chunk. */
+  int chunk = frames_per_chunk(&j, x->n, channels), th_all = j.th;
+  int rows = frame_floats <= WINO_CHUNK_FLOATS ? th_all : (int)(WINO_CHUNK_FLOATS / row_floats);
+  if (rows < 1) rows = 1;
+  for (j.f0 = 0; j.f0 < x->n; j.f0 += j.nf)
+    for (int ty0 = 0; ty0 < th_all; ty0 += rows) {
+      j.ty0 = ty0, j.th = th_all - ty0 < rows ? th_all - ty0 : rows, j.tiles = j.th * j.tw;
+      if (chunk_input(&j, rows < th_all ? 1 : chunk, y->c) != SR_OK) return SR_ERR_NOMEM;
+      sr_pool_run(cb->pool, group * XI, gemm_task, &j);
+      j.parts = per_frame_parts(cb, j.nf, y->c);
+      sr_pool_run(cb->pool, j.nf * j.parts, output_task, &j);
+    }
   return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
 }
 
@@ -431,9 +439,10 @@ SR_VECTOR_CLONES static void grad_input_task(void *ctx, int task, int thread) {
     const float *in = dy->data + ((size_t)(j->f0 + f) * dy->c + c) * dy->h * dy->w;
     float *out = j->M + ((size_t)g * XI * j->ocg + oc) * j->T + (size_t)f * j->tiles;
     for (int ty = 0; ty < j->th; ty++) {
+      int oy = 2 * (j->ty0 + ty);
       memset(e0, 0, sizeof(float) * 2 * RW);
-      memcpy(e0, in + (size_t)2 * ty * dy->w, sizeof(float) * dy->w);
-      if (2 * ty + 1 < dy->h) memcpy(e1, in + (size_t)(2 * ty + 1) * dy->w, sizeof(float) * dy->w);
+      memcpy(e0, in + (size_t)oy * dy->w, sizeof(float) * dy->w);
+      if (oy + 1 < dy->h) memcpy(e1, in + (size_t)(oy + 1) * dy->w, sizeof(float) * dy->w);
       for (int k = 0; k < RW; k++) { /* G₂ e, all columns */
         t1[k] = 0.5f * (e0[k] + e1[k]);
         t2[k] = 0.5f * (e0[k] - e1[k]);
