@@ -41,6 +41,10 @@
  * input transform was memory-bound and the conv6-8 training step took 38 ms
  * instead of 31.5 (batch 16, measured alternately in one session). */
 #define WINO_CHUNK_FLOATS ((size_t)256 << 10)
+/* ... but never fewer tiles than this in a chunk, or the GEMMs (N = tiles)
+ * lose more than the cache gains (conv3 at 480×360 in chunks of 33 tiles:
+ * 5.2–6.2 ms against 3.7–4.3 in one chunk of 165). */
+#define MIN_CHUNK_TILES 128
 
 bool sr__cpu_winograd_applies(const sr_conv_params *p) {
   return p->kh == 3 && p->kw == 3 && p->stride == 1 && p->pad >= 0 && p->pad <= 2;
@@ -406,7 +410,9 @@ sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, 
   /* Chunks of frames, or of tile rows when one frame is larger than a chunk. */
   int chunk = frames_per_chunk(&j, x->n, channels), th_all = j.th;
   int rows = frame_floats <= WINO_CHUNK_FLOATS ? th_all : (int)(WINO_CHUNK_FLOATS / row_floats);
-  if (rows < 1) rows = 1;
+  if (rows * j.tw < MIN_CHUNK_TILES) rows = (MIN_CHUNK_TILES + j.tw - 1) / j.tw; /* GEMMs wide enough */
+  if (rows >= th_all) rows = th_all;
+  else rows = (th_all + (th_all + rows - 1) / rows - 1) / ((th_all + rows - 1) / rows); /* even chunks */
   for (j.f0 = 0; j.f0 < x->n; j.f0 += j.nf)
     for (int ty0 = 0; ty0 < th_all; ty0 += rows) {
       j.ty0 = ty0, j.th = th_all - ty0 < rows ? th_all - ty0 : rows, j.tiles = j.th * j.tw;
