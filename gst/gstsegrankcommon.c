@@ -5,7 +5,7 @@ GType gst_segrank_backend_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
       {GST_SEGRANK_BACKEND_AUTO, "Vulkan on a real GPU, otherwise cpu", "auto"},
-      {GST_SEGRANK_BACKEND_CPU, "CPU: im2col + OpenBLAS sgemm", "cpu"},
+      {GST_SEGRANK_BACKEND_CPU, "CPU: Winograd and im2col convolutions on OpenBLAS sgemm", "cpu"},
       {GST_SEGRANK_BACKEND_REF, "Reference loops (test oracle, slow)", "ref"},
       {GST_SEGRANK_BACKEND_VULKAN, "Vulkan compute shaders", "vulkan"},
       {0, NULL, NULL}};

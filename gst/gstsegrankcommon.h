@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 /**
  * GstSegrankBackend:
  * @GST_SEGRANK_BACKEND_AUTO: Vulkan on a real GPU, otherwise cpu
- * @GST_SEGRANK_BACKEND_CPU: im2col + OpenBLAS
+ * @GST_SEGRANK_BACKEND_CPU: Winograd / im2col convolutions on OpenBLAS sgemm
  * @GST_SEGRANK_BACKEND_REF: plain loops, the test oracle (slow)
  * @GST_SEGRANK_BACKEND_VULKAN: Vulkan compute shaders (when built with Vulkan)
  */

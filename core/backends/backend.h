@@ -1,7 +1,8 @@
 /* backend.h: the public face of a compute backend. A backend owns device
  * memory and runs the forward operations of the net on it; callers (sr_net)
- * never look inside: "ref" (plain loops, the test oracle), "cpu" (threaded
- * im2col + OpenBLAS sgemm) and "vulkan" (compute shaders of shaders/). */
+ * never look inside: "ref" (plain loops, the test oracle), "cpu" (Winograd
+ * and im2col convolutions on single-threaded OpenBLAS sgemm, on its own
+ * thread pool) and "vulkan" (compute shaders of shaders/). */
 #ifndef SR_BACKEND_H
 #define SR_BACKEND_H
 

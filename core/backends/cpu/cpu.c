@@ -1,9 +1,12 @@
-/* cpu.c: the CPU backend. Forward convolution is split into tasks (frame,
- * group, column range) run on our own thread pool, each unfolding its
- * columns (im2col) and calling single-threaded OpenBLAS sgemm with the bias
- * preloaded and ReLU applied in the same task; pooling, LRN and softmax are
- * loops over contiguous planes, split across the pool too. The backward
- * passes are in backward.c. */
+/* cpu.c: the CPU backend's op table, workspaces and forward ops. 3×3 and
+ * 5×5 stride-1 convolutions, and strided ones with ⌈k/stride⌉ = 3, go to
+ * Winograd (winograd.c, space_to_depth.c; filters of uploaded weights are
+ * cached here); the others are split into tasks (frame, group, column range)
+ * run on our own thread pool, each unfolding its columns (im2col) and
+ * calling single-threaded OpenBLAS sgemm with the bias preloaded and ReLU
+ * applied in the same task. Pooling, LRN and softmax are loops over
+ * contiguous planes, split across the pool too. The backward passes are in
+ * backward.c. */
 #include <cblas.h>
 #include <stdatomic.h>
 #include <float.h>
