@@ -105,6 +105,7 @@ typedef struct {
   /* weight gradient */
   const sr_tensor *dy;
   float *dw;
+  bool accumulate; /* add to D (later frames) instead of overwriting it */
   atomic_int failed; /* a thread workspace could not be allocated */
 } wino_job;
 
@@ -476,7 +477,57 @@ static void grad_gemm_task(void *ctx, int task, int thread) {
   wino_job *j = ctx;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->ocg, j->icg, (int)j->T, 1.f,
               j->M + (size_t)task * j->ocg * j->T, (int)j->T, j->V + (size_t)task * j->icg * j->T, (int)j->T,
-              j->f0 > 0 ? 1.f : 0.f, j->Uw + (size_t)task * j->ocg * j->icg, j->icg);
+              j->accumulate ? 1.f : 0.f, j->Uw + (size_t)task * j->ocg * j->icg, j->icg);
+}
+
+/* Weight gradient with threads taking whole frames: task p accumulates
+ * frames p, p + P, … into its own D, so the sums do not depend on which
+ * thread ran what (training resumes bit-exactly); the D's are added in
+ * task order afterwards. */
+typedef struct {
+  const wino_job *j;
+  float *D; /* P × count */
+  size_t count;
+  int P;
+} wgrad_units;
+
+static void wgrad_unit_task(void *ctx, int task, int thread) {
+  const wgrad_units *u = ctx;
+  const wino_job *j = u->j;
+  wino_job f = {.cb = j->cb, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .sub = 1, .kg = j->kg,
+                .x = j->x, .oh = j->oh, .ow = j->ow, .ty0 = 0, .th = j->th, .tw = j->tw, .tiles = j->tiles,
+                .parts = 1, .dy = j->dy, .nf = 1, .T = (size_t)j->tiles};
+  f.Uw = u->D + (size_t)task * u->count;
+  size_t nv = (size_t)XI * j->x->c * f.T;
+  f.V = sr__cpu_thread_slot(j->cb, thread, CPU_TWS_TILES, nv + (size_t)XI * j->dy->c * f.T);
+  if (!f.V) {
+    atomic_store((atomic_int *)&j->failed, 1);
+    return;
+  }
+  f.M = f.V + nv;
+  f.accumulate = false;
+  for (f.f0 = task; f.f0 < j->x->n; f.f0 += u->P) {
+    input_task(&f, 0, thread);
+    grad_input_task(&f, 0, thread);
+    for (int k = 0; k < f.group * XI; k++) grad_gemm_task(&f, k, thread);
+    f.accumulate = true;
+  }
+  if (!f.accumulate) memset(f.Uw, 0, sizeof(float) * u->count); /* no frame for this task */
+  if (atomic_load(&f.failed)) atomic_store((atomic_int *)&j->failed, 1);
+}
+
+/* D = Σ_p D_p over a range of D, in task order. */
+static void wgrad_sum_task(void *ctx, int task, int thread) {
+  (void)thread;
+  const wgrad_units *u = ctx;
+  int lo, hi;
+  sr__split((int)u->count, 4 * sr_pool_size(u->j->cb->pool), task, &lo, &hi);
+  float *d = u->j->Uw;
+  memcpy(d + lo, u->D + lo, sizeof(float) * (hi - lo));
+  for (int p = 1; p < u->P; p++) {
+    const float *s = u->D + (size_t)p * u->count;
+    for (int i = lo; i < hi; i++) d[i] += s[i];
+  }
 }
 
 /* dW (oc, ic) = A₃ᵀ D A₃ for an output-channel range. */
@@ -506,12 +557,22 @@ sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p,
   set_geometry(&j, x, p->pad, dy->h, dy->w);
   j.Uw = sr__cpu_workspace(cb, CPU_WS_WINO, sr__cpu_winograd_filter_count(p));
   if (!j.Uw) return SR_ERR_NOMEM;
-  int chunk = frames_per_chunk(&j, x->n, x->c > dy->c ? x->c : dy->c);
-  for (j.f0 = 0; j.f0 < x->n; j.f0 += chunk) {
-    if (chunk_input(&j, chunk, dy->c) != SR_OK) return SR_ERR_NOMEM;
-    j.parts = per_frame_parts(cb, j.nf, dy->c);
-    sr_pool_run(cb->pool, j.nf * j.parts, grad_input_task, &j);
-    sr_pool_run(cb->pool, p->group * XI, grad_gemm_task, &j);
+  int threads = sr_pool_size(cb->pool), channels = x->c > dy->c ? x->c : dy->c;
+  size_t count = sr__cpu_winograd_filter_count(p);
+  if (x->n >= 2 * threads && (size_t)XI * channels * j.tiles <= 4 * WINO_CHUNK_FLOATS) {
+    wgrad_units u = {&j, sr__cpu_workspace(cb, CPU_WS_COL, (size_t)threads * count), count, threads};
+    if (!u.D) return SR_ERR_NOMEM;
+    sr_pool_run(cb->pool, u.P, wgrad_unit_task, &u);
+    sr_pool_run(cb->pool, 4 * threads, wgrad_sum_task, &u);
+  } else {
+    int chunk = frames_per_chunk(&j, x->n, channels);
+    for (j.f0 = 0; j.f0 < x->n; j.f0 += chunk) {
+      if (chunk_input(&j, chunk, dy->c) != SR_OK) return SR_ERR_NOMEM;
+      j.parts = per_frame_parts(cb, j.nf, dy->c);
+      sr_pool_run(cb->pool, j.nf * j.parts, grad_input_task, &j);
+      j.accumulate = j.f0 > 0;
+      sr_pool_run(cb->pool, p->group * XI, grad_gemm_task, &j);
+    }
   }
   int n_out = p->out_c;
   j.wparts = 4 * sr_pool_size(cb->pool) < n_out ? 4 * sr_pool_size(cb->pool) : n_out;
