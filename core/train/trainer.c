@@ -76,11 +76,13 @@ static sr_status tg_init(tgraph *g, const sr_model *m, sr_backend *b, int B, int
       if (cur.h < l->pool.kernel || cur.w < l->pool.kernel) goto small;
       cur.h = sr_pool_out_size(cur.h, l->pool.kernel, l->pool.stride, l->pool.pad);
       cur.w = sr_pool_out_size(cur.w, l->pool.kernel, l->pool.stride, l->pool.pad);
-    } else if (l->type == SR_LAYER_DROPOUT && l->dropout > 0) {
-      g->mask[i] = malloc(sr_tensor_count(&cur));
     }
     if (i > 0 && l->type == SR_LAYER_RELU && m->layers[i - 1].type == SR_LAYER_CONV) g->in_place[i] = SHARE_ACT;
     if (i > 0 && l->type == SR_LAYER_DROPOUT && l->dropout <= 0) g->in_place[i] = SHARE_ACT | SHARE_GRAD;
+    if (l->type == SR_LAYER_DROPOUT && !g->in_place[i] && !(g->mask[i] = malloc(sr_tensor_count(&cur)))) {
+      tg_free(g);
+      return sr_error_set(err, SR_ERR_NOMEM, "out of memory for the dropout masks");
+    }
     g->act[i + 1] = g->act[i], g->grad[i + 1] = g->grad[i];
     g->act[i + 1].c = cur.c, g->act[i + 1].h = cur.h, g->act[i + 1].w = cur.w;
     g->grad[i + 1].c = cur.c, g->grad[i + 1].h = cur.h, g->grad[i + 1].w = cur.w;
