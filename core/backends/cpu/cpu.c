@@ -141,25 +141,35 @@ static void rows_task(void *ctx, int task, int thread) {
     for (size_t i = 0; i < (size_t)(m1 - m0) * N; i++) out[i] = out[i] > 0 ? out[i] : 0;
 }
 
-/* ---- buffers filled by upload, and their cached Winograd filters ---- */
+/* ---- allocations, whole uploads, and their cached Winograd filters ---- */
 
 static void frozen_drop(cpu_backend *cb, int i) {
   free(cb->frozen[i].U);
   cb->frozen[i] = cb->frozen[--cb->n_frozen];
 }
 
-static sr_status cpu_upload(sr_backend *b, float *dst, const float *src, size_t count) {
+static float *cpu_alloc(sr_backend *b, size_t count) {
   cpu_backend *cb = (cpu_backend *)b;
-  memcpy(dst, src, count * sizeof(float));
-  for (int i = cb->n_frozen - 1; i >= 0; i--)
-    if (cb->frozen[i].buf < dst + count && dst < cb->frozen[i].buf + cb->frozen[i].count) frozen_drop(cb, i);
   if (cb->n_frozen == cb->cap_frozen) {
     int cap = cb->cap_frozen ? 2 * cb->cap_frozen : 32;
     cpu_frozen *f = realloc(cb->frozen, cap * sizeof *f);
-    if (!f) return SR_OK; /* not remembered: filters get transformed per call */
+    if (!f) return NULL;
     cb->frozen = f, cb->cap_frozen = cap;
   }
-  cb->frozen[cb->n_frozen++] = (cpu_frozen){dst, count, NULL, {0}};
+  float *buf = sr__host_alloc(b, count);
+  if (buf) cb->frozen[cb->n_frozen++] = (cpu_frozen){buf, count, false, NULL, {0}};
+  return buf;
+}
+
+static sr_status cpu_upload(sr_backend *b, float *dst, const float *src, size_t count) {
+  cpu_backend *cb = (cpu_backend *)b;
+  memcpy(dst, src, count * sizeof(float));
+  for (int i = 0; i < cb->n_frozen; i++) {
+    cpu_frozen *f = &cb->frozen[i];
+    if (!(f->buf < dst + count && dst < f->buf + f->count)) continue;
+    free(f->U), f->U = NULL;
+    f->uploaded = f->buf == dst && f->count == count;
+  }
   return SR_OK;
 }
 
@@ -187,15 +197,15 @@ static sr_status make_filters(cpu_backend *cb, const sr_conv_params *p, const fl
   return sr__cpu_winograd_filters(cb, &q, w2, false, U);
 }
 
-/* The Winograd filters of @w: cached when @w was uploaded, else transformed
- * into a workspace. */
+/* The Winograd filters of @w: cached when @w is an allocation filled whole
+ * by one upload, else transformed into a workspace. */
 static const float *winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w) {
   sr_conv_params q = *p;
   if (p->stride > 1) sr__cpu_s2d_params(p, &q);
   size_t wc = (size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw, uc = sr__cpu_winograd_filter_count(&q);
   for (int i = 0; i < cb->n_frozen; i++) {
     cpu_frozen *f = &cb->frozen[i];
-    if (f->buf != w || f->count < wc) continue;
+    if (f->buf != w || !f->uploaded || f->count < wc) continue;
     if (f->U && same_conv(&f->p, p)) return f->U;
     free(f->U);
     f->U = sr__host_alloc(&cb->base, uc);
@@ -387,7 +397,7 @@ static void cpu_destroy(sr_backend *b) {
 
 static const struct sr_backend_ops cpu_ops = {
     .name = "cpu",
-    .alloc = sr__host_alloc,
+    .alloc = cpu_alloc,
     .release = cpu_release,
     .upload = cpu_upload,
     .download = sr__host_copy,

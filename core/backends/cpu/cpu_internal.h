@@ -17,20 +17,22 @@ enum { CPU_WS_COL, CPU_WS_GRAD, CPU_WS_WINO, CPU_WS_S2D, CPU_WS_S2D_W, CPU_WS_SL
  * (Winograd, when threads take whole frames). */
 enum { CPU_TWS_SCRATCH, CPU_TWS_TILES, CPU_TWS_SLOTS };
 
-/* A buffer filled by upload (the net's weights): its Winograd filters are
- * transformed on first use and kept until the next upload or release. */
+/* A buffer from the backend's alloc. Once a single upload has filled it
+ * whole (the net's weights), its Winograd filters are transformed on first
+ * use and kept until the next upload into it or its release. */
 typedef struct {
   const float *buf;
   size_t count;
-  float *U; /* NULL until used */
+  bool uploaded; /* filled whole by one upload, unchanged since */
+  float *U;      /* NULL until used */
   sr_conv_params p;
 } cpu_frozen;
 
 typedef struct {
   sr_backend base;
   sr_pool *pool;
-  bool winograd; /* 3×3 stride-1 convolutions by Winograd (SEGRANK_CPU_WINOGRAD=0: off) */
-  cpu_frozen *frozen;
+  bool winograd; /* Winograd convolutions (SEGRANK_CPU_WINOGRAD=0: off) */
+  cpu_frozen *frozen; /* every live allocation */
   int n_frozen, cap_frozen;
   float *ws[CPU_WS_SLOTS]; /* grown on demand */
   size_t ws_count[CPU_WS_SLOTS];
