@@ -17,23 +17,23 @@
 #include "cpu_internal.h"
 #include "im2col.h"
 
-float *sr__cpu_workspace(cpu_backend *cb, int slot, size_t count) {
-  if (count > cb->ws_count[slot]) {
-    free(cb->ws[slot]);
-    cb->ws[slot] = sr__host_alloc(&cb->base, count);
-    cb->ws_count[slot] = cb->ws[slot] ? count : 0;
+/* *buf, reallocated to @count floats when smaller (contents not kept). */
+static float *grow(cpu_backend *cb, float **buf, size_t *cap, size_t count) {
+  if (count > *cap) {
+    free(*buf);
+    *buf = sr__host_alloc(&cb->base, count);
+    *cap = *buf ? count : 0;
   }
-  return cb->ws[slot];
+  return *buf;
+}
+
+float *sr__cpu_workspace(cpu_backend *cb, int slot, size_t count) {
+  return grow(cb, &cb->ws[slot], &cb->ws_count[slot], count);
 }
 
 float *sr__cpu_thread_slot(cpu_backend *cb, int thread, int slot, size_t count) {
   int t = thread * CPU_TWS_SLOTS + slot;
-  if (count > cb->tws_count[t]) {
-    free(cb->tws[t]);
-    cb->tws[t] = sr__host_alloc(&cb->base, count);
-    cb->tws_count[t] = cb->tws[t] ? count : 0;
-  }
-  return cb->tws[t];
+  return grow(cb, &cb->tws[t], &cb->tws_count[t], count);
 }
 
 float *sr__cpu_thread_workspace(cpu_backend *cb, int thread, size_t count) {

@@ -368,25 +368,35 @@ static sr_status chunk_input(wino_job *j, int chunk, int m_channels) {
   return SR_OK;
 }
 
+/* A job for one thread working alone on single frames: @j's geometry and
+ * operands, @parts channel ranges per frame, and tile buffers of its own
+ * (V for all input channels, M for @m_channels). False, with j->failed set,
+ * when the buffers cannot be had. */
+static bool frame_job(const wino_job *j, int thread, int parts, int m_channels, wino_job *f) {
+  *f = (wino_job){.cb = j->cb, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .sub = j->sub,
+                  .kg = j->kg, .x = j->x, .oh = j->oh, .ow = j->ow, .ty0 = 0, .th = j->th, .tw = j->tw,
+                  .tiles = j->tiles, .nf = 1, .T = (size_t)j->tiles, .parts = parts, .U = j->U, .y = j->y,
+                  .bias = j->bias, .relu = j->relu, .dy = j->dy};
+  size_t nv = (size_t)XI * j->group * j->kg * f->T;
+  f->V = sr__cpu_thread_slot(j->cb, thread, CPU_TWS_TILES, nv + (size_t)XI * m_channels * f->T);
+  if (!f->V) {
+    atomic_store((atomic_int *)&j->failed, 1);
+    return false;
+  }
+  f->M = f->V + nv;
+  return true;
+}
+
 /* One thread takes a whole (frame, group): its input transform, 16 GEMMs
  * and output transform, in the thread's own tile buffers (laid out as for
  * all groups, this group's part used), which stay in its core's cache,
  * with no synchronisation between the phases. */
 static void unit_task(void *ctx, int task, int thread) {
   const wino_job *j = ctx;
-  wino_job f = {.cb = j->cb, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .sub = j->sub,
-                .kg = j->kg, .x = j->x, .oh = j->oh, .ow = j->ow, .ty0 = 0, .th = j->th, .tw = j->tw,
-                .tiles = j->tiles,
-                .parts = j->group, .U = j->U, .y = j->y, .bias = j->bias, .relu = j->relu};
+  wino_job f;
+  if (!frame_job(j, thread, j->group, j->y->c, &f)) return;
   int g = task % j->group;
-  f.f0 = task / j->group, f.nf = 1, f.T = (size_t)f.tiles;
-  size_t nv = (size_t)XI * j->group * j->kg * f.T;
-  f.V = sr__cpu_thread_slot(j->cb, thread, CPU_TWS_TILES, nv + (size_t)XI * j->y->c * f.T);
-  if (!f.V) {
-    atomic_store((atomic_int *)&j->failed, 1);
-    return;
-  }
-  f.M = f.V + nv;
+  f.f0 = task / j->group;
   input_task(&f, g, thread); /* parts = group: task g is group g's channels */
   for (int k = g * XI; k < (g + 1) * XI; k++) gemm_task(&f, k, thread);
   output_task(&f, g, thread);
@@ -494,17 +504,9 @@ typedef struct {
 static void wgrad_unit_task(void *ctx, int task, int thread) {
   const wgrad_units *u = ctx;
   const wino_job *j = u->j;
-  wino_job f = {.cb = j->cb, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .sub = 1, .kg = j->kg,
-                .x = j->x, .oh = j->oh, .ow = j->ow, .ty0 = 0, .th = j->th, .tw = j->tw, .tiles = j->tiles,
-                .parts = 1, .dy = j->dy, .nf = 1, .T = (size_t)j->tiles};
+  wino_job f;
+  if (!frame_job(j, thread, 1, j->dy->c, &f)) return;
   f.Uw = u->D + (size_t)task * u->count;
-  size_t nv = (size_t)XI * j->x->c * f.T;
-  f.V = sr__cpu_thread_slot(j->cb, thread, CPU_TWS_TILES, nv + (size_t)XI * j->dy->c * f.T);
-  if (!f.V) {
-    atomic_store((atomic_int *)&j->failed, 1);
-    return;
-  }
-  f.M = f.V + nv;
   f.accumulate = false;
   for (f.f0 = task; f.f0 < j->x->n; f.f0 += u->P) {
     input_task(&f, 0, thread);
