@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential meson ninja-build pkg-config
   libglib2.0-dev libjson-glib-dev libpng-dev libopenblas-dev libcairo2-dev
-  libprotobuf-c-dev protobuf-c-compiler libvlfeat-dev libmatio-dev libjpeg-dev
+  libprotobuf-c-dev protobuf-c-compiler libvlfeat-dev libmatio-dev libjpeg-dev liblinear-dev
   libvulkan-dev glslc mesa-vulkan-drivers
   gobject-introspection libgirepository1.0-dev gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 python3-gi
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev

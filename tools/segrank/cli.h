@@ -16,6 +16,18 @@ int cmd_init(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_train_unary(int argc, char **argv);
+int cmd_propose(int argc, char **argv);
+
+/* `segrank bench --superpixels`: our SLIC against vlfeat's on the images of
+ * camvid:@camvid_dir split @split (at most @max_images, 0: all) at
+ * @n_superpixels: time per frame, boundary recall, under-segmentation error.
+ * Returns the exit code. */
+int bench_superpixels(const char *camvid_dir, const char *split, int n_superpixels, int threads, int max_images);
+/* `segrank bench --proposals`: time per stage of the proposal source on a
+ * 480×360 frame (@image: a PNG, or NULL for a synthetic frame) with
+ * @num_solutions DivMBest solutions. Returns the exit code. */
+int bench_proposals(const char *unary_model, const char *image, int num_solutions, int threads, int runs);
 
 /* Parses @argv with @entries; prints the error or help and returns FALSE. */
 gboolean cli_parse(int *argc, char ***argv, const char *params, const char *summary, const GOptionEntry *entries);

@@ -19,6 +19,8 @@ static const struct {
     {"init", cmd_init, "write a randomly initialised SegNet model"},
     {"train", cmd_train, "train SegNet with the paper's losses (CE, IOU, UOI, UOI+CE)"},
     {"eval", cmd_eval, "mIoU of a model on a dataset split (PASCAL VOC protocol)"},
+    {"train-unary", cmd_train_unary, "train the proposal source's superpixel unary classifier (.srunary)"},
+    {"propose", cmd_propose, "write DivMBest CRF proposals per image (DIR/<image>/<rank>.png + scores.json)"},
     {"bench", cmd_bench, "time the forward pass per backend and per layer"},
 };
 

@@ -1,0 +1,1 @@
+/* proposal_set.c */

@@ -1,0 +1,63 @@
+/* proposal_set.h: M full-resolution segmentations proposed for one frame,
+ * with what their source knows of each (score, energy and its unary and
+ * pairwise parts, rank, per-class areas) and, when the source built them on
+ * superpixels, the superpixel map. Reading and writing the on-disk layout
+ * shared by `segrank propose` and the `proposalload` element:
+ * DIR/<image name>/<rank>.png (8-bit grey class indices, rank zero-padded so
+ * that name order is rank order; palette PNGs are read by index) plus an
+ * optional DIR/<image name>/scores.json. */
+#ifndef SR_PROPOSAL_SET_H
+#define SR_PROPOSAL_SET_H
+
+#include <stdint.h>
+
+#include "../status.h"
+
+typedef struct {
+  int width, height;
+  int n_classes;   /* labels ≥ n_classes are void (not a class) */
+  int n;           /* proposals */
+  uint8_t *labels; /* n × height × width, proposal-major */
+  /* Per proposal (n each). Sources that lack a value store NAN. */
+  double *score;    /* the source's own score, lower is better (DivMBest: energy) */
+  double *energy;   /* E(x) under the source's model */
+  double *unary;    /* its unary part */
+  double *pairwise; /* its pairwise part */
+  int *rank;        /* 0 = the source's best (MAP) */
+  double *areas;    /* n × n_classes: fraction of the frame's pixels per class */
+  /* The superpixels the proposals were built on (nullable: none). */
+  int n_superpixels;
+  int32_t *superpixels; /* width × height */
+} sr_proposal_set;
+
+/* Allocates room for @n proposals of @width × @height (labels 0, values NAN,
+ * rank = index, no superpixels). */
+sr_status sr_proposal_set_alloc(sr_proposal_set *s, int width, int height, int n_classes, int n, sr_error *err);
+void sr_proposal_set_clear(sr_proposal_set *s);
+/* Deep copy. */
+sr_status sr_proposal_set_copy(const sr_proposal_set *src, sr_proposal_set *dst, sr_error *err);
+/* Recomputes areas[] from labels[]. */
+void sr_proposal_set_update_areas(sr_proposal_set *s);
+/* Proposal @k's label map (height × width). */
+static inline uint8_t *sr_proposal_labels(const sr_proposal_set *s, int k) {
+  return s->labels + (size_t)k * s->width * s->height;
+}
+
+/* Writes DIR/<rank>.png for every proposal (names zero-padded to the width
+ * of n-1, at least 2 digits) and DIR/scores.json ({"classes":C, "proposals":
+ * [{"rank","score","energy","unary","pairwise","file"}...]}); creates @dir.
+ * Every file is written atomically. */
+sr_status sr_proposal_set_save_dir(const sr_proposal_set *s, const char *dir, sr_error *err);
+
+/* Reads a folder written as above or by another tool: every *.png in name
+ * order is one proposal (grey levels or palette indices are class indices;
+ * values ≥ @n_classes other than @void_label are an error naming the file);
+ * scores.json, when present, supplies score/energy/unary/pairwise by "file"
+ * (or by order when "file" is absent); without it, score = rank. All PNGs
+ * must share one size; when @width/@height are > 0 they must match it.
+ * An empty or missing folder is an error (SR_ERR_IO). At most @max_n
+ * proposals are read (0: all). */
+sr_status sr_proposal_set_load_dir(const char *dir, int n_classes, int void_label, int width, int height,
+                                   int max_n, sr_proposal_set *s, sr_error *err);
+
+#endif
