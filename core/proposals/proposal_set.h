@@ -9,6 +9,7 @@
 #ifndef SR_PROPOSAL_SET_H
 #define SR_PROPOSAL_SET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../status.h"

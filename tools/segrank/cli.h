@@ -18,6 +18,8 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train_unary(int argc, char **argv);
 int cmd_propose(int argc, char **argv);
+/* `segrank eval --proposals DIR`: MAP, oracle@M and diversity of a proposal folder. */
+int cmd_eval_proposals(int argc, char **argv);
 
 /* `segrank bench --superpixels`: our SLIC against vlfeat's on the images of
  * camvid:@camvid_dir split @split (at most @max_images, 0: all) at

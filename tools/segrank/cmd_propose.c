@@ -1,3 +1,264 @@
-/* cmd_propose.c: placeholder until written. */
+/* cmd_propose.c: `segrank propose` (DivMBest CRF proposals for every image
+ * of a dataset split, written as DIR/<image name>/<rank>.png + scores.json)
+ * and `segrank eval --proposals DIR` (MAP, oracle@M and diversity of a
+ * proposal folder against the split's ground truth). */
+#include <glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
 #include "cli.h"
-int cmd_propose(int argc, char **argv) { (void)argc, (void)argv; return 1; }
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void progress(const char *what, int done, int total, double t0) {
+  double el = now_s() - t0, rate = done / (el > 0 ? el : 1e-9);
+  fprintf(stderr, "\r%s %d/%d  %.2f images/s  ETA %.0f s   ", what, done, total, rate,
+          rate > 0 ? (total - done) / rate : 0.0);
+  if (done == total) fputc('\n', stderr);
+}
+
+/* Strips the extension: proposals of "0016E5_07959.png" go to "0016E5_07959/". */
+static char *stem(const char *name) {
+  char *s = g_strdup(name), *dot = strrchr(s, '.');
+  if (dot && dot != s) *dot = 0;
+  return s;
+}
+
+/* Keeps the images whose name starts with one of the comma-separated
+ * prefixes in @only (nullable: all) and none of those in @exclude. */
+static void filter_names(const sr_dataset *ds, const char *only, const char *exclude, int stride, sr_dataset *out) {
+  gchar **inc = only ? g_strsplit(only, ",", -1) : NULL, **exc = exclude ? g_strsplit(exclude, ",", -1) : NULL;
+  int *idx = g_new(int, ds->n > 0 ? ds->n : 1), n = 0, seen = 0;
+  for (int i = 0; i < ds->n; i++) {
+    gboolean keep = !inc;
+    for (int j = 0; inc && inc[j]; j++) keep |= g_str_has_prefix(ds->names[i], inc[j]);
+    for (int j = 0; exc && exc[j]; j++) keep &= !g_str_has_prefix(ds->names[i], exc[j]);
+    if (keep && seen++ % stride == 0) idx[n++] = i;
+  }
+  sr_dataset_subset(ds, idx, n, out);
+  g_free(idx);
+  g_strfreev(inc);
+  g_strfreev(exc);
+}
+
+static void print_miou(const char *what, const sr_confusion *c) {
+  printf("%s mIoU: %.2f (pixel accuracy %.2f)\n", what, sr_confusion_miou(c, NULL), sr_confusion_pixel_accuracy(c));
+}
+
+int cmd_propose(int argc, char **argv) {
+  char *unary = NULL, *dataset = NULL, *split = "val", *out_dir = NULL, *only = NULL, *exclude = NULL, *net_path = NULL;
+  int threads = 0, m = 10, superpixels = 0, max_sweeps = 0, stride = 1;
+  double lambda = 0.05, wp = 0.6, hybrid = 0;
+  GOptionEntry entries[] = {
+      {"unary", 'u', 0, G_OPTION_ARG_FILENAME, &unary, "Unary model (default: the shipped one)", "U"},
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR, voc:DIR or folder:IMAGES,LABELS", "SPEC"},
+      {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split (default val)", "S"},
+      {"out-dir", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir, "Write DIR/<image>/<rank>.png + scores.json (optional)", "DIR"},
+      {"num-solutions", 'M', 0, G_OPTION_ARG_INT, &m, "DivMBest solutions per image (10)", "M"},
+      {"lambda", 'l', 0, G_OPTION_ARG_DOUBLE, &lambda, "DivMBest diversity weight (0.05)", "L"},
+      {"pairwise-weight", 'w', 0, G_OPTION_ARG_DOUBLE, &wp, "Potts weight (0.6)", "W"},
+      {"superpixels", 0, 0, G_OPTION_ARG_INT, &superpixels, "Superpixels requested (0: as the unary model was trained)", "N"},
+      {"max-sweeps", 0, 0, G_OPTION_ARG_INT, &max_sweeps, "alpha-expansion sweeps per solution (0: to convergence)", "N"},
+      {"hybrid-weight", 0, 0, G_OPTION_ARG_DOUBLE, &hybrid, "Weight of the net's -log p in the unaries (0: off)", "H"},
+      {"net", 0, 0, G_OPTION_ARG_FILENAME, &net_path, "Net for the hybrid term (default: the shipped model)", "M"},
+      {"only", 0, 0, G_OPTION_ARG_STRING, &only, "Only images whose names start with one of these comma-separated prefixes", "P"},
+      {"exclude", 0, 0, G_OPTION_ARG_STRING, &exclude, "Skip images whose names start with one of these prefixes", "P"},
+      {"stride", 0, 0, G_OPTION_ARG_INT, &stride, "Every k-th image (1)", "K"},
+      {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (0 = all cores)", "N"},
+      {NULL}};
+  if (!cli_parse(&argc, &argv, "",
+                 "Runs the proposal source (SLIC superpixels, unary classifier, contrast-sensitive\n"
+                 "Potts CRF, DivMBest) on every image of a split. With --out-dir, writes each\n"
+                 "image's proposals as DIR/<image name>/<rank>.png (grey class indices, rank 0 =\n"
+                 "MAP) and scores.json, the layout proposalload and `segrank eval --proposals`\n"
+                 "read. Prints the unary-argmax and MAP mIoU and proposals per second.",
+                 entries))
+    return 2;
+  if (!dataset || stride < 1) {
+    fprintf(stderr, "segrank propose: needs --dataset (and --stride >= 1)\n");
+    return 2;
+  }
+  sr_error err = {0};
+  sr_unary_model *um;
+  const char *upath = unary ? unary : sr_default_unary_model_path();
+  if (sr_unary_model_load(upath, &um, &err) != SR_OK) return cli_fail(&err);
+  int c = sr_unary_model_n_classes(um);
+  sr_dataset all, ds;
+  fprintf(stderr, "reading %s (%s)…\n", dataset, split);
+  if (sr_dataset_open(dataset, split, c, FALSE, &all, &err) != SR_OK) {
+    sr_unary_model_free(um);
+    return cli_fail(&err);
+  }
+  filter_names(&all, only, exclude, stride, &ds);
+  sr_model *nm = NULL;
+  sr_backend *nb = NULL;
+  sr_net *net = NULL;
+  if (hybrid > 0 && !cli_open_net(net_path, "cpu", threads, &nm, &nb, &net)) return 1;
+  sr_proposer_params pp;
+  sr_proposer_params_default(&pp);
+  pp.num_solutions = m, pp.lambda = (float)lambda, pp.pairwise_weight = (float)wp, pp.n_superpixels = superpixels;
+  pp.hybrid_weight = (float)hybrid, pp.max_sweeps = max_sweeps, pp.threads = threads;
+  sr_proposer *pr;
+  int rc = 0;
+  if (sr_proposer_new(um, &pp, &pr, &err) != SR_OK) {
+    rc = cli_fail(&err);
+    goto out_ds;
+  }
+  sr_confusion cu, cm;
+  sr_confusion_init(&cu, c);
+  sr_confusion_init(&cm, c);
+  double t0 = now_s(), stage[4] = {0}, sp_count = 0;
+  uint8_t *ulabels = NULL;
+  sr_tensor in = {0}, probs = {0};
+  for (int i = 0; i < ds.n && !rc; i++) {
+    const sr_image *img = &ds.images[i];
+    sr_coarse_probs cp = {0}, *cpp = NULL;
+    if (net) {
+      int iw = nm->input_w, ih = nm->input_h;
+      sr_pixel_layout lay = {3, 0, 1, 2};
+      if (!in.data) sr_tensor_alloc(&in, 1, 3, ih, iw);
+      sr_preprocess(img->data, img->width, img->height, img->width * 3, lay, nm->mean_bgr, iw, ih, in.data);
+      if (sr_net_forward(net, &in, &probs, &err) != SR_OK) {
+        rc = cli_fail(&err);
+        break;
+      }
+      cp = (sr_coarse_probs){probs.data, probs.c, probs.h, probs.w};
+      cpp = &cp;
+    }
+    sr_proposal_set set;
+    sr_proposer_times t;
+    if (sr_proposer_run(pr, img, cpp, &set, &t, &err) != SR_OK) {
+      sr_error_prefix(&err, "%s", ds.names[i]);
+      rc = cli_fail(&err);
+      break;
+    }
+    stage[0] += t.superpixels, stage[1] += t.features, stage[2] += t.unaries, stage[3] += t.crf;
+    size_t px = (size_t)img->width * img->height;
+    /* Unary argmax painted on the pixels. */
+    const float *pu = sr_proposer_last_probs(pr);
+    const sr_superpixels *sp = sr_proposer_last_superpixels(pr);
+    sp_count += sp->n;
+    ulabels = g_renew(uint8_t, ulabels, px);
+    for (size_t j = 0; j < px; j++) {
+      const float *row = pu + (size_t)sp->labels[j] * c;
+      int best = 0;
+      for (int k = 1; k < c; k++)
+        if (row[k] > row[best]) best = k;
+      ulabels[j] = (uint8_t)best;
+    }
+    sr_confusion_add(&cu, ds.labels[i].data, ulabels, px);
+    sr_confusion_add(&cm, ds.labels[i].data, sr_proposal_labels(&set, 0), px);
+    if (out_dir) {
+      char *s = stem(ds.names[i]), *dir = g_build_filename(out_dir, s, NULL);
+      if (sr_proposal_set_save_dir(&set, dir, &err) != SR_OK) rc = cli_fail(&err);
+      g_free(dir);
+      g_free(s);
+    }
+    sr_proposal_set_clear(&set);
+    progress("proposing", i + 1, ds.n, t0);
+  }
+  if (!rc && ds.n > 0) {
+    double el = now_s() - t0;
+    printf("images: %d, %.1f superpixels per image, %d solutions, lambda %g, pairwise weight %g\n", ds.n,
+           sp_count / ds.n, m, lambda, wp);
+    print_miou("unary argmax", &cu);
+    print_miou("CRF MAP", &cm);
+    printf("time per image: %.1f ms (superpixels %.1f, features %.1f, unaries + graph %.1f, DivMBest %.1f); %.2f images/s, "
+           "%.1f proposals/s\n",
+           1e3 * el / ds.n, stage[0] / ds.n, stage[1] / ds.n, stage[2] / ds.n, stage[3] / ds.n, ds.n / el, ds.n * m / el);
+  }
+  g_free(ulabels);
+  sr_tensor_clear(&in);
+  sr_tensor_clear(&probs);
+  sr_confusion_clear(&cu);
+  sr_confusion_clear(&cm);
+  sr_proposer_free(pr);
+out_ds:
+  if (net) sr_net_free(net), sr_backend_free(nb), sr_model_free(nm);
+  sr_dataset_clear(&ds);
+  sr_dataset_clear(&all);
+  sr_unary_model_free(um);
+  return rc;
+}
+
+int cmd_eval_proposals(int argc, char **argv) {
+  char *dir = NULL, *dataset = NULL, *split = "val", *json = NULL;
+  int classes = 11;
+  GOptionEntry entries[] = {
+      {"proposals", 'p', 0, G_OPTION_ARG_FILENAME, &dir, "Folder of DIR/<image name>/<rank>.png", "DIR"},
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR, voc:DIR or folder:IMAGES,LABELS", "SPEC"},
+      {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split (default val)", "S"},
+      {"classes", 0, 0, G_OPTION_ARG_INT, &classes, "Classes of a folder: dataset (11)", "N"},
+      {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Also write the results as JSON", "FILE"},
+      {NULL}};
+  if (!cli_parse(&argc, &argv, "",
+                 "Evaluates a proposal folder (as `segrank propose --out-dir` writes): the MAP\n"
+                 "(rank 0) mIoU, the oracle at M = 1, 5, 10, 20, 30 (per image the best of the\n"
+                 "first M by per-image IoU, accumulated into one confusion matrix over the split)\n"
+                 "and the mean pairwise diversity (fraction of pixels two proposals differ on).",
+                 entries))
+    return 2;
+  if (!dir || !dataset) {
+    fprintf(stderr, "segrank eval: --proposals needs --dataset\n");
+    return 2;
+  }
+  sr_error err = {0};
+  sr_dataset ds;
+  fprintf(stderr, "reading %s (%s)…\n", dataset, split);
+  if (sr_dataset_open(dataset, split, classes, FALSE, &ds, &err) != SR_OK) return cli_fail(&err);
+  static const int ms[] = {1, 5, 10, 20, 30};
+  enum { NM = 5 };
+  sr_confusion conf[NM];
+  for (int j = 0; j < NM; j++) sr_confusion_init(&conf[j], ds.n_classes);
+  double div10 = 0, div_all = 0, t0 = now_s();
+  int n_min = 1 << 30, n_max = 0, rc = 0, used = 0;
+  for (int i = 0; i < ds.n && !rc; i++) {
+    char *s = stem(ds.names[i]), *sub = g_build_filename(dir, s, NULL);
+    sr_proposal_set set;
+    const sr_image *gt = &ds.labels[i];
+    if (sr_proposal_set_load_dir(sub, ds.n_classes, ds.void_label, gt->width, gt->height, 0, &set, &err) != SR_OK) {
+      rc = cli_fail(&err);
+    } else {
+      for (int j = 0; j < NM; j++) {
+        int k = sr_oracle_pick(&set, gt->data, ms[j]);
+        sr_confusion_add(&conf[j], gt->data, sr_proposal_labels(&set, k), (size_t)gt->width * gt->height);
+      }
+      div10 += sr_proposal_diversity(&set, 10);
+      div_all += sr_proposal_diversity(&set, set.n);
+      if (set.n < n_min) n_min = set.n;
+      if (set.n > n_max) n_max = set.n;
+      used++;
+      sr_proposal_set_clear(&set);
+    }
+    g_free(sub);
+    g_free(s);
+    progress("evaluating", i + 1, ds.n, t0);
+  }
+  if (!rc) {
+    printf("images: %d, proposals per image: %d..%d\n", used, n_min, n_max);
+    printf("MAP (rank 0) mIoU: %.2f\n", sr_confusion_miou(&conf[0], NULL));
+    GString *js = g_string_new(NULL);
+    g_string_append_printf(js, "{\"images\":%d,\"map\":%.4f,\"oracle\":{", used, sr_confusion_miou(&conf[0], NULL));
+    for (int j = 0; j < NM; j++) {
+      double v = sr_confusion_miou(&conf[j], NULL);
+      printf("oracle@%-2d mIoU: %.2f%s\n", ms[j], v, ms[j] > n_max ? " (fewer proposals than M)" : "");
+      g_string_append_printf(js, "%s\"%d\":%.4f", j ? "," : "", ms[j], v);
+    }
+    printf("mean pairwise diversity: first 10 %.4f, all %.4f\n", div10 / used, div_all / used);
+    g_string_append_printf(js, "},\"diversity10\":%.6f,\"diversity\":%.6f}\n", div10 / used, div_all / used);
+    if (json && !g_file_set_contents(json, js->str, -1, NULL)) {
+      fprintf(stderr, "segrank eval: cannot write %s\n", json);
+      rc = 1;
+    }
+    g_string_free(js, TRUE);
+  }
+  for (int j = 0; j < NM; j++) sr_confusion_clear(&conf[j]);
+  sr_dataset_clear(&ds);
+  return rc;
+}

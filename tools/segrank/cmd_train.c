@@ -132,6 +132,9 @@ static void eval_progress(int done, int total, void *data) {
 }
 
 int cmd_eval(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--proposals") || g_str_has_prefix(argv[i], "--proposals=") || !strcmp(argv[i], "-p"))
+      return cmd_eval_proposals(argc, argv);
   char *model = NULL, *dataset = NULL, *split = "val", *upsample = "all", *json = NULL, *backend = "cpu", *size = NULL;
   int threads = 0, classes = 0;
   GOptionEntry entries[] = {
