@@ -1,8 +1,9 @@
 /* gstsegoverlay.c: draws the best segmentation available on each frame:
  * the argmax of the GstSrProbMeta's class distribution, upsampled bilinearly
- * to the frame, as a blend, contours or a plain label map, with an optional
- * legend. (A selected-proposal meta from the re-ranking stages will take
- * precedence once those elements exist.) */
+ * to the frame, or (proposal-index ≥ 0) one proposal of the
+ * GstSrProposalMeta, as a blend, contours or a plain label map, with an
+ * optional legend. (A selected-proposal meta from the re-ranking stages will
+ * take precedence once those elements exist.) */
 
 /**
  * SECTION:element-segoverlay
@@ -12,11 +13,17 @@
  * segmentation into the frame in the model's class colours. Frames without
  * the meta pass unchanged.
  *
+ * With `proposal-index` = k ≥ 0 it paints instead proposal k of the
+ * #GstSrProposalMeta that `divmbest` or `proposalload` attached, in that
+ * meta's class colours (void labels are left unpainted). Frames without that
+ * meta, or with fewer proposals, pass unchanged (with a warning, once).
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 multifilesrc location=frames/%05d.png caps=image/png,framerate=10/1 ! pngdec ! videoconvert ! \
  *     segnetinfer ! segoverlay mode=blend alpha=0.5 legend=true ! videoconvert ! pngenc ! \
  *     multifilesink location=out/%05d.png
+ * gst-launch-1.0 ... ! divmbest ! segoverlay proposal-index=0 mode=contours ! ...
  * ]|
  */
 #include "gstsegoverlay.h"
@@ -24,22 +31,30 @@
 #include <string.h>
 
 #include "gstsrprobmeta.h"
+#include "gstsrproposalmeta.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_seg_overlay_debug);
 #define GST_CAT_DEFAULT gst_seg_overlay_debug
 
-enum { PROP_0, PROP_ALPHA, PROP_MODE, PROP_LEGEND };
+enum { PROP_0, PROP_ALPHA, PROP_MODE, PROP_LEGEND, PROP_PROPOSAL_INDEX };
 
 #define PROP_ALPHA_DEFAULT 0.5
 #define PROP_MODE_DEFAULT GST_SEG_OVERLAY_MODE_BLEND
 #define PROP_LEGEND_DEFAULT FALSE
+#define PROP_PROPOSAL_INDEX_DEFAULT -1
+
+/* State of the proposal-index mode. */
+typedef struct {
+  gint prop_proposal_index;
+  gboolean warned_no_proposal;
+} GstSegOverlayPrivate;
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_SEGRANK_VIDEO_FORMATS)));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_SEGRANK_VIDEO_FORMATS)));
 
-G_DEFINE_TYPE(GstSegOverlay, gst_seg_overlay, GST_TYPE_VIDEO_FILTER);
+G_DEFINE_TYPE_WITH_PRIVATE(GstSegOverlay, gst_seg_overlay, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(segoverlay, "segoverlay", GST_RANK_NONE, GST_TYPE_SEG_OVERLAY);
 
 GType gst_seg_overlay_mode_get_type(void) {
@@ -65,8 +80,8 @@ static gboolean gst_seg_overlay_set_info(GstVideoFilter *filter, GstCaps *incaps
 }
 
 /* Renders the legend (a swatch and a name per class) once per class table. */
-static void update_legend(GstSegOverlay *self, const GstSrProbMeta *meta) {
-  gchar *key = g_strjoinv("\n", meta->class_names);
+static void update_legend(GstSegOverlay *self, gchar **class_names, const guint8 *class_colors, guint n_classes) {
+  gchar *key = g_strjoinv("\n", class_names);
   if (self->legend && !g_strcmp0(key, self->legend_key)) {
     g_free(key);
     return;
@@ -75,21 +90,21 @@ static void update_legend(GstSegOverlay *self, const GstSrProbMeta *meta) {
   g_free(self->legend_key);
   self->legend_key = key;
   const int row = 16, pad = 4;
-  int w = 140, h = pad * 2 + row * (int)meta->n_classes;
+  int w = 140, h = pad * 2 + row * (int)n_classes;
   self->legend = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
   cairo_t *cr = cairo_create(self->legend);
   cairo_set_source_rgba(cr, 0, 0, 0, 0.6);
   cairo_paint(cr);
   cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, 11);
-  for (guint k = 0; k < meta->n_classes; k++) {
-    const guint8 *c = meta->class_colors + 3 * k;
+  for (guint k = 0; k < n_classes; k++) {
+    const guint8 *c = class_colors + 3 * k;
     cairo_set_source_rgb(cr, c[0] / 255.0, c[1] / 255.0, c[2] / 255.0);
     cairo_rectangle(cr, pad, pad + row * k + 2, row - 4, row - 4);
     cairo_fill(cr);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_move_to(cr, pad + row + 2, pad + row * k + row - 4);
-    cairo_show_text(cr, meta->class_names[k]);
+    cairo_show_text(cr, class_names[k]);
   }
   cairo_destroy(cr);
   cairo_surface_flush(self->legend);
@@ -116,31 +131,107 @@ static void draw_legend(GstSegOverlay *self, GstVideoFrame *frame) {
     }
 }
 
+/* Makes room for @n labels in self->labels. */
+static void reserve_labels(GstSegOverlay *self, gsize n) {
+  if (n <= self->labels_size) return;
+  g_free(self->labels);
+  self->labels = g_malloc(n);
+  self->labels_size = n;
+}
+
+/* Paints the @rw × @rh label map @labels into the frame at (@x0, @y0) as
+ * @mode says; labels ≥ @n_classes (void) are left unpainted. */
+static void paint_labels(GstSegOverlay *self, GstVideoFrame *frame, gint x0, gint y0, gint rw, gint rh,
+                         const guint8 *labels, const guint8 *class_colors, guint n_classes, GstSegOverlayMode mode,
+                         gdouble alpha) {
+  sr_pixel_layout l = self->layout;
+  int stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0);
+  guint8 *base = (guint8 *)GST_VIDEO_FRAME_PLANE_DATA(frame, 0) + (gsize)y0 * stride + (gsize)x0 * l.pixel_stride;
+  const guint8(*colors)[3] = (const guint8(*)[3])class_colors;
+  switch (mode) {
+    case GST_SEG_OVERLAY_MODE_BLEND:
+      sr_blend_labels(base, rw, rh, stride, l, labels, colors, (int)n_classes, (float)alpha);
+      break;
+    case GST_SEG_OVERLAY_MODE_LABELS:
+      sr_blend_labels(base, rw, rh, stride, l, labels, colors, (int)n_classes, 1.0f);
+      break;
+    case GST_SEG_OVERLAY_MODE_CONTOURS:
+      for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++) {
+          guint8 k = labels[y * rw + x];
+          gboolean edge = (x + 1 < rw && labels[y * rw + x + 1] != k) || (y + 1 < rh && labels[(y + 1) * rw + x] != k);
+          if (!edge || k >= n_classes) continue;
+          guint8 *p = base + (gsize)y * stride + (gsize)x * l.pixel_stride;
+          p[l.r] = colors[k][0], p[l.g] = colors[k][1], p[l.b] = colors[k][2];
+        }
+      break;
+  }
+}
+
+/* proposal-index ≥ 0: paints proposal @index of the frame's proposal meta,
+ * resampled nearest-neighbour when its maps are not the frame's size. */
+static GstFlowReturn draw_proposal(GstSegOverlay *self, GstVideoFrame *frame, gint index, GstSegOverlayMode mode,
+                                   gdouble alpha, gboolean legend) {
+  GstSegOverlayPrivate *priv = gst_seg_overlay_get_instance_private(self);
+  GstSrProposalMeta *meta = gst_buffer_get_sr_proposal_meta(frame->buffer);
+  if (!meta || (guint)index >= meta->n_proposals) {
+    if (!priv->warned_no_proposal) {
+      if (!meta)
+        GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("proposal-index=%d, but the frames carry no proposals.", index),
+                            ("no GstSrProposalMeta: is divmbest or proposalload upstream? Frames pass unchanged"));
+      else
+        GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("proposal-index=%d, but a frame has only %u proposals.", index,
+                                                   meta->n_proposals),
+                            ("such frames pass unchanged"));
+    }
+    priv->warned_no_proposal = TRUE;
+    return GST_FLOW_OK;
+  }
+  gint fw = GST_VIDEO_FRAME_WIDTH(frame), fh = GST_VIDEO_FRAME_HEIGHT(frame);
+  gsize n_pixels;
+  const guint8 *labels = gst_sr_proposal_meta_get_labels(meta, (guint)index, &n_pixels);
+  if ((gint)meta->width != fw || (gint)meta->height != fh) {
+    reserve_labels(self, (gsize)fw * fh);
+    for (gint y = 0; y < fh; y++) {
+      const guint8 *row = labels + (gsize)((2 * (guint64)y + 1) * meta->height / (2 * (guint64)fh)) * meta->width;
+      for (gint x = 0; x < fw; x++)
+        self->labels[(gsize)y * fw + x] = row[(2 * (guint64)x + 1) * meta->width / (2 * (guint64)fw)];
+    }
+    labels = self->labels;
+  }
+  paint_labels(self, frame, 0, 0, fw, fh, labels, meta->class_colors, meta->n_classes, mode, alpha);
+  if (legend) {
+    update_legend(self, meta->class_names, meta->class_colors, meta->n_classes);
+    draw_legend(self, frame);
+  }
+  return GST_FLOW_OK;
+}
+
 static GstFlowReturn gst_seg_overlay_transform_frame_ip(GstVideoFilter *filter, GstVideoFrame *frame) {
   GstSegOverlay *self = GST_SEG_OVERLAY(filter);
+  GstSegOverlayPrivate *priv = gst_seg_overlay_get_instance_private(self);
+  GST_OBJECT_LOCK(self);
+  gdouble alpha = self->prop_alpha;
+  GstSegOverlayMode mode = self->prop_mode;
+  gboolean legend = self->prop_legend;
+  gint proposal_index = priv->prop_proposal_index;
+  GST_OBJECT_UNLOCK(self);
+  if (proposal_index >= 0) return draw_proposal(self, frame, proposal_index, mode, alpha, legend);
+
   GstSrProbMeta *meta = gst_buffer_get_sr_prob_meta(frame->buffer);
   if (!meta) {
     if (!self->warned_no_meta) GST_WARNING_OBJECT(self, "frames carry no GstSrProbMeta: is segnetinfer upstream?");
     self->warned_no_meta = TRUE;
     return GST_FLOW_OK;
   }
-  GST_OBJECT_LOCK(self);
-  gdouble alpha = self->prop_alpha;
-  GstSegOverlayMode mode = self->prop_mode;
-  gboolean legend = self->prop_legend;
-  GST_OBJECT_UNLOCK(self);
 
   /* Clip the covered region to the frame. */
   gint fw = GST_VIDEO_FRAME_WIDTH(frame), fh = GST_VIDEO_FRAME_HEIGHT(frame);
   gint x0 = CLAMP(meta->region.x, 0, fw), y0 = CLAMP(meta->region.y, 0, fh);
   gint rw = MIN(meta->region.w, fw - x0), rh = MIN(meta->region.h, fh - y0);
   if (rw <= 0 || rh <= 0) return GST_FLOW_OK;
-  gsize need_labels = (gsize)rw * rh, need_scratch = (gsize)meta->n_classes * meta->height * rw;
-  if (need_labels > self->labels_size) {
-    g_free(self->labels);
-    self->labels = g_malloc(need_labels);
-    self->labels_size = need_labels;
-  }
+  gsize need_scratch = (gsize)meta->n_classes * meta->height * rw;
+  reserve_labels(self, (gsize)rw * rh);
   if (need_scratch > self->scratch_size) {
     g_free(self->scratch);
     self->scratch = g_malloc(need_scratch * sizeof(gfloat));
@@ -148,32 +239,9 @@ static GstFlowReturn gst_seg_overlay_transform_frame_ip(GstVideoFilter *filter, 
   }
   sr_labels_from_probs(meta->probs, (int)meta->n_classes, (int)meta->height, (int)meta->width, rw, rh, self->labels,
                        self->scratch);
-
-  sr_pixel_layout l = self->layout;
-  int stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0);
-  guint8 *base = (guint8 *)GST_VIDEO_FRAME_PLANE_DATA(frame, 0) + (gsize)y0 * stride + (gsize)x0 * l.pixel_stride;
-  const guint8(*colors)[3] = (const guint8(*)[3])meta->class_colors;
-  switch (mode) {
-    case GST_SEG_OVERLAY_MODE_BLEND:
-      sr_blend_labels(base, rw, rh, stride, l, self->labels, colors, (int)meta->n_classes, (float)alpha);
-      break;
-    case GST_SEG_OVERLAY_MODE_LABELS:
-      sr_blend_labels(base, rw, rh, stride, l, self->labels, colors, (int)meta->n_classes, 1.0f);
-      break;
-    case GST_SEG_OVERLAY_MODE_CONTOURS:
-      for (int y = 0; y < rh; y++)
-        for (int x = 0; x < rw; x++) {
-          guint8 k = self->labels[y * rw + x];
-          gboolean edge = (x + 1 < rw && self->labels[y * rw + x + 1] != k) ||
-                          (y + 1 < rh && self->labels[(y + 1) * rw + x] != k);
-          if (!edge) continue;
-          guint8 *p = base + (gsize)y * stride + (gsize)x * l.pixel_stride;
-          p[l.r] = colors[k][0], p[l.g] = colors[k][1], p[l.b] = colors[k][2];
-        }
-      break;
-  }
+  paint_labels(self, frame, x0, y0, rw, rh, self->labels, meta->class_colors, meta->n_classes, mode, alpha);
   if (legend) {
-    update_legend(self, meta);
+    update_legend(self, meta->class_names, meta->class_colors, meta->n_classes);
     draw_legend(self, frame);
   }
   return GST_FLOW_OK;
@@ -187,6 +255,7 @@ static gboolean gst_seg_overlay_stop(GstBaseTransform *trans) {
   g_clear_pointer(&self->legend, cairo_surface_destroy);
   g_clear_pointer(&self->legend_key, g_free);
   self->warned_no_meta = FALSE;
+  ((GstSegOverlayPrivate *)gst_seg_overlay_get_instance_private(self))->warned_no_proposal = FALSE;
   return TRUE;
 }
 
@@ -202,6 +271,10 @@ static void gst_seg_overlay_set_property(GObject *object, guint prop_id, const G
       break;
     case PROP_LEGEND:
       self->prop_legend = g_value_get_boolean(value);
+      break;
+    case PROP_PROPOSAL_INDEX:
+      ((GstSegOverlayPrivate *)gst_seg_overlay_get_instance_private(self))->prop_proposal_index =
+          g_value_get_int(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -222,6 +295,10 @@ static void gst_seg_overlay_get_property(GObject *object, guint prop_id, GValue 
       break;
     case PROP_LEGEND:
       g_value_set_boolean(value, self->prop_legend);
+      break;
+    case PROP_PROPOSAL_INDEX:
+      g_value_set_int(value,
+                      ((GstSegOverlayPrivate *)gst_seg_overlay_get_instance_private(self))->prop_proposal_index);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -259,11 +336,19 @@ static void gst_seg_overlay_class_init(GstSegOverlayClass *klass) {
       g_param_spec_boolean("legend", "Legend", "Draw a legend of class colours and names in the top-left corner",
                            PROP_LEGEND_DEFAULT,
                            G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_PROPOSAL_INDEX,
+      g_param_spec_int("proposal-index", "Proposal index",
+                       "-1: draw the argmax of segnetinfer's class distribution; k >= 0: draw proposal k of the "
+                       "GstSrProposalMeta from divmbest or proposalload (k in the meta's order: rank order for "
+                       "divmbest, file-name order for proposalload)",
+                       -1, 1000000, PROP_PROPOSAL_INDEX_DEFAULT,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_set_static_metadata(
       element_class, "Segmentation overlay", "Filter/Effect/Video",
       "Draws the segmentation carried by a frame's metas (the argmax of segnetinfer's class distribution, "
-      "upsampled bilinearly) in the model's class colours",
+      "upsampled bilinearly, or one proposal of divmbest or proposalload) in the model's class colours",
       "segrank developers <segrank@localhost>");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
@@ -280,4 +365,6 @@ static void gst_seg_overlay_init(GstSegOverlay *self) {
   self->prop_alpha = PROP_ALPHA_DEFAULT;
   self->prop_mode = PROP_MODE_DEFAULT;
   self->prop_legend = PROP_LEGEND_DEFAULT;
+  ((GstSegOverlayPrivate *)gst_seg_overlay_get_instance_private(self))->prop_proposal_index =
+      PROP_PROPOSAL_INDEX_DEFAULT;
 }

@@ -1,6 +1,8 @@
 /* plugin.c: registers the segrank plugin's elements; nothing else. */
 #include <gst/gst.h>
 
+#include "gstdivmbest.h"
+#include "gstproposalload.h"
 #include "gstsegnetinfer.h"
 #include "gstsegoverlay.h"
 
@@ -8,6 +10,8 @@ static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ret = FALSE;
   ret |= GST_ELEMENT_REGISTER(segnetinfer, plugin);
   ret |= GST_ELEMENT_REGISTER(segoverlay, plugin);
+  ret |= GST_ELEMENT_REGISTER(divmbest, plugin);
+  ret |= GST_ELEMENT_REGISTER(proposalload, plugin);
   return ret;
 }
 

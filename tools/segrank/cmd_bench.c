@@ -156,7 +156,19 @@ int cmd_bench(int argc, char **argv) {
   int threads = 0, runs = 10;
   gboolean train = FALSE, peers = FALSE;
   char *peer_dir = NULL;
+  /* --superpixels: our SLIC against vlfeat's (bench_superpixels.c). */
+  gboolean superpixels = FALSE;
+  char *camvid_dir = NULL, *split = NULL;
+  int n_superpixels = 1000, max_images = 0;
   GOptionEntry entries[] = {
+      {"superpixels", 0, 0, G_OPTION_ARG_NONE, &superpixels,
+       "Instead: time our SLIC against vlfeat's on CamVid frames, with boundary recall and under-segmentation error",
+       NULL},
+      {"camvid", 0, 0, G_OPTION_ARG_FILENAME, &camvid_dir, "CamVid folder for --superpixels (default ../shared/datasets/camvid)",
+       "DIR"},
+      {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split for --superpixels (default val)", "S"},
+      {"n-superpixels", 0, 0, G_OPTION_ARG_INT, &n_superpixels, "Superpixels requested (default 1000)", "N"},
+      {"max-images", 0, 0, G_OPTION_ARG_INT, &max_images, "At most this many frames for --superpixels (0 = all)", "N"},
       {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Backend to time: cpu, ref, vulkan (default: cpu, and vulkan on a GPU)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model (default: random SegNet, 21 classes)", "M"},
@@ -173,6 +185,9 @@ int cmd_bench(int argc, char **argv) {
                  "OpenBLAS sgemm's peak (2048³, same thread count) measured in the same run.",
                  entries))
     return 2;
+  if (superpixels)
+    return bench_superpixels(camvid_dir ? camvid_dir : "../shared/datasets/camvid", split ? split : "val",
+                             n_superpixels, threads, max_images);
   sr_error err = {0};
   sr_model *m;
   if (model_path ? sr_model_load(model_path, &m, &err) : sr_model_new_segnet(21, NULL, 1, &m, &err))

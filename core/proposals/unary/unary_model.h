@@ -13,6 +13,7 @@
 #include "../../data/dataset.h"
 #include "../../model.h"
 #include "../../status.h"
+#include "../../train/eval.h"
 #include "../superpixels/superpixels.h"
 
 typedef struct sr_unary_model sr_unary_model;
@@ -41,6 +42,26 @@ sr_status sr_unary_features(const sr_unary_model *m, const sr_image *rgb, const 
                             const sr_sp_graph *g, int threads, float *features, sr_error *err);
 /* Class probabilities (n × n_classes, rows sum to 1) from @features. */
 void sr_unary_classify(const sr_unary_model *m, const float *features, int n, float *probs);
+
+/* Unary-argmax labelling of @rgb: the model's SLIC superpixels (@slic, NULL:
+ * the model's settings), each painted with its most probable class.
+ * @labels: width × height. @times (nullable, milliseconds) gets the SLIC,
+ * feature and classification time. */
+typedef struct {
+  double slic_ms, features_ms, classify_ms;
+  int superpixels;
+} sr_unary_times;
+
+sr_status sr_unary_label_image(const sr_unary_model *m, const sr_image *rgb, const sr_slic_params *slic, int threads,
+                               uint8_t *labels, sr_unary_times *times, sr_error *err);
+
+/* Labels every image of @ds with sr_unary_label_image and accumulates the
+ * labels against the ground truth into @conf (n_classes; void ignored).
+ * @times (nullable) gets the sums over the images. @progress (nullable) is
+ * called after each image. */
+sr_status sr_unary_evaluate(const sr_unary_model *m, const sr_dataset *ds, int threads, sr_confusion *conf,
+                            sr_unary_times *times, void (*progress)(int done, int total, void *data), void *data,
+                            sr_error *err);
 
 typedef struct {
   const char *dataset;      /* "camvid" etc.: class table and provenance */
