@@ -308,8 +308,8 @@ static void gst_divmbest_class_init(GstDivMBestClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_UNARY_MODEL,
       g_param_spec_string("unary-model", "Unary model",
-                          "Path of the .srunary unary classifier (NULL: the shipped default, or "
-                          "$SEGRANK_UNARY_MODEL); its superpixel settings and classes are used",
+                          "Path of the .srunary unary classifier (NULL: $SEGRANK_UNARY_MODEL, else the shipped "
+                          "default model); its superpixel settings and classes are used",
                           NULL, flags));
   g_object_class_install_property(
       gobject_class, PROP_NUM_SOLUTIONS,

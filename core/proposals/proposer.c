@@ -250,7 +250,7 @@ sr_status sr_proposer_run(sr_proposer *p, const sr_image *rgb, const sr_coarse_p
   int got = sr_divmbest(p->solver, &crf, &dp, p->solutions, energy, energy + m, energy + 2 * m, &flows);
   if (got < 0) {
     free(energy);
-    return sr_error_set(err, SR_ERR_NOMEM, "proposer: out of memory in the CRF solver");
+    return sr_error_set(err, SR_ERR_NOMEM, "proposer: the CRF solver failed (out of memory, or a non-finite unary or weight)");
   }
   double t4 = now_ms();
 

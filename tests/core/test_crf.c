@@ -10,7 +10,7 @@
  * different when λ > 0 (fewer only when the problem runs out of labellings),
  * solution 1 of a 2-label problem is the exact MAP of the diversity-augmented
  * unary, and λ = 0 repeats the MAP M times (the duplicate rule applies only
- * when λ > 0). Bad input is refused with -1. */
+ * when λ > 0). Malformed input is refused with -1. */
 #include <string.h>
 
 #include "proposals/crf/crf.h"
@@ -171,9 +171,10 @@ static void test_alpha_expansion(sr_crf_solver *s, sr_rng *r) {
     at_optimum += tol_le(e, eb);
     tries++;
   }
-  printf("3-5 labels: no better expansion move in %d / %d, within 2x the minimum in %d / %d, at the minimum in %d "
-         "(not required)\n",
-         local, tries, bound, tries, at_optimum);
+  printf(
+      "3-5 labels: no better expansion move in %d / %d, within 2x the minimum in %d / %d, at the minimum in %d "
+      "(not required)\n",
+      local, tries, bound, tries, at_optimum);
 
   /* bad input */
   {
@@ -189,7 +190,12 @@ static void test_alpha_expansion(sr_crf_solver *s, sr_rng *r) {
     CHECK(sr_crf_alpha_expansion(s, &p.crf, x, 0) == -1, "negative Potts weight accepted");
     p.edges[1].w = NAN;
     CHECK(sr_crf_alpha_expansion(s, &p.crf, x, 0) == -1, "NaN Potts weight accepted");
-    printf("labels and edges out of range, negative and NaN weights: refused\n");
+    p.edges[1].w = 1;
+    p.unary[7] = INFINITY;
+    CHECK(sr_crf_alpha_expansion(s, &p.crf, x, 0) == -1, "infinite unary accepted");
+    p.unary[7] = 0;
+    CHECK(sr_crf_alpha_expansion(s, &p.crf, x, 0) >= 0, "the repaired CRF refused");
+    printf("labels and edges out of range, negative and NaN weights, infinite unaries: refused\n");
   }
 }
 
@@ -200,8 +206,8 @@ static int same(const uint8_t *a, const uint8_t *b, int n) { return memcmp(a, b,
  * float arithmetic as the library: weights summed per entry, then scaled),
  * α-expansion from its argmin; the first labelling not among the earlier
  * ones goes to @out (returns 1), or none is found (returns 0). */
-static int reference_step(sr_crf_solver *s, const sr_crf *crf, const sr_divmbest_params *dp, const uint8_t *sol,
-                          int m, uint8_t *out) {
+static int reference_step(sr_crf_solver *s, const sr_crf *crf, const sr_divmbest_params *dp, const uint8_t *sol, int m,
+                          uint8_t *out) {
   int n = crf->n_nodes, L = crf->n_labels;
   float penalty[MAX_NODES * 8] = {0}, aug[MAX_NODES * 8];
   for (int j = 0; j < m; j++)
@@ -238,7 +244,8 @@ static void test_divmbest(sr_crf_solver *s, sr_rng *r) {
     if (got < 1) continue;
     uint8_t ref[MAX_NODES];
     int as_defined = 1;
-    for (int m = 1; m < got; m++) as_defined &= reference_step(s, &p.crf, &dp, sol, m, ref) && same(ref, sol + m * n, n);
+    for (int m = 1; m < got; m++)
+      as_defined &= reference_step(s, &p.crf, &dp, sol, m, ref) && same(ref, sol + m * n, n);
     if (got < M) as_defined &= !reference_step(s, &p.crf, &dp, sol, got, ref); /* stopped early: rightly */
     CHECK(as_defined, "problem %d: the %d solutions are not the DivMBest steps as crf.h defines them", t, got);
     full += got == M;
@@ -259,10 +266,11 @@ static void test_divmbest(sr_crf_solver *s, sr_rng *r) {
     energy_ok += en;
     tries++;
   }
-  printf("DivMBest, M = %d, lambda in [0.02, 0.52]: solution 0 = MAP in %d / %d, pairwise different in %d, energies "
-         "= sr_crf_energy in %d, each step as defined (unary argmin start, lambda doubling, early stop) in %d, all %d "
-         "found in %d\n",
-         M, first_ok, tries, distinct_ok, energy_ok, defined_ok, M, full);
+  printf(
+      "DivMBest, M = %d, lambda in [0.02, 0.52]: solution 0 = MAP in %d / %d, pairwise different in %d, energies "
+      "= sr_crf_energy in %d, each step as defined (unary argmin start, lambda doubling, early stop) in %d, all %d "
+      "found in %d\n",
+      M, first_ok, tries, distinct_ok, energy_ok, defined_ok, M, full);
 
   /* solution 1 of a 2-label problem is the exact MAP of U + λ·w·[k = x^0_i] (unless that repeats x^0) */
   int exact = 0, checked = 0;
@@ -303,6 +311,24 @@ static void test_divmbest(sr_crf_solver *s, sr_rng *r) {
       for (int b = 0; b < a; b++) d &= !same(sol + 2 * a, sol + 2 * b, 2);
     CHECK(got >= 2 && got <= 4 && d, "2x2 problem, 10 asked: %d solutions, pairwise different %d", got, d);
     printf("2 nodes x 2 labels, 10 solutions asked: %d returned, pairwise different: %s\n", got, d ? "yes" : "no");
+  }
+
+  /* the doubling bound: one node, unary (0, D), λ = 1: the second label wins
+   * once λ·2^k > D, so D = 200 needs the 8th doubling and D = 300 is out of reach */
+  {
+    float un[2] = {0, 200};
+    sr_crf c = {1, 2, un, 0, NULL};
+    sr_divmbest_params dp = {3, 1.0f, NULL, 0};
+    uint8_t sol[3];
+    int got200 = sr_divmbest(s, &c, &dp, sol, NULL, NULL, NULL, NULL);
+    int second = got200 >= 2 && sol[0] == 0 && sol[1] == 1;
+    un[1] = 300;
+    int got300 = sr_divmbest(s, &c, &dp, sol, NULL, NULL, NULL, NULL);
+    CHECK(got200 == 2 && second && got300 == 1,
+          "lambda doubling: %d solutions for D = 200 (expected 2: 0 then 1), %d "
+          "for D = 300 (expected 1)",
+          got200, got300);
+    printf("lambda doubled up to 8 times: D = 200 reached (%d solutions), D = 300 not (%d)\n", got200, got300);
   }
 
   /* λ = 0: no diversity, no duplicate rule: M copies of the MAP */

@@ -1,12 +1,14 @@
 /* test_maxflow.c: the Boykov–Kolmogorov max-flow of core/proposals/crf
  * against two plain references: the minimum over all 2^n cuts on tiny
  * random graphs (n ≤ 12), and Edmonds–Karp (shortest augmenting paths, in
- * double) on random graphs of a few hundred nodes. For every graph the flow
- * must match the reference within 1e-4 relative and the cut the solver
- * returns (source_side) must have a capacity equal to the flow. Also: one
- * solver object reused across resets of growing and shrinking sizes, a
- * repeated graph giving the same answer, zero capacities, isolated nodes,
- * self loops and parallel edges. */
+ * double) on random grid-plus-long-edge and unstructured graphs of a few
+ * hundred nodes. For every graph the flow must match the reference within
+ * 1e-4 relative and the cut the solver returns (source_side) must have a
+ * capacity equal to the flow; with integer capacities the flow is exact and
+ * the source side the smallest of all minimum cuts (as maxflow.h says).
+ * Also: one solver object reused across resets of growing and shrinking
+ * sizes, a repeated graph giving the same answer, zero capacities, isolated
+ * nodes, self loops and parallel edges. */
 #include <string.h>
 
 #include "proposals/crf/maxflow.h"
@@ -70,6 +72,20 @@ static double cut_capacity(const graph_t *g, const int *side) {
     if (side[e->j] && !side[e->i]) c += e->rev;
   }
   return c;
+}
+
+/* With integer capacities (exact sums): 1 when the source side @side lies
+ * inside the source side of every minimum cut (the smallest one, the nodes
+ * reachable from the source in the residual graph). */
+static int smallest_source_side(const graph_t *g, const int *side, double min_cut) {
+  int other[MAX_TINY];
+  for (unsigned mask = 0; mask < (1u << g->n); mask++) {
+    for (int i = 0; i < g->n; i++) other[i] = (mask >> i) & 1;
+    if (cut_capacity(g, other) != min_cut) continue;
+    for (int i = 0; i < g->n; i++)
+      if (side[i] && !other[i]) return 0;
+  }
+  return 1;
 }
 
 static double brute_min_cut(const graph_t *g) {
@@ -154,7 +170,7 @@ static double edmonds_karp(const graph_t *g) {
 static int close_rel(double a, double b, double rel) { return fabs(a - b) <= rel * fmax(1.0, fmax(fabs(a), fabs(b))); }
 
 /* Solves @g with @mf and checks flow against @reference and the returned cut. */
-static int check_graph(sr_maxflow *mf, const graph_t *g, double reference, const char *what, int index) {
+static int check_graph(sr_maxflow *mf, const graph_t *g, double reference, const char *what, int index, int integer) {
   if (load(mf, g)) {
     CHECK(0, "%s %d: out of memory", what, index);
     return 0;
@@ -163,10 +179,16 @@ static int check_graph(sr_maxflow *mf, const graph_t *g, double reference, const
   int *side = malloc(sizeof(int) * (size_t)(g->n ? g->n : 1));
   for (int i = 0; i < g->n; i++) side[i] = sr_maxflow_source_side(mf, i);
   double cut = cut_capacity(g, side);
-  free(side);
   int ok = close_rel(flow, reference, 1e-4) && close_rel(cut, flow, 1e-4);
   CHECK(ok, "%s %d (n=%d, %d edges): flow %.9g, reference %.9g, returned cut %.9g", what, index, g->n, g->n_edges, flow,
         reference, cut);
+  if (ok && integer) {
+    int smallest = flow == reference && smallest_source_side(g, side, reference);
+    CHECK(smallest, "%s %d: integer capacities: flow %.9g (exact %.9g), source side not the smallest", what, index,
+          flow, reference);
+    ok = smallest;
+  }
+  free(side);
   return ok;
 }
 
@@ -220,14 +242,19 @@ int main(void) {
   if (!mf) return 1;
 
   /* 1. tiny graphs against all 2^n cuts, float and integer capacities */
-  int tiny_ok = 0, tiny = 3000;
+  int tiny_ok = 0, tiny = 3000, tiny_int = 0;
   for (int t = 0; t < tiny; t++) {
     graph_t g;
-    random_tiny(&g, &r, t % 3 == 0);
-    tiny_ok += check_graph(mf, &g, brute_min_cut(&g), "tiny graph", t);
+    int integer = t % 3 == 0;
+    random_tiny(&g, &r, integer);
+    tiny_ok += check_graph(mf, &g, brute_min_cut(&g), "tiny graph", t, integer);
+    tiny_int += integer;
     graph_release(&g);
   }
-  printf("tiny graphs (n <= %d) matching the brute-force minimum cut: %d / %d\n", MAX_TINY, tiny_ok, tiny);
+  printf(
+      "tiny graphs (n <= %d) matching the brute-force minimum cut: %d / %d (%d with integer capacities: exact "
+      "flow, smallest source side)\n",
+      MAX_TINY, tiny_ok, tiny, tiny_int);
 
   /* 2. graphs of a few hundred nodes against Edmonds–Karp; random sizes so
    * the one solver object is reset to larger and smaller graphs */
@@ -236,10 +263,28 @@ int main(void) {
     graph_t g;
     int w = 8 + (int)(sr_rng_uniform(&r) * 20), h = 8 + (int)(sr_rng_uniform(&r) * 20);
     random_grid(&g, &r, w, h, (int)(sr_rng_uniform(&r) * w * h));
-    big_ok += check_graph(mf, &g, edmonds_karp(&g), "grid graph", t);
+    big_ok += check_graph(mf, &g, edmonds_karp(&g), "grid graph", t, 0);
     graph_release(&g);
   }
   printf("grid graphs of 64-729 nodes matching Edmonds-Karp within 1e-4: %d / %d\n", big_ok, big);
+
+  /* random graphs without structure: 200-400 nodes, 2-12 edges per node */
+  int rand_ok = 0, rand_n = 20;
+  for (int t = 0; t < rand_n; t++) {
+    graph_t g;
+    int n = 200 + (int)(sr_rng_uniform(&r) * 201), m = n * (2 + (int)(sr_rng_uniform(&r) * 11));
+    graph_alloc(&g, n, m);
+    for (int i = 0; i < n; i++) {
+      g.cs[i] = random_cap(&r, 0.6, 0);
+      g.ct[i] = random_cap(&r, 0.6, 0);
+    }
+    for (int k = 0; k < m; k++)
+      g.e[g.n_edges++] = (edge_t){(int)(sr_rng_uniform(&r) * n), (int)(sr_rng_uniform(&r) * n), random_cap(&r, 0.2, 0),
+                                  random_cap(&r, 0.5, 0)};
+    rand_ok += check_graph(mf, &g, edmonds_karp(&g), "random graph", t, 0);
+    graph_release(&g);
+  }
+  printf("random graphs of 200-400 nodes matching Edmonds-Karp within 1e-4: %d / %d\n", rand_ok, rand_n);
 
   /* 3. the same graph twice on a reused object gives the same flow and cut */
   {
@@ -251,13 +296,14 @@ int main(void) {
     for (int i = 0; i < g.n; i++) side[i] = sr_maxflow_source_side(mf, i);
     graph_t small;
     random_tiny(&small, &r, 0);
-    check_graph(mf, &small, brute_min_cut(&small), "small graph between repeats", 0);
+    check_graph(mf, &small, brute_min_cut(&small), "small graph between repeats", 0, 0);
     graph_release(&small);
     load(mf, &g);
     double f2 = sr_maxflow_solve(mf);
     for (int i = 0; i < g.n; i++) same &= side[i] == sr_maxflow_source_side(mf, i);
     CHECK(f1 == f2 && same, "repeat after reset: flow %.9g then %.9g, same cut %d", f1, f2, same);
-    printf("repeated 900-node graph after resets: flow %.6f twice, same cut: %s\n", f1, same && f1 == f2 ? "yes" : "no");
+    printf("repeated 900-node graph after resets: flow %.6f twice, same cut: %s\n", f1,
+           same && f1 == f2 ? "yes" : "no");
     free(side);
     graph_release(&g);
   }
@@ -270,8 +316,8 @@ int main(void) {
     sr_maxflow_add_edge(mf, 0, 1, 0, 0);
     sr_maxflow_add_edge(mf, 1, 2, 0, 0);
     sr_maxflow_add_tweights(mf, 0, 0, 0);
-    sr_maxflow_add_tweights(mf, 3, 2.5f, 0);   /* isolated, tied to the source */
-    sr_maxflow_add_tweights(mf, 4, 0, 1.5f);   /* isolated, tied to the sink */
+    sr_maxflow_add_tweights(mf, 3, 2.5f, 0);    /* isolated, tied to the source */
+    sr_maxflow_add_tweights(mf, 4, 0, 1.5f);    /* isolated, tied to the sink */
     sr_maxflow_add_tweights(mf, 5, 1.0f, 3.0f); /* isolated, both: 1 flows, sink side */
     double f = sr_maxflow_solve(mf);
     CHECK(f == 1.0, "zero-capacity / isolated graph: flow %g, expected 1", f);
@@ -280,7 +326,8 @@ int main(void) {
           sr_maxflow_source_side(mf, 5));
     CHECK(sr_maxflow_add_edge(mf, 0, 6, 1, 1) == -1 && sr_maxflow_add_edge(mf, -1, 0, 1, 1) == -1,
           "out-of-range edge accepted");
-    CHECK(sr_maxflow_source_side(mf, 6) == 0 && sr_maxflow_source_side(mf, -1) == 0, "out-of-range node on the source side");
+    CHECK(sr_maxflow_source_side(mf, 6) == 0 && sr_maxflow_source_side(mf, -1) == 0,
+          "out-of-range node on the source side");
     printf("empty graph, zero capacities, isolated nodes, out-of-range indices: checked\n");
   }
 

@@ -101,7 +101,10 @@ static GstHarness *loader(const gchar *props, int w, int h, GstBus **bus) {
   return hrn;
 }
 
+/* Drops the bus first: its queued messages hold references to the element. */
 static void teardown(GstHarness *hrn, GstBus *bus) {
+  gst_bus_set_flushing(bus, TRUE);
+  gst_element_set_bus(hrn->element, NULL);
   gst_harness_teardown(hrn);
   gst_object_unref(bus);
 }

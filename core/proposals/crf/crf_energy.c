@@ -8,6 +8,9 @@
 int sr_crf_check(const sr_crf *crf) {
   if (!crf || crf->n_nodes < 0 || crf->n_labels < 1 || crf->n_labels > 255 || crf->n_edges < 0) return -1;
   if (crf->n_nodes > 0 && !crf->unary) return -1;
+  const size_t n_unary = (size_t)crf->n_nodes * crf->n_labels;
+  for (size_t t = 0; t < n_unary; t++)
+    if (!isfinite(crf->unary[t])) return -1;
   if (crf->n_edges > 0 && !crf->edges) return -1;
   for (int e = 0; e < crf->n_edges; e++) {
     const sr_crf_edge *ed = &crf->edges[e];

@@ -25,7 +25,8 @@ struct sr_crf_solver {
 };
 
 /* 0 when @crf is well formed: 1 ≤ n_labels ≤ 255, n_nodes ≥ 0, unary given
- * when there are nodes, edge ends in range and weights finite and ≥ 0. */
+ * when there are nodes and finite, edge ends in range and weights finite
+ * and ≥ 0. */
 int sr_crf_check(const sr_crf *crf);
 
 #endif

@@ -31,8 +31,8 @@ static int repeats_earlier(const uint8_t *solutions, int m, size_t n) {
 
 enum { MAX_LAMBDA_DOUBLINGS = 8 };
 
-int sr_divmbest(sr_crf_solver *s, const sr_crf *crf, const sr_divmbest_params *p, uint8_t *solutions,
-                double *energy, double *unary_part, double *pairwise_part, int *flows) {
+int sr_divmbest(sr_crf_solver *s, const sr_crf *crf, const sr_divmbest_params *p, uint8_t *solutions, double *energy,
+                double *unary_part, double *pairwise_part, int *flows) {
   if (flows) *flows = 0;
   if (!s || !p || sr_crf_check(crf) || p->n_solutions < 1 || !(p->lambda >= 0) || isinf(p->lambda)) return -1;
   const int n = crf->n_nodes, L = crf->n_labels;

@@ -2,11 +2,12 @@
  * centres on skimage's regular grid (step S = sqrt(W·H/n) rounded to whole
  * pixels, first centre at S/2), distance d² = ‖ΔLab‖² + (m/S)²·‖Δxy‖²,
  * each centre competing for the pixels of its 2S×2S window, a fixed number
- * of k-means passes, then connectivity (slic_connectivity.c). Both halves
- * of a pass are split across the thread pool so that no result depends on
- * the split: the assignment by bands of rows (a pixel sees the centres in
- * index order whatever the band, ties go to the lower index), the update
- * by groups of centres (each centre sums its own window in a fixed order). */
+ * of k-means passes, then connectivity (slic_connectivity.c). A pass runs
+ * on bands of rows across the thread pool, and nothing depends on which
+ * thread takes which band: in the assignment a pixel meets the centres in
+ * index order whatever the band (ties keep the lower index); the update's
+ * sums are exact integers (positions, and Lab in 1/64 units from row
+ * prefix sums), added per thread and then across threads. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #define LAB_SCALE 64 /* Lab sums are exact integers of 1/64 units (a row's fit in int32) */
 #define MAX_WIDTH 262144 /* so that a row's Lab sums fit in int32 */
 #define ACC_BYTES_MAX ((size_t)64 << 20) /* per-thread sums beyond this: fewer threads */
+#define PREP_ROWS 16
 #define MIN_SIZE_FACTOR 0.5 /* components below this share of W·H/K are merged (skimage) */
 
 void sr_slic_params_default(sr_slic_params *p) {
@@ -202,17 +204,62 @@ static sr_status check_params(const sr_slic_params *p, sr_error *err) {
   return SR_OK;
 }
 
-sr_status sr_slic_pixels(const uint8_t *pixels, int width, int height, int row_stride, sr_pixel_layout layout,
-                         const sr_slic_params *p, sr_superpixels *out, sr_error *err) {
-  if (!out) return sr_error_set(err, SR_ERR_INVALID, "slic: no output");
-  memset(out, 0, sizeof *out);
+/* Rows ahead of k-means: Lab as exact row prefix sums, and the labels of
+ * the grid cells. */
+typedef struct {
+  int width, height, start_x, start_y, step_y, grid_x, grid_y;
+  const float *L, *A, *B;
+  const int32_t *cell_u; /* grid column of each x */
+  int32_t *prefix, *label;
+} row_prep;
+
+static void prepare_rows(void *ctx, int task, int thread) {
+  (void)thread;
+  const row_prep *r = ctx;
+  const int W = r->width, H = r->height;
+  const float *planes[3] = {r->L, r->A, r->B};
+  const int y0 = task * PREP_ROWS, y1 = y0 + PREP_ROWS < H ? y0 + PREP_ROWS : H;
+  for (int y = y0; y < y1; y++) {
+    for (int q = 0; q < 3; q++) {
+      const float *v = planes[q] + (size_t)y * W;
+      int32_t *pre = r->prefix + ((size_t)q * H + y) * (W + 1);
+      pre[0] = 0;
+      /* Rounded by truncating a positive value (|Lab| < 200, no libm call). */
+      for (int x = 0; x < W; x++) pre[x + 1] = pre[x] + ((int32_t)(v[x] * LAB_SCALE + 16384.5f) - 16384);
+    }
+    int v = (y - r->start_y + r->step_y / 2) / r->step_y;
+    v = v < 0 ? 0 : v >= r->grid_y ? r->grid_y - 1 : v;
+    for (int x = 0; x < W; x++) r->label[(size_t)y * W + x] = v * r->grid_x + r->cell_u[x];
+  }
+}
+
+/* Scratch buffers of a workspace, by use. */
+enum { BUF_L, BUF_A, BUF_B, BUF_DIST, BUF_XS, BUF_CENTER, BUF_PREFIX, BUF_ACC, BUF_KMEANS, BUF_COUNT };
+
+struct sr_slic_workspace {
+  sr_scratch buf[BUF_COUNT];
+  sr_scratch connectivity[SR_CONNECTIVITY_SCRATCH];
+  sr_pool *pool;
+};
+
+sr_slic_workspace *sr_slic_workspace_new(void) { return calloc(1, sizeof(sr_slic_workspace)); }
+
+void sr_slic_workspace_free(sr_slic_workspace *ws) {
+  if (!ws) return;
+  for (int i = 0; i < BUF_COUNT; i++) sr_scratch_free(&ws->buf[i]);
+  for (int i = 0; i < SR_CONNECTIVITY_SCRATCH; i++) sr_scratch_free(&ws->connectivity[i]);
+  sr_pool_free(ws->pool);
+  free(ws);
+}
+
+static sr_status check_input(const uint8_t *pixels, int width, int height, int row_stride, sr_pixel_layout layout,
+                             const sr_slic_params *p, sr_error *err) {
   sr_status st = check_params(p, err);
   if (st != SR_OK) return st;
   if (!pixels) return sr_error_set(err, SR_ERR_INVALID, "slic: no pixels");
   if (width < 1 || height < 1)
     return sr_error_set(err, SR_ERR_INVALID, "slic: image size %dx%d: must be at least 1x1", width, height);
-  if (width > MAX_WIDTH)
-    return sr_error_set(err, SR_ERR_INVALID, "slic: image width %d above %d", width, MAX_WIDTH);
+  if (width > MAX_WIDTH) return sr_error_set(err, SR_ERR_INVALID, "slic: image width %d above %d", width, MAX_WIDTH);
   if ((size_t)width * height > (size_t)INT32_MAX / 2)
     return sr_error_set(err, SR_ERR_INVALID, "slic: image size %dx%d: too large", width, height);
   const int ps = layout.pixel_stride;
@@ -222,6 +269,16 @@ sr_status sr_slic_pixels(const uint8_t *pixels, int width, int height, int row_s
                         layout.r, layout.g, layout.b);
   if (row_stride < width * ps)
     return sr_error_set(err, SR_ERR_INVALID, "slic: row stride %d below %d pixels of %d bytes", row_stride, width, ps);
+  return SR_OK;
+}
+
+sr_status sr_slic_pixels_ws(sr_slic_workspace *ws, const uint8_t *pixels, int width, int height, int row_stride,
+                            sr_pixel_layout layout, const sr_slic_params *p, sr_superpixels *out, sr_error *err) {
+  if (!out) return sr_error_set(err, SR_ERR_INVALID, "slic: no output");
+  memset(out, 0, sizeof *out);
+  if (!ws) return sr_slic_pixels(pixels, width, height, row_stride, layout, p, out, err);
+  sr_status st = check_input(pixels, width, height, row_stride, layout, p, err);
+  if (st != SR_OK) return st;
 
   const int W = width, H = height;
   const size_t n = (size_t)W * H;
@@ -233,31 +290,48 @@ sr_status sr_slic_pixels(const uint8_t *pixels, int width, int height, int row_s
   int threads = p->threads > 0 ? p->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (threads < 1) threads = 1;
   const size_t acc_bytes = (size_t)K * 6 * sizeof(int64_t);
-  if ((size_t)threads * acc_bytes > ACC_BYTES_MAX) threads = acc_bytes >= ACC_BYTES_MAX ? 1 : (int)(ACC_BYTES_MAX / acc_bytes);
+  if ((size_t)threads * acc_bytes > ACC_BYTES_MAX)
+    threads = acc_bytes >= ACC_BYTES_MAX ? 1 : (int)(ACC_BYTES_MAX / acc_bytes);
 
-  float *L = malloc(n * sizeof(float)), *A = malloc(n * sizeof(float)), *B = malloc(n * sizeof(float));
-  float *dist = malloc(n * sizeof(float)), *xs = malloc((size_t)W * sizeof(float));
-  float *center = malloc((size_t)K * 5 * sizeof(float));
-  int32_t *prefix = malloc(3 * (size_t)(W + 1) * H * sizeof(int32_t));
-  int64_t *acc = calloc((size_t)threads, acc_bytes);
-  int32_t *label = malloc(n * sizeof(int32_t));
-  if (!L || !A || !B || !dist || !xs || !center || !prefix || !acc || !label) {
-    free(L), free(A), free(B), free(dist), free(xs), free(center), free(prefix), free(acc), free(label);
+  float *L = sr_scratch_get(&ws->buf[BUF_L], n * sizeof(float));
+  float *A = sr_scratch_get(&ws->buf[BUF_A], n * sizeof(float));
+  float *B = sr_scratch_get(&ws->buf[BUF_B], n * sizeof(float));
+  float *dist = sr_scratch_get(&ws->buf[BUF_DIST], n * sizeof(float));
+  float *xs = sr_scratch_get(&ws->buf[BUF_XS], (size_t)W * sizeof(float));
+  float *center = sr_scratch_get(&ws->buf[BUF_CENTER], (size_t)K * 5 * sizeof(float));
+  int32_t *prefix = sr_scratch_get(&ws->buf[BUF_PREFIX], 3 * (size_t)(W + 1) * H * sizeof(int32_t));
+  int64_t *acc = sr_scratch_get(&ws->buf[BUF_ACC], (size_t)threads * acc_bytes);
+  int32_t *label = sr_scratch_get(&ws->buf[BUF_KMEANS], n * sizeof(int32_t));
+  int32_t *result = malloc(n * sizeof(int32_t));
+  if (!L || !A || !B || !dist || !xs || !center || !prefix || !acc || !label || !result) {
+    free(result);
     return sr_error_set(err, SR_ERR_NOMEM, "slic: out of memory for a %dx%d image", W, H);
   }
-  sr_pool *pool = threads > 1 ? sr_pool_new(threads) : NULL;
+  memset(acc, 0, (size_t)threads * acc_bytes);
+  if (threads > 1 && (!ws->pool || sr_pool_size(ws->pool) != threads)) {
+    sr_pool_free(ws->pool);
+    ws->pool = sr_pool_new(threads);
+  }
+  sr_pool *pool = threads > 1 ? ws->pool : NULL;
+  int32_t *cell_u = (int32_t *)dist; /* scratch until the first assignment */
 
   sr_lab_from_pixels(pixels, W, H, row_stride, layout, L, A, B, pool);
-  const float *planes[3] = {L, A, B};
-  for (int q = 0; q < 3; q++)
-    for (int y = 0; y < H; y++) {
-      const float *v = planes[q] + (size_t)y * W;
-      int32_t *pre = prefix + ((size_t)q * H + y) * (W + 1);
-      pre[0] = 0;
-      /* Rounded by truncating a positive value (|Lab| < 200, no libm call). */
-      for (int x = 0; x < W; x++) pre[x + 1] = pre[x] + ((int32_t)(v[x] * LAB_SCALE + 16384.5f) - 16384);
-    }
-  for (int x = 0; x < W; x++) xs[x] = (float)x;
+  for (int x = 0; x < W; x++) {
+    int u = (x - ox + sx / 2) / sx;
+    xs[x] = (float)x;
+    cell_u[x] = u < 0 ? 0 : u >= gx ? gx - 1 : u;
+  }
+  /* The first assignment is the grid itself (skimage's first pass, whose
+   * centres all have colour 0, so only space counts), then `iterations - 1`
+   * passes of update and assignment. A pixel that no window reaches keeps
+   * its label (it cannot happen in the first pass: every pixel lies within
+   * a step of a grid centre). */
+  row_prep rp = {W, H, ox, oy, sy, gx, gy, L, A, B, cell_u, prefix, label};
+  const int prep_tasks = (H + PREP_ROWS - 1) / PREP_ROWS;
+  if (pool)
+    sr_pool_run(pool, prep_tasks, prepare_rows, &rp);
+  else
+    for (int t = 0; t < prep_tasks; t++) prepare_rows(&rp, t, 0);
   for (int v = 0, c = 0; v < gy; v++)
     for (int u = 0; u < gx; u++, c++) {
       int x = ox + u * sx, y = oy + v * sy;
@@ -265,21 +339,6 @@ sr_status sr_slic_pixels(const uint8_t *pixels, int width, int height, int row_s
       float *ce = center + 5 * (size_t)c;
       ce[0] = (float)x, ce[1] = (float)y, ce[2] = L[i], ce[3] = A[i], ce[4] = B[i];
     }
-  /* The first assignment is the grid itself (skimage's first pass, whose
-   * centres all have colour 0, so only space counts), then `iterations - 1`
-   * passes of update and assignment. A pixel that no window reaches keeps
-   * its label (it cannot happen in the first pass: every pixel lies within
-   * a step of a grid centre). */
-  int32_t *cell_u = (int32_t *)dist; /* scratch until the first assignment */
-  for (int x = 0; x < W; x++) {
-    int u = (x - ox + sx / 2) / sx;
-    cell_u[x] = u < 0 ? 0 : u >= gx ? gx - 1 : u;
-  }
-  for (int y = 0; y < H; y++) {
-    int v = (y - oy + sy / 2) / sy;
-    v = v < 0 ? 0 : v >= gy ? gy - 1 : v;
-    for (int x = 0; x < W; x++) label[(size_t)y * W + x] = v * gx + cell_u[x];
-  }
   float ratio = p->compactness / (float)S;
   kmeans km = {W, H, sx, sy, K, ratio * ratio, L, A, B, xs, prefix, center, label, dist, acc, sy > 4 ? sy : 4, 0, 1};
   const int bands = (H + km.band_rows - 1) / km.band_rows;
@@ -289,21 +348,31 @@ sr_status sr_slic_pixels(const uint8_t *pixels, int width, int height, int row_s
     km.assign = 1, km.accumulate = it + 1 < p->iterations;
     run_bands(pool, bands, &km);
   }
-  sr_pool_free(pool);
-  free(dist), free(xs), free(center), free(prefix), free(acc);
 
   int min_size = (int)(MIN_SIZE_FACTOR * (double)n / K);
-  int count = sr_sp_enforce_connectivity(label, W, H, L, A, B, min_size);
-  free(L), free(A), free(B);
+  int count = sr_sp_enforce_connectivity(label, result, W, H, prefix, min_size, ws->connectivity);
   if (count < 0) {
-    free(label);
+    free(result);
     return sr_error_set(err, SR_ERR_NOMEM, "slic: out of memory for a %dx%d image", W, H);
   }
-  out->width = W, out->height = H, out->n = count, out->labels = label;
+  out->width = W, out->height = H, out->n = count, out->labels = result;
   return SR_OK;
 }
 
-sr_status sr_slic(const sr_image *rgb, const sr_slic_params *p, sr_superpixels *out, sr_error *err) {
+sr_status sr_slic_pixels(const uint8_t *pixels, int width, int height, int row_stride, sr_pixel_layout layout,
+                         const sr_slic_params *p, sr_superpixels *out, sr_error *err) {
+  if (out) memset(out, 0, sizeof *out);
+  sr_status st = check_input(pixels, width, height, row_stride, layout, p, err);
+  if (st != SR_OK) return st;
+  sr_slic_workspace *ws = sr_slic_workspace_new();
+  if (!ws) return sr_error_set(err, SR_ERR_NOMEM, "slic: out of memory");
+  st = sr_slic_pixels_ws(ws, pixels, width, height, row_stride, layout, p, out, err);
+  sr_slic_workspace_free(ws);
+  return st;
+}
+
+sr_status sr_slic_ws(sr_slic_workspace *ws, const sr_image *rgb, const sr_slic_params *p, sr_superpixels *out,
+                     sr_error *err) {
   if (out) memset(out, 0, sizeof *out);
   if (!rgb || !rgb->data) return sr_error_set(err, SR_ERR_INVALID, "slic: no image");
   if (rgb->channels != 3)
@@ -312,5 +381,10 @@ sr_status sr_slic(const sr_image *rgb, const sr_slic_params *p, sr_superpixels *
     return sr_error_set(err, SR_ERR_INVALID, "slic: image size %dx%d: must be at least 1x1", rgb->width,
                         rgb->height);
   sr_pixel_layout rgb_layout = {3, 0, 1, 2};
-  return sr_slic_pixels(rgb->data, rgb->width, rgb->height, rgb->width * 3, rgb_layout, p, out, err);
+  if (!ws) return sr_slic_pixels(rgb->data, rgb->width, rgb->height, rgb->width * 3, rgb_layout, p, out, err);
+  return sr_slic_pixels_ws(ws, rgb->data, rgb->width, rgb->height, rgb->width * 3, rgb_layout, p, out, err);
+}
+
+sr_status sr_slic(const sr_image *rgb, const sr_slic_params *p, sr_superpixels *out, sr_error *err) {
+  return sr_slic_ws(NULL, rgb, p, out, err);
 }

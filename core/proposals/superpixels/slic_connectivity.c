@@ -1,12 +1,14 @@
 /* slic_connectivity.c: the last step of SLIC: k-means labels are not
  * connected regions, so each 4-connected component becomes its own
- * superpixel, the fragments (below min_size pixels) are merged into the
- * neighbouring group closest in mean colour, smallest first, and the groups
- * are numbered in scan order. Merging only ever joins a group with one it
+ * superpixel, the fragments (below min_size pixels) are merged, smallest
+ * first, into the neighbouring full-size group closest in mean colour (a
+ * small one only where no full-size one touches), and the groups are
+ * numbered in scan order. Merging only ever joins a group with one it
  * touches, so every group stays one connected region. Everything works on
  * runs (maximal horizontal stretches of one label): components are
  * union-find trees of runs that overlap in consecutive rows. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "slic_internal.h"
 
@@ -16,7 +18,7 @@ typedef struct {
   int parent;            /* union-find over components; the root holds the group */
   int group_size;
   int next, tail;        /* member chain of a group, from its root */
-  double sum[3];         /* Lab sums: of the component, and of the group at the root */
+  int64_t sum[3];        /* Lab sums: of the component, and of the group at the root */
 } component;
 
 static int find_run(int *parent, int i) {
@@ -39,7 +41,7 @@ static int cmp_small(const void *a, const void *b, void *ctx) {
 static double color_dist(const component *a, const component *b) {
   double d = 0;
   for (int q = 0; q < 3; q++) {
-    double u = a->sum[q] / a->group_size - b->sum[q] / b->group_size;
+    double u = (double)a->sum[q] / a->group_size - (double)b->sum[q] / b->group_size;
     d += u * u;
   }
   return d;
@@ -58,42 +60,55 @@ static void consider(const component *c, int g, int e, int min_size, int *best, 
   *best = e, *best_d = d;
 }
 
-int sr_sp_enforce_connectivity(int32_t *labels, int width, int height, const float *L, const float *A,
-                               const float *B, int min_size) {
+void *sr_scratch_get(sr_scratch *s, size_t size) {
+  if (size == 0) size = 1;
+  if (s->size >= size) return s->p;
+  free(s->p);
+  s->p = malloc(size);
+  s->size = s->p ? size : 0;
+  return s->p;
+}
+
+void sr_scratch_free(sr_scratch *s) {
+  free(s->p);
+  s->p = NULL, s->size = 0;
+}
+
+/* The scratch buffers, by use. */
+enum { S_X0, S_X1, S_ROWS, S_PARENT, S_COMP, S_ABOVE, S_BELOW, S_BY_COMP, S_COMPONENTS, S_SMALL, S_COUNT };
+_Static_assert(S_COUNT == SR_CONNECTIVITY_SCRATCH, "scratch count");
+
+int sr_sp_enforce_connectivity(const int32_t *labels, int32_t *out, int width, int height,
+                               const int32_t *lab_prefix, int min_size, sr_scratch *scratch) {
   const int W = width, H = height;
-  /* Runs: row_start[y] .. row_start[y + 1] are row y's, left to right. */
-  size_t cap = 4096;
-  int32_t *x0 = malloc(cap * sizeof(int32_t)), *x1 = malloc(cap * sizeof(int32_t));
-  int *row_start = malloc(((size_t)H + 1) * sizeof(int));
-  int *parent = NULL, *run_comp = NULL, *by_comp = NULL, *small = NULL, *above = NULL, *below = NULL;
+  const size_t plane = (size_t)(W + 1) * H;
+  const size_t n = (size_t)W * H; /* at most this many runs */
+  int32_t *x0 = sr_scratch_get(&scratch[S_X0], n * sizeof(int32_t));
+  int32_t *x1 = sr_scratch_get(&scratch[S_X1], n * sizeof(int32_t));
+  int *row_start = sr_scratch_get(&scratch[S_ROWS], ((size_t)H + 1) * sizeof(int));
+  int *parent = sr_scratch_get(&scratch[S_PARENT], n * sizeof(int));
+  int *run_comp = sr_scratch_get(&scratch[S_COMP], n * sizeof(int));
+  /* above[r], below[r]: the first run of the row above (below) that ends at
+   * or after r's start (the overlapping runs follow it). */
+  int *above = sr_scratch_get(&scratch[S_ABOVE], n * sizeof(int));
+  int *below = sr_scratch_get(&scratch[S_BELOW], n * sizeof(int));
+  int *by_comp = sr_scratch_get(&scratch[S_BY_COMP], n * sizeof(int));
   component *c = NULL;
-  int result = -1, n_runs = 0;
-  if (!x0 || !x1 || !row_start) goto done;
+  int *small = NULL, result = -1, n_runs = 0;
+  if (!x0 || !x1 || !row_start || !parent || !run_comp || !above || !below || !by_comp) goto done;
+  /* Runs: row_start[y] .. row_start[y + 1] are row y's, left to right. */
   for (int y = 0; y < H; y++) {
     const int32_t *row = labels + (size_t)y * W;
     row_start[y] = n_runs;
     for (int x = 0; x < W; x++) {
       const int s = x;
       while (x + 1 < W && row[x + 1] == row[s]) x++;
-      if ((size_t)n_runs == cap) {
-        int32_t *a = realloc(x0, 2 * cap * sizeof(int32_t)), *b = a ? realloc(x1, 2 * cap * sizeof(int32_t)) : NULL;
-        if (a) x0 = a;
-        if (!b) goto done;
-        x1 = b, cap *= 2;
-      }
       x0[n_runs] = s, x1[n_runs] = x, n_runs++;
     }
   }
   row_start[H] = n_runs;
 
   /* Union of same-label runs that overlap across consecutive rows. */
-  parent = malloc((size_t)n_runs * sizeof(int));
-  run_comp = malloc((size_t)n_runs * sizeof(int));
-  /* above[r], below[r]: the first run of the row above (below) that ends at
-   * or after r's start (the overlapping runs follow it). */
-  above = malloc((size_t)n_runs * sizeof(int));
-  below = malloc((size_t)n_runs * sizeof(int));
-  if (!parent || !run_comp || !above || !below) goto done;
   for (int r = 0; r < n_runs; r++) parent[r] = r;
   for (int y = 0; y + 1 < H; y++) {
     int v = row_start[y + 1];
@@ -121,17 +136,15 @@ int sr_sp_enforce_connectivity(int32_t *labels, int width, int height, const flo
     int root = find_run(parent, r);
     run_comp[r] = root == r ? n_comp++ : run_comp[root];
   }
-  c = calloc((size_t)n_comp, sizeof(component));
-  by_comp = malloc((size_t)n_runs * sizeof(int));
-  small = malloc((size_t)n_comp * sizeof(int));
-  if (!c || !by_comp || !small) goto done;
+  c = sr_scratch_get(&scratch[S_COMPONENTS], (size_t)n_comp * sizeof(component));
+  small = sr_scratch_get(&scratch[S_SMALL], (size_t)n_comp * sizeof(int));
+  if (!c || !small) goto done;
+  memset(c, 0, (size_t)n_comp * sizeof(component));
   for (int y = 0; y < H; y++)
     for (int r = row_start[y]; r < row_start[y + 1]; r++) {
       component *k = &c[run_comp[r]];
-      const size_t off = (size_t)y * W;
-      float s0 = 0, s1 = 0, s2 = 0;
-      for (int x = x0[r]; x <= x1[r]; x++) s0 += L[off + x], s1 += A[off + x], s2 += B[off + x];
-      k->sum[0] += s0, k->sum[1] += s1, k->sum[2] += s2;
+      const int32_t *pre = lab_prefix + (size_t)y * (W + 1);
+      for (int q = 0; q < 3; q++) k->sum[q] += pre[q * plane + x1[r] + 1] - pre[q * plane + x0[r]];
       k->size += x1[r] - x0[r] + 1, k->n_runs++;
     }
   for (int i = 0, start = 0; i < n_comp; i++) {
@@ -190,11 +203,10 @@ int sr_sp_enforce_connectivity(int32_t *labels, int width, int height, const flo
     for (int r = row_start[y]; r < row_start[y + 1]; r++) {
       component *root = &c[find_comp(c, run_comp[r])];
       if (root->size < 0) root->size = n_out++;
-      int32_t *row = labels + (size_t)y * W;
+      int32_t *row = out + (size_t)y * W;
       for (int x = x0[r]; x <= x1[r]; x++) row[x] = root->size;
     }
   result = n_out;
 done:
-  free(x0), free(x1), free(row_start), free(parent), free(run_comp), free(by_comp), free(small), free(c), free(above), free(below);
   return result;
 }

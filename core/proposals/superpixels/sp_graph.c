@@ -103,7 +103,8 @@ sr_status sr_sp_graph_build(const sr_superpixels *sp, sr_sp_graph *g, sr_error *
       st = sr_error_set(err, SR_ERR_INVALID, "superpixel graph: label %d of 0..%d is unused", k, n - 1);
       goto fail;
     }
-    g->centroid[2 * k] = (float)(sum[2 * k] / g->area[k]), g->centroid[2 * k + 1] = (float)(sum[2 * k + 1] / g->area[k]);
+    g->centroid[2 * k] = (float)(sum[2 * k] / g->area[k]);
+    g->centroid[2 * k + 1] = (float)(sum[2 * k + 1] / g->area[k]);
   }
   /* Perimeter: the frame's sides, then each border pair (below) once per side. */
   for (int x = 0; x < W; x++) g->perimeter[lab[x]]++, g->perimeter[lab[(size_t)(H - 1) * W + x]]++;

@@ -108,7 +108,6 @@ static void pixel_task(void *vc, int task, int thread) {
       c->texton[(size_t)gy * c->gw + gx] = (uint8_t)sr_texton_nearest(r, c->tt, c->cc, k);
     }
   }
-  if (!c->mag) return;
   int y0 = gy0 * SR_TEXTON_STEP, y1 = gy1 * SR_TEXTON_STEP < c->h ? gy1 * SR_TEXTON_STEP : c->h;
   float mag[2 * c->w], ori[2 * c->w];
   for (int y = y0; y < y1; y++) {
@@ -256,17 +255,17 @@ static void frame_free(frame_ctx *c, int threads) {
   free(c->scratch), free(c->resp);
 }
 
-/* Lab, textons and (with @gradients) gradient maps of @rgb. */
-static sr_status frame_pixels(frame_ctx *c, sr_pool *pool, int gradients, sr_error *err) {
+/* Lab, texton and gradient maps of @rgb. */
+static sr_status frame_pixels(frame_ctx *c, sr_pool *pool, sr_error *err) {
   const int threads = sr_pool_size(pool);
   const size_t plane = (size_t)c->w * c->h;
   c->gw = sr_texton_grid(c->w), c->gh = sr_texton_grid(c->h);
   c->L = malloc(sizeof(float) * plane), c->a = malloc(sizeof(float) * plane), c->b = malloc(sizeof(float) * plane);
-  if (gradients) c->mag = malloc(sizeof(float) * 2 * plane), c->ori = malloc(sizeof(float) * 2 * plane);
+  c->mag = malloc(sizeof(float) * 2 * plane), c->ori = malloc(sizeof(float) * 2 * plane);
   c->texton = malloc((size_t)c->gw * c->gh);
   c->scratch = calloc(threads, sizeof *c->scratch);
   c->resp = calloc(threads, sizeof *c->resp);
-  int ok = c->L && c->a && c->b && c->texton && c->scratch && c->resp && (!gradients || (c->mag && c->ori));
+  int ok = c->L && c->a && c->b && c->texton && c->scratch && c->resp && c->mag && c->ori;
   for (int t = 0; ok && t < threads; t++) {
     c->scratch[t] = sr_filter_scratch_new(c->w);
     c->resp[t] = malloc(sizeof(float) * c->gw * SR_N_FILTERS);
@@ -296,7 +295,7 @@ sr_status sr_unary_raw_features(const sr_unary_model *m, const sr_image *rgb, co
   c.raw_dim = sr_feature_raw_dim(m->n_textons);
   c.hist_dim = 0;
   for (int i = 0; i < N_OWN_BLOCKS; i++) c.hist_dim += sr_feature_block_dims(&blocks[i], m->n_textons);
-  st = frame_pixels(&c, pool, 1, err);
+  st = frame_pixels(&c, pool, err);
   const size_t plane = (size_t)c.w * c.h;
   if (st == SR_OK) {
     /* Pixel lists by counting sort (raster order within each superpixel). */
