@@ -13,7 +13,7 @@ SEG="$BUILD/tools/segrank/segrank"
 SEQS="0001TP 0006R0 0016E5"
 CS=${CV_CS:-"0.1 1"}
 WPS=${CV_WPS:-"0 0.3 0.6 1.0 1.6"}
-LAMBDAS=${CV_LAMBDAS:-"0.02 0.05 0.1 0.2"}
+LAMBDAS=${CV_LAMBDAS:-"0.05 0.1 0.2 0.4 0.8"}
 mkdir -p "$OUT"
 for s in $SEQS; do
   for c in $CS; do

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "proposals/unary/unary_internal.h"
+#include "synthetic_scenes.h"
 #include "test_util.h"
 
 /* ---- χ² map ---- */
@@ -275,61 +276,6 @@ static void test_features(void) {
 
 /* ---- training on synthetic images ---- */
 
-/* Background class 0: smooth blue-grey gradient; class 1: green-brown
- * speckle noise in a random disc; class 2: grey-red stripes in a random
- * rectangle; a void border row. */
-static void synth_image(uint64_t seed, int w, int h, sr_image *img, sr_image *lab) {
-  sr_rng r;
-  sr_rng_seed(&r, seed);
-  img->width = lab->width = w, img->height = lab->height = h, img->channels = 3, lab->channels = 1;
-  img->data = malloc((size_t)w * h * 3), lab->data = malloc((size_t)w * h);
-  double cx = w * (0.2 + 0.6 * sr_rng_uniform(&r)), cy = h * (0.2 + 0.6 * sr_rng_uniform(&r));
-  double rad = h * (0.18 + 0.12 * sr_rng_uniform(&r));
-  int rx0 = (int)(w * 0.6 * sr_rng_uniform(&r)), ry0 = (int)(h * 0.6 * sr_rng_uniform(&r));
-  int rx1 = rx0 + (int)(w * (0.2 + 0.2 * sr_rng_uniform(&r))), ry1 = ry0 + (int)(h * (0.2 + 0.2 * sr_rng_uniform(&r)));
-  double shade = 0.8 + 0.4 * sr_rng_uniform(&r);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
-      uint8_t *p = img->data + ((size_t)y * w + x) * 3;
-      int c;
-      double v[3];
-      if ((x - cx) * (x - cx) + (y - cy) * (y - cy) < rad * rad) {
-        c = 1;
-        double n = 80 * (sr_rng_uniform(&r) - 0.5);
-        v[0] = 90 + n, v[1] = 130 + n, v[2] = 60 + n * 0.5;
-      } else if (x >= rx0 && x < rx1 && y >= ry0 && y < ry1) {
-        c = 2;
-        double s = (x / 3) % 2 ? 50 : -50;
-        v[0] = 150 + s, v[1] = 110 + s, v[2] = 110 + s;
-      } else {
-        c = 0;
-        double t = 120 + 40.0 * y / h + 4 * (sr_rng_uniform(&r) - 0.5);
-        v[0] = t * 0.8, v[1] = t * 0.9, v[2] = t * 1.1;
-      }
-      for (int k = 0; k < 3; k++) {
-        double q = v[k] * shade;
-        p[k] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
-      }
-      lab->data[(size_t)y * w + x] = (uint8_t)(y == 0 ? 3 : c);
-    }
-}
-
-static void synth_dataset(int n, uint64_t seed, sr_dataset *ds) {
-  memset(ds, 0, sizeof *ds);
-  ds->n = n, ds->n_classes = 3, ds->void_label = 3;
-  ds->images = calloc(n, sizeof(sr_image)), ds->labels = calloc(n, sizeof(sr_image));
-  ds->names = calloc(n, sizeof(char *));
-  for (int i = 0; i < n; i++) {
-    synth_image(seed + i, 128, 96, &ds->images[i], &ds->labels[i]);
-    ds->names[i] = g_strdup_printf("synth%02d.png", i);
-  }
-}
-
-static void free_dataset(sr_dataset *ds) {
-  for (int i = 0; i < ds->n; i++) sr_image_clear(&ds->images[i]), sr_image_clear(&ds->labels[i]), g_free(ds->names[i]);
-  free(ds->images), free(ds->labels), free(ds->names);
-}
-
 /* Rewrites @src into @dst with @edit applied to the JSON header, or the
  * data cut by @cut bytes, or the float at data byte @poison set to NaN. */
 static int rewrite(const char *src, const char *dst, const char *from, const char *to, size_t cut, long poison) {
@@ -378,8 +324,8 @@ static void progress(const char *stage, int done, int total, void *data) {
 
 static void test_training(void) {
   sr_dataset train, test;
-  synth_dataset(6, 100, &train);
-  synth_dataset(3, 200, &test);
+  synth_dataset(6, 100, 128, 96, &train);
+  synth_dataset(3, 200, 128, 96, &test);
   sr_unary_train_params p;
   sr_unary_train_params_default(&p);
   p.dataset = "synthetic";
@@ -466,7 +412,7 @@ static void test_training(void) {
   unlink(bad), unlink(path), rmdir(dir);
   g_free(bad), g_free(path);
   sr_unary_model_free(m);
-  free_dataset(&train), free_dataset(&test);
+  synth_dataset_free(&train), synth_dataset_free(&test);
 }
 
 int main(void) {

@@ -16,6 +16,7 @@
 #include "gstsrprobmeta.h"
 #include "gstsrproposalmeta.h"
 #include "segrank.h"
+#include "synthetic_scenes.h"
 
 #define W 96
 #define H 72
@@ -24,71 +25,16 @@
 static gchar *model_dir;  /* where the trained model lives (removed at exit) */
 static gchar *model_path; /* the unary model the tests use */
 
-/* Class 0: a smooth blue-grey gradient; 1: green-brown speckle in a disc;
- * 2: grey-red vertical stripes in a rectangle. Labels in @lab (nullable). */
-static void synth_image(guint64 seed, int w, int h, sr_image *img, sr_image *lab) {
-  sr_rng r;
-  sr_rng_seed(&r, seed);
-  *img = (sr_image){w, h, 3, malloc((size_t)w * h * 3)};
-  if (lab) *lab = (sr_image){w, h, 1, malloc((size_t)w * h)};
-  double cx = w * (0.25 + 0.5 * sr_rng_uniform(&r)), cy = h * (0.3 + 0.4 * sr_rng_uniform(&r));
-  double rad = h * (0.2 + 0.1 * sr_rng_uniform(&r));
-  int rx0 = (int)(w * 0.5 * sr_rng_uniform(&r)), ry0 = (int)(h * 0.5 * sr_rng_uniform(&r));
-  int rx1 = rx0 + (int)(w * 0.35), ry1 = ry0 + (int)(h * 0.35);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
-      guint8 *p = img->data + ((size_t)y * w + x) * 3;
-      int c;
-      double v[3];
-      if ((x - cx) * (x - cx) + (y - cy) * (y - cy) < rad * rad) {
-        c = 1;
-        double n = 80 * (sr_rng_uniform(&r) - 0.5);
-        v[0] = 90 + n, v[1] = 130 + n, v[2] = 60 + n * 0.5;
-      } else if (x >= rx0 && x < rx1 && y >= ry0 && y < ry1) {
-        c = 2;
-        double s = (x / 3) % 2 ? 50 : -50;
-        v[0] = 150 + s, v[1] = 110 + s, v[2] = 110 + s;
-      } else {
-        c = 0;
-        double t = 120 + 40.0 * y / h + 4 * (sr_rng_uniform(&r) - 0.5);
-        v[0] = t * 0.8, v[1] = t * 0.9, v[2] = t * 1.1;
-      }
-      for (int k = 0; k < 3; k++) p[k] = (guint8)CLAMP(v[k], 0, 255);
-      if (lab) lab->data[(size_t)y * w + x] = (guint8)c;
-    }
-}
-
-static void noop_progress(const char *stage, int done, int total, void *data) {
-  (void)stage, (void)done, (void)total, (void)data;
-}
-
 /* Trains the small model once, before the tests (which run in forks):
- * 4 images, 8 textons, 80 superpixels, a fraction of a second. */
+ * 4 scenes, 8 textons, 80 superpixels, a fraction of a second. */
 static void train_model(void) {
-  enum { N_IMAGES = 4 };
-  sr_dataset ds = {0};
-  ds.n = N_IMAGES, ds.n_classes = 3, ds.void_label = 3;
-  ds.images = calloc(N_IMAGES, sizeof(sr_image));
-  ds.labels = calloc(N_IMAGES, sizeof(sr_image));
-  ds.names = calloc(N_IMAGES, sizeof(char *));
-  for (int i = 0; i < N_IMAGES; i++) {
-    synth_image(100 + i, W, H, &ds.images[i], &ds.labels[i]);
-    ds.names[i] = g_strdup_printf("synth%d.png", i);
-  }
-  sr_unary_train_params p;
-  sr_unary_train_params_default(&p);
-  p.dataset = "synthetic";
-  p.n_textons = 8, p.texton_samples = 4000, p.frame_stride = 1, p.threads = 2, p.seed = 3;
-  p.slic.n_superpixels = N_SUPERPIXELS;
-  sr_unary_model *m = NULL;
   sr_error err = {0};
-  if (sr_unary_train(&ds, &p, &m, noop_progress, NULL, &err) != SR_OK) g_error("training the test model: %s", err.msg);
+  sr_unary_model *m = synth_train_unary(4, W, H, N_SUPERPIXELS, &err);
+  if (!m) g_error("training the test model: %s", err.msg);
   model_dir = g_dir_make_tmp("segrank-divmbest-XXXXXX", NULL);
   model_path = g_build_filename(model_dir, "synthetic.srunary", NULL);
   if (sr_unary_model_save(m, model_path, &err) != SR_OK) g_error("saving the test model: %s", err.msg);
   sr_unary_model_free(m);
-  for (int i = 0; i < N_IMAGES; i++) sr_image_clear(&ds.images[i]), sr_image_clear(&ds.labels[i]), g_free(ds.names[i]);
-  free(ds.images), free(ds.labels), free(ds.names);
 }
 
 /* The synthetic test frame @rgb packed as @format (RGB, BGRx, xRGB...). */
@@ -157,7 +103,7 @@ static void check_same_as(const GstSrProposalMeta *meta, const sr_proposal_set *
 GST_START_TEST(test_proposals_meta) {
   enum { M = 4 };
   sr_image rgb;
-  synth_image(7, W, H, &rgb, NULL);
+  synth_scene(7, W, H, &rgb, NULL);
   sr_proposal_set want, map;
   reference_run(&rgb, M, 0, NULL, &want);
   reference_run(&rgb, 1, 0, NULL, &map);
@@ -234,7 +180,7 @@ GST_START_TEST(test_properties) {
    * than the trained 80, num-solutions=2 two proposals. */
   GstHarness *hrn = harness("divmbest unary-model=%s num-solutions=2 superpixels=30 threads=1", "RGB", NULL);
   sr_image rgb;
-  synth_image(8, W, H, &rgb, NULL);
+  synth_scene(8, W, H, &rgb, NULL);
   GstBuffer *out = gst_harness_push_and_pull(hrn, pack_frame(&rgb, "RGB"));
   GstSrProposalMeta *meta = gst_buffer_get_sr_proposal_meta(out);
   fail_unless(meta && meta->n_proposals == 2);
@@ -305,7 +251,7 @@ static void expect_warning(GstBus *bus, const gchar *text) {
 
 GST_START_TEST(test_hybrid) {
   sr_image rgb;
-  synth_image(9, W, H, &rgb, NULL);
+  synth_scene(9, W, H, &rgb, NULL);
   sr_proposal_set plain, hybrid;
   reference_run(&rgb, 2, 0, NULL, &plain);
   gfloat probs[3 * 12];
@@ -366,7 +312,7 @@ GST_START_TEST(test_with_segnetinfer) {
     return;
   }
   sr_image rgb;
-  synth_image(10, W, H, &rgb, NULL);
+  synth_scene(10, W, H, &rgb, NULL);
   static const gchar *pipelines[] = {"divmbest unary-model=%s num-solutions=2 ! segnetinfer",
                                      "segnetinfer ! divmbest unary-model=%s num-solutions=2"};
   for (guint i = 0; i < G_N_ELEMENTS(pipelines); i++) {
