@@ -9,7 +9,7 @@
 # Results: OUT_DIR/summary.txt.
 set -eu
 BUILD=${1:-build}; CAMVID=${2:-../shared/datasets/camvid}; OUT=${3:-cv-out}
-SEG="$BUILD/tools/segrank/segrank"
+SEG=${SEGRANK:-"$BUILD/tools/segrank/segrank"}
 SEQS="0001TP 0006R0 0016E5"
 CS=${CV_CS:-"0.1 1"}
 WPS=${CV_WPS:-"0 0.3 0.6 1.0 1.6"}

@@ -13,6 +13,8 @@
  * (x, y) is (⌊y·h/H⌋, ⌊x·w/W⌋), as eq. 16). */
 #include "proposer.h"
 
+#include "color_lab.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ struct sr_proposer {
   sr_proposer_params params;
   sr_slic_params slic;
   sr_crf_solver *solver;
+  sr_slic_workspace *slic_ws;
   sr_superpixels sp;
   sr_sp_graph graph;
   /* Per-frame scratch, grown as needed. */
@@ -64,7 +67,10 @@ sr_status sr_proposer_new(const sr_unary_model *m, const sr_proposer_params *p, 
   if (p->compactness > 0) pr->slic.compactness = p->compactness;
   pr->slic.threads = p->threads;
   pr->solver = sr_crf_solver_new();
-  if (!pr->solver) {
+  pr->slic_ws = sr_slic_workspace_new();
+  if (!pr->solver || !pr->slic_ws) {
+    sr_crf_solver_free(pr->solver);
+    sr_slic_workspace_free(pr->slic_ws);
     free(pr);
     return sr_error_set(err, SR_ERR_NOMEM, "proposer: out of memory");
   }
@@ -75,6 +81,7 @@ sr_status sr_proposer_new(const sr_unary_model *m, const sr_proposer_params *p, 
 void sr_proposer_free(sr_proposer *p) {
   if (!p) return;
   sr_crf_solver_free(p->solver);
+  sr_slic_workspace_free(p->slic_ws);
   sr_superpixels_clear(&p->sp);
   sr_sp_graph_clear(&p->graph);
   free(p->features);
@@ -118,23 +125,6 @@ static sr_status reserve(sr_proposer *p, int n, int n_edges, sr_error *err) {
   return SR_OK;
 }
 
-/* CIE Lab (D65) of an sRGB colour in 0..255. */
-static void rgb_to_lab(const double rgb[3], float lab[3]) {
-  double l[3];
-  for (int i = 0; i < 3; i++) {
-    double v = rgb[i] / 255.0;
-    l[i] = v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4);
-  }
-  double x = (0.412453 * l[0] + 0.357580 * l[1] + 0.180423 * l[2]) / 0.950456;
-  double y = 0.212671 * l[0] + 0.715160 * l[1] + 0.072169 * l[2];
-  double z = (0.019334 * l[0] + 0.119193 * l[1] + 0.950227 * l[2]) / 1.088754;
-  double f[3], t[3] = {x, y, z};
-  for (int i = 0; i < 3; i++) f[i] = t[i] > 0.008856 ? cbrt(t[i]) : 7.787 * t[i] + 16.0 / 116.0;
-  lab[0] = (float)(116.0 * f[1] - 16.0);
-  lab[1] = (float)(500.0 * (f[0] - f[1]));
-  lab[2] = (float)(200.0 * (f[1] - f[2]));
-}
-
 /* Mean colour of each superpixel, as Lab. */
 static void superpixel_lab(sr_proposer *p, const sr_image *rgb) {
   int n = p->sp.n;
@@ -146,9 +136,11 @@ static void superpixel_lab(sr_proposer *p, const sr_image *rgb) {
     s[0] += c[0], s[1] += c[1], s[2] += c[2];
   }
   for (int i = 0; i < n; i++) {
-    double mean[3], a = p->graph.area[i] > 0 ? p->graph.area[i] : 1;
-    for (int j = 0; j < 3; j++) mean[j] = p->rgb_sum[3 * i + j] / a;
-    rgb_to_lab(mean, p->lab + 3 * i);
+    double a = p->graph.area[i] > 0 ? p->graph.area[i] : 1, lab[3];
+    uint8_t mean[3];
+    for (int j = 0; j < 3; j++) mean[j] = (uint8_t)(p->rgb_sum[3 * i + j] / a + 0.5);
+    sr_lab_reference(mean[0], mean[1], mean[2], lab);
+    for (int j = 0; j < 3; j++) p->lab[3 * i + j] = (float)lab[j];
   }
 }
 
@@ -198,7 +190,7 @@ sr_status sr_proposer_run(sr_proposer *p, const sr_image *rgb, const sr_coarse_p
   double t0 = now_ms();
   sr_superpixels_clear(&p->sp);
   sr_sp_graph_clear(&p->graph);
-  sr_status st = sr_slic(rgb, &p->slic, &p->sp, err);
+  sr_status st = sr_slic_ws(p->slic_ws, rgb, &p->slic, &p->sp, err);
   if (st == SR_OK) st = sr_sp_graph_build(&p->sp, &p->graph, err);
   if (st != SR_OK) return st;
   double t1 = now_ms();

@@ -1,6 +1,6 @@
 /* slic_internal.h: the pieces SLIC is built from, shared between the files
- * of this folder and their tests (not part of the public API): the fast
- * sRGB → CIE Lab conversion and the connectivity step. */
+ * of this folder and their tests (not part of the public API): scratch
+ * buffers and the connectivity step. */
 #ifndef SR_SLIC_INTERNAL_H
 #define SR_SLIC_INTERNAL_H
 
@@ -8,18 +8,7 @@
 
 #include "../../backends/cpu/threadpool.h"
 #include "../../image.h"
-
-/* Converts packed 8-bit sRGB pixels to CIE L*a*b* (D65, the matrix and white
- * point of skimage's rgb2lab) in three planes of width × height floats.
- * sRGB → linear by a 256-entry table, the cube root by a table with linear
- * interpolation: within 0.02 of the exact value in L, a and b.
- * @pool (nullable) splits the rows. */
-void sr_lab_from_pixels(const uint8_t *pixels, int width, int height, int row_stride, sr_pixel_layout layout,
-                        float *L, float *A, float *B, sr_pool *pool);
-
-/* The exact conversion of one pixel (double precision, libm's cbrt): the
- * reference the tables are tested against. */
-void sr_lab_reference(uint8_t r, uint8_t g, uint8_t b, double lab[3]);
+#include "../color_lab.h"
 
 /* A growable buffer kept between calls (its content is not). */
 typedef struct {

@@ -91,7 +91,9 @@ static void lab_task(void *vc, int task, int thread) {
   (void)thread;
   frame_ctx *c = vc;
   int y0 = task * LAB_ROWS_PER_TASK, y1 = y0 + LAB_ROWS_PER_TASK < c->h ? y0 + LAB_ROWS_PER_TASK : c->h;
-  sr_rgb_to_lab_rows(c->rgb, y0, y1, c->L, c->a, c->b);
+  size_t off = (size_t)y0 * c->w;
+  sr_lab_from_pixels(c->rgb->data + 3 * off, c->w, y1 - y0, c->w * 3, (sr_pixel_layout){3, 0, 1, 2}, c->L + off,
+                     c->a + off, c->b + off, NULL);
 }
 
 static void pixel_task(void *vc, int task, int thread) {

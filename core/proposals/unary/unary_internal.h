@@ -9,6 +9,7 @@
 
 #include "../../backends/cpu/threadpool.h"
 #include "../../rng.h"
+#include "../color_lab.h"
 #include "unary_model.h"
 
 #define SR_UNARY_FORMAT "segrank-unary"
@@ -86,9 +87,6 @@ sr_status sr_unary_frame_responses(const sr_image *rgb, sr_pool *pool, float *re
 void sr_unary_map_features(const sr_unary_model *m, const float *raw, int normalise, float *out);
 
 /* ---- pixel-level building blocks ---- */
-
-/* RGB (channels 3) → planar CIE Lab (D65, sRGB), L in [0, 100]. */
-void sr_rgb_to_lab_rows(const sr_image *rgb, int y0, int y1, float *L, float *a, float *b);
 
 /* 1-D Gaussian kernels: order 0, 1 (derivative) or 2, radius ceil(3σ);
  * @k holds 2·radius + 1 taps. Returns the radius. */

@@ -1,10 +1,10 @@
-/* lab.c: fast sRGB → CIE L*a*b* for SLIC: table lookups instead of pow and
- * cbrt, rows split across the thread pool. The constants are skimage's
+/* color_lab.c: fast sRGB → CIE L*a*b* for the proposal source: table
+ * lookups instead of pow and cbrt, rows split across the thread pool. The constants are skimage's
  * (rgb2lab: sRGB D65 matrix, white point 0.95047, 1, 1.08883). */
 #include <math.h>
 #include <pthread.h>
 
-#include "slic_internal.h"
+#include "color_lab.h"
 
 #define CBRT_STEPS 4096 /* table intervals over t in [0, 1] */
 
