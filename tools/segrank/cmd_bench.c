@@ -160,7 +160,16 @@ int cmd_bench(int argc, char **argv) {
   gboolean superpixels = FALSE;
   char *camvid_dir = NULL, *split = NULL;
   int n_superpixels = 1000, max_images = 0;
+  /* --proposals: the proposal source per stage (bench_proposals.c). */
+  gboolean proposals = FALSE;
+  char *unary = NULL, *image = NULL;
+  int num_solutions = 10;
   GOptionEntry entries[] = {
+      {"proposals", 0, 0, G_OPTION_ARG_NONE, &proposals,
+       "Instead: time the proposal source per stage (superpixels, features, unaries, DivMBest) on one frame", NULL},
+      {"unary", 'u', 0, G_OPTION_ARG_FILENAME, &unary, "Unary model for --proposals (default: the shipped one)", "U"},
+      {"image", 0, 0, G_OPTION_ARG_FILENAME, &image, "Frame for --proposals (PNG/JPEG; default: a synthetic 480x360 frame)", "F"},
+      {"num-solutions", 'M', 0, G_OPTION_ARG_INT, &num_solutions, "DivMBest solutions for --proposals (default 10)", "M"},
       {"superpixels", 0, 0, G_OPTION_ARG_NONE, &superpixels,
        "Instead: time our SLIC against vlfeat's on CamVid frames, with boundary recall and under-segmentation error",
        NULL},
@@ -185,6 +194,7 @@ int cmd_bench(int argc, char **argv) {
                  "OpenBLAS sgemm's peak (2048³, same thread count) measured in the same run.",
                  entries))
     return 2;
+  if (proposals) return bench_proposals(unary, image, num_solutions, threads, runs);
   if (superpixels)
     return bench_superpixels(camvid_dir ? camvid_dir : "../shared/datasets/camvid", split ? split : "val",
                              n_superpixels, threads, max_images);
