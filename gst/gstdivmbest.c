@@ -19,7 +19,13 @@
  *
  * The proposals do not depend on SegNet. With `hybrid-weight` > 0 and a
  * #GstSrProbMeta on the frame (segnetinfer upstream), the net's coarse
- * class distribution is added to the unaries with that weight.
+ * class distribution is added to the unaries with that weight. The meta's
+ * classes must be the unary model's, by name and in the same order; frames
+ * whose meta is missing or has other classes are proposed from the unaries
+ * alone, with a warning (once).
+ *
+ * `lambda`, `pairwise-weight` and `hybrid-weight` range over [0, 1e6], where
+ * every term of the CRF stays finite.
  *
  * ## Example launch line
  * |[
@@ -50,6 +56,10 @@ enum {
   PROP_HYBRID_WEIGHT,
 };
 
+/* Upper bound of lambda, pairwise-weight and hybrid-weight: the proposer's
+ * (sr_proposer_new refuses more), under which every CRF term stays finite. */
+#define DIVMBEST_MAX_WEIGHT 1e6
+
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_SEGRANK_VIDEO_FORMATS)));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
@@ -65,7 +75,7 @@ static void release_proposer(GstDivMBest *self) {
   g_clear_pointer(&self->class_names, g_strfreev);
   g_clear_pointer(&self->class_colors, g_free);
   sr_image_clear(&self->rgb);
-  self->warned_no_prob_meta = self->warned_prob_mismatch = FALSE;
+  self->warned_no_prob_meta = self->warned_prob_mismatch = self->warned_class_order = FALSE;
 }
 
 static gboolean gst_divmbest_start(GstBaseTransform *trans) {
@@ -146,8 +156,18 @@ static gboolean frame_to_rgb(GstDivMBest *self, GstVideoFrame *frame) {
   return TRUE;
 }
 
+/* Index of the first class whose name differs between the prob meta and the
+ * unary model (same count), or -1 when they agree in order. */
+static gint first_class_difference(GstDivMBest *self, const GstSrProbMeta *pm) {
+  for (gint c = 0; c < self->n_classes; c++)
+    if (g_strcmp0(pm->class_names[c], self->class_names[c]) != 0) return c;
+  return -1;
+}
+
 /* The hybrid term's input: the frame's GstSrProbMeta, when it has one that
- * covers the whole frame with the unary model's classes. */
+ * covers the whole frame with the unary model's classes, named alike and in
+ * the same order (a net with another class order would be mixed in
+ * class-by-index). */
 static gboolean coarse_probs(GstDivMBest *self, GstBuffer *buf, gint fw, gint fh, sr_coarse_probs *out) {
   GstSrProbMeta *pm = gst_buffer_get_sr_prob_meta(buf);
   if (!pm) {
@@ -166,6 +186,18 @@ static gboolean coarse_probs(GstDivMBest *self, GstBuffer *buf, gint fw, gint fh
                            pm->n_classes, pm->region.w, pm->region.h, pm->region.x, pm->region.y, fw, fh,
                            self->n_classes));
     self->warned_prob_mismatch = TRUE;
+    return FALSE;
+  }
+  gint differ = first_class_difference(self, pm);
+  if (differ >= 0) {
+    if (!self->warned_class_order)
+      GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                          ("The class probabilities are for other classes than the unary model's."),
+                          ("class %d is \"%s\" in the probabilities, \"%s\" in the unary model (same count, %d, "
+                           "other names or order); proposing from the unaries alone",
+                           differ, pm->class_names[differ] ? pm->class_names[differ] : "(null)",
+                           self->class_names[differ], self->n_classes));
+    self->warned_class_order = TRUE;
     return FALSE;
   }
   *out = (sr_coarse_probs){pm->probs, (int)pm->n_classes, (int)pm->height, (int)pm->width};
@@ -321,7 +353,7 @@ static void gst_divmbest_class_init(GstDivMBestClass *klass) {
       g_param_spec_double("lambda", "Lambda",
                           "DivMBest diversity weight: the Hamming-distance bonus, per unit of superpixel area, for "
                           "differing from each earlier solution",
-                          0.0, G_MAXFLOAT, d.lambda, flags));
+                          0.0, DIVMBEST_MAX_WEIGHT, d.lambda, flags));
   g_object_class_install_property(
       gobject_class, PROP_SUPERPIXELS,
       g_param_spec_int("superpixels", "Superpixels",
@@ -331,7 +363,7 @@ static void gst_divmbest_class_init(GstDivMBestClass *klass) {
       gobject_class, PROP_PAIRWISE_WEIGHT,
       g_param_spec_double("pairwise-weight", "Pairwise weight",
                           "Weight of the contrast-sensitive Potts term between adjacent superpixels", 0.0,
-                          G_MAXFLOAT, d.pairwise_weight, flags));
+                          DIVMBEST_MAX_WEIGHT, d.pairwise_weight, flags));
   g_object_class_install_property(
       gobject_class, PROP_THREADS,
       g_param_spec_int("threads", "Threads", "Worker threads for superpixels and features (0: one per core)", 0,
@@ -341,7 +373,7 @@ static void gst_divmbest_class_init(GstDivMBestClass *klass) {
       g_param_spec_double("hybrid-weight", "Hybrid weight",
                           "Weight of SegNet's coarse class probabilities (a GstSrProbMeta from segnetinfer "
                           "upstream) added to the unaries (0: off, the proposals ignore the net)",
-                          0.0, G_MAXFLOAT, d.hybrid_weight, flags));
+                          0.0, DIVMBEST_MAX_WEIGHT, d.hybrid_weight, flags));
 
   gst_element_class_set_static_metadata(
       element_class, "DivMBest proposals", "Filter/Analyzer/Video",

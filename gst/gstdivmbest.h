@@ -35,7 +35,7 @@ struct _GstDivMBest {
   guint8 *class_colors;
   sr_pixel_layout layout;
   sr_image rgb;             /* the frame as packed RGB, reused */
-  gboolean warned_no_prob_meta, warned_prob_mismatch;
+  gboolean warned_no_prob_meta, warned_prob_mismatch, warned_class_order;
 };
 
 GST_ELEMENT_REGISTER_DECLARE(divmbest);

@@ -30,6 +30,7 @@
 
 #include <string.h>
 
+#include "gstsrnearest.h"
 #include "gstsrprobmeta.h"
 #include "gstsrproposalmeta.h"
 
@@ -192,11 +193,10 @@ static GstFlowReturn draw_proposal(GstSegOverlay *self, GstVideoFrame *frame, gi
   const guint8 *labels = gst_sr_proposal_meta_get_labels(meta, (guint)index, &n_pixels);
   if ((gint)meta->width != fw || (gint)meta->height != fh) {
     reserve_labels(self, (gsize)fw * fh);
-    for (gint y = 0; y < fh; y++) {
-      const guint8 *row = labels + (gsize)((2 * (guint64)y + 1) * meta->height / (2 * (guint64)fh)) * meta->width;
-      for (gint x = 0; x < fw; x++)
-        self->labels[(gsize)y * fw + x] = row[(2 * (guint64)x + 1) * meta->width / (2 * (guint64)fw)];
-    }
+    guint *xs = gst_sr_nearest_table(meta->width, (guint)fw), *ys = gst_sr_nearest_table(meta->height, (guint)fh);
+    gst_sr_resample_labels(labels, meta->width, xs, ys, self->labels, (guint)fw, (guint)fh);
+    g_free(xs);
+    g_free(ys);
     labels = self->labels;
   }
   paint_labels(self, frame, 0, 0, fw, fh, labels, meta->class_colors, meta->n_classes, mode, alpha);

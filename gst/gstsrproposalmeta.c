@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "gstsrnearest.h"
+
 GType gst_sr_proposal_meta_api_get_type(void) {
   static GType type = 0;
   static const gchar *tags[] = {GST_META_TAG_VIDEO_STR, GST_META_TAG_VIDEO_SIZE_STR,
@@ -112,26 +114,14 @@ gboolean gst_sr_proposal_meta_set_superpixels(GstSrProposalMeta *meta, guint n_s
   return TRUE;
 }
 
-/* Source column (or row) of each destination one, nearest-neighbour with
- * pixel centres aligned: floor((d + 1/2) · from / to). */
-static guint *nearest_table(guint from, guint to) {
-  guint *t = g_new(guint, to);
-  for (guint d = 0; d < to; d++) t[d] = MIN((guint)(((guint64)2 * d + 1) * from / (2 * (guint64)to)), from - 1);
-  return t;
-}
-
 /* The meta of @src rescaled to @nw × @nh, added to @dest. */
 static gboolean add_scaled(GstBuffer *dest, const GstSrProposalMeta *src, guint nw, guint nh) {
   guint ow = src->width, oh = src->height;
   gsize opx = (gsize)ow * oh, npx = (gsize)nw * nh;
-  guint *xs = nearest_table(ow, nw), *ys = nearest_table(oh, nh);
+  guint *xs = gst_sr_nearest_table(ow, nw), *ys = gst_sr_nearest_table(oh, nh);
   guint8 *labels = g_malloc(MAX(src->n_proposals * npx, 1));
   for (guint k = 0; k < src->n_proposals; k++)
-    for (guint y = 0; y < nh; y++) {
-      const guint8 *row = src->labels + k * opx + (gsize)ys[y] * ow;
-      guint8 *out = labels + k * npx + (gsize)y * nw;
-      for (guint x = 0; x < nw; x++) out[x] = row[xs[x]];
-    }
+    gst_sr_resample_labels(src->labels + k * opx, ow, xs, ys, labels + k * npx, nw, nh);
   GstSrProposalMeta *dst = gst_buffer_add_sr_proposal_meta(
       dest, src->source, src->n_proposals, nw, nh, src->n_classes, (const gchar *const *)src->class_names,
       src->class_colors, labels, src->scores, src->energies, src->unaries, src->pairwises, src->ranks, NULL);
@@ -154,6 +144,9 @@ static gboolean proposal_meta_transform(GstBuffer *dest, GstMeta *meta, GstBuffe
   (void)buffer;
   GstSrProposalMeta *src = (GstSrProposalMeta *)meta;
   if (GST_META_TRANSFORM_IS_COPY(type)) {
+    /* A region copy holds part of the frame's memory: full-frame maps would
+     * not fit it. */
+    if (((GstMetaTransformCopy *)data)->region) return FALSE;
     GstSrProposalMeta *dst = gst_buffer_add_sr_proposal_meta(
         dest, src->source, src->n_proposals, src->width, src->height, src->n_classes,
         (const gchar *const *)src->class_names, src->class_colors, src->labels, src->scores, src->energies,

@@ -47,7 +47,9 @@ G_BEGIN_DECLS
  * @superpixels: (nullable): width × height superpixel indices (< n_superpixels)
  *   the proposals were built on, row-major; NULL when @n_superpixels is 0
  *
- * Survives copies unchanged. On a scale transformation (videoscale) the
+ * Survives whole-buffer copies unchanged; a region copy (part of the
+ * buffer's memory, #GstMetaTransformCopy.region TRUE) drops it, since the
+ * full-frame maps would not fit the part. On a scale transformation (videoscale) the
  * label maps and the superpixel map are rescaled nearest-neighbour to the new
  * frame size and the areas are recomputed from the rescaled maps; every other
  * transformation (crop, flip, rotation) drops the meta, since the maps would

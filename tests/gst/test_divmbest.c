@@ -5,8 +5,10 @@
  * sr_proposer_run gives for the frame's RGB pixels in every packed layout,
  * rank 0 is the MAP (the M = 1 solution), the frame passes unchanged;
  * properties round-trip with the library's defaults; a missing or corrupt
- * model posts an error naming it; the hybrid term uses a GstSrProbMeta,
- * warns once without one or with the wrong classes; and divmbest works
+ * model posts an error naming it; the weights are capped at 1e6 and run
+ * finite there; the hybrid term uses a GstSrProbMeta whose class names match
+ * the unary model's in order, and warns once without one, with the wrong
+ * class count or with the classes in another order; and divmbest works
  * before and after segnetinfer. */
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
@@ -174,6 +176,13 @@ GST_START_TEST(test_properties) {
   fail_unless_equals_string(path, "/x/y.srunary");
   fail_unless(m == 7 && lambda == 0.125 && sp == 300 && pw == 1.5 && threads == 3 && hw == 0.25);
   g_free(path);
+  /* The weights stop at 1e6, where the CRF stays finite (see
+   * test_weights_at_maximum), not at G_MAXFLOAT. */
+  static const gchar *weights[] = {"lambda", "pairwise-weight", "hybrid-weight"};
+  for (guint i = 0; i < G_N_ELEMENTS(weights); i++) {
+    GParamSpecDouble *ps = G_PARAM_SPEC_DOUBLE(g_object_class_find_property(G_OBJECT_GET_CLASS(el), weights[i]));
+    fail_unless(ps->minimum == 0 && ps->maximum == 1e6, "%s: range [%g, %g]", weights[i], ps->minimum, ps->maximum);
+  }
   gst_object_unref(el);
 
   /* The settings reach the proposer: superpixels=30 gives fewer superpixels
@@ -227,16 +236,22 @@ GST_START_TEST(test_bad_model_posts_error) {
 }
 GST_END_TEST;
 
-/* A prob meta of @c classes over a 4 × 3 grid that puts probability 0.98 on
- * class @favour everywhere. */
-static void add_prob_meta(GstBuffer *buf, guint c, guint favour) {
-  static const gchar *names[] = {"a", "b", "c", "d", NULL};
+/* The synthetic model's class names (sr_unary_train names classes of an
+ * unknown dataset class<i>), and the same in another order. */
+static const gchar *model_names[] = {"class0", "class1", "class2", "class3", NULL};
+static const gchar *swapped_names[] = {"class0", "class2", "class1", NULL};
+
+/* A prob meta of @c classes named @names over a 4 × 3 grid that puts
+ * probability 0.98 on class @favour everywhere. */
+static void add_prob_meta_named(GstBuffer *buf, guint c, guint favour, const gchar *const *names) {
   static const guint8 colors[12] = {0};
   gfloat probs[4 * 12];
   for (guint k = 0; k < c; k++)
     for (int i = 0; i < 12; i++) probs[k * 12 + i] = k == favour ? 0.98f : 0.02f / (c - 1);
   gst_buffer_add_sr_prob_meta(buf, c, 4, 3, probs, names, colors, W, H);
 }
+
+static void add_prob_meta(GstBuffer *buf, guint c, guint favour) { add_prob_meta_named(buf, c, favour, model_names); }
 
 static void expect_warning(GstBus *bus, const gchar *text) {
   GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
@@ -245,6 +260,21 @@ static void expect_warning(GstBus *bus, const gchar *text) {
   gst_message_parse_warning(msg, &err, NULL);
   fail_unless(strstr(err->message, text) != NULL, "\"%s\" lacks \"%s\"", err->message, text);
   g_error_free(err);
+  gst_message_unref(msg);
+  fail_unless(gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING) == NULL, "warned twice");
+}
+
+/* Like expect_warning, and the debug text contains @detail. */
+static void expect_warning_debug(GstBus *bus, const gchar *text, const gchar *detail) {
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+  fail_unless(msg != NULL, "no warning");
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  gst_message_parse_warning(msg, &err, &dbg);
+  fail_unless(strstr(err->message, text) != NULL, "\"%s\" lacks \"%s\"", err->message, text);
+  fail_unless(dbg && strstr(dbg, detail) != NULL, "debug \"%s\" lacks \"%s\"", dbg, detail);
+  g_error_free(err);
+  g_free(dbg);
   gst_message_unref(msg);
   fail_unless(gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING) == NULL, "warned twice");
 }
@@ -286,6 +316,16 @@ GST_START_TEST(test_hybrid) {
     gst_buffer_unref(out);
   }
   expect_warning(bus, "do not fit the unary model");
+  /* The right count but another class order (class 2 of the net is class 1
+   * of the model): plain, one warning naming the first differing classes. */
+  for (int i = 0; i < 2; i++) {
+    in = pack_frame(&rgb, "RGB");
+    add_prob_meta_named(in, 3, 2, swapped_names);
+    out = gst_harness_push_and_pull(hrn, in);
+    check_same_as(gst_buffer_get_sr_proposal_meta(out), &plain);
+    gst_buffer_unref(out);
+  }
+  expect_warning_debug(bus, "other classes", "class 1 is \"class2\" in the probabilities, \"class1\" in the unary model");
   /* Drop the bus first: its queued messages hold references to the element. */
   gst_bus_set_flushing(bus, TRUE);
   gst_element_set_bus(hrn->element, NULL);
@@ -302,6 +342,34 @@ GST_START_TEST(test_hybrid) {
   gst_harness_teardown(hrn);
   sr_proposal_set_clear(&plain);
   sr_proposal_set_clear(&hybrid);
+  sr_image_clear(&rgb);
+}
+GST_END_TEST;
+
+/* All three weights at their maximum, the hybrid term on: the element
+ * proposes, posts nothing, and every energy is finite. */
+GST_START_TEST(test_weights_at_maximum) {
+  GstBus *bus;
+  GstHarness *hrn = harness("divmbest unary-model=%s num-solutions=3 lambda=1e6 pairwise-weight=1e6 hybrid-weight=1e6",
+                            "RGB", &bus);
+  sr_image rgb;
+  synth_scene(11, W, H, &rgb, NULL);
+  GstBuffer *in = pack_frame(&rgb, "RGB");
+  add_prob_meta(in, 3, 1);
+  GstBuffer *out = gst_harness_push_and_pull(hrn, in);
+  fail_unless(out != NULL);
+  GstSrProposalMeta *meta = gst_buffer_get_sr_proposal_meta(out);
+  fail_unless(meta && meta->n_proposals >= 1);
+  for (guint k = 0; k < meta->n_proposals; k++)
+    fail_unless(isfinite(meta->energies[k]) && isfinite(meta->unaries[k]) && isfinite(meta->pairwises[k]),
+                "proposal %u: energy %g (unary %g, pairwise %g)", k, meta->energies[k], meta->unaries[k],
+                meta->pairwises[k]);
+  fail_unless(gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR) == NULL);
+  gst_buffer_unref(out);
+  gst_bus_set_flushing(bus, TRUE);
+  gst_element_set_bus(hrn->element, NULL);
+  gst_harness_teardown(hrn);
+  gst_object_unref(bus);
   sr_image_clear(&rgb);
 }
 GST_END_TEST;
@@ -336,6 +404,7 @@ static Suite *divmbest_suite(void) {
   tcase_add_test(tc, test_properties);
   tcase_add_test(tc, test_bad_model_posts_error);
   tcase_add_test(tc, test_hybrid);
+  tcase_add_test(tc, test_weights_at_maximum);
   tcase_add_test(tc, test_with_segnetinfer);
   return s;
 }

@@ -4,8 +4,10 @@
  * folder per frame, a missing frame is an error, a warning (once) or a drop
  * as on-error says, a size mismatch names the folder, label values ≥
  * num-classes are an error unless they are void-label, max-proposals and
- * the class tables apply, frames pass unchanged, the meta follows copies
- * and scaling, and segoverlay proposal-index=k paints proposal k. */
+ * the class tables apply, frames pass unchanged, the meta follows whole
+ * copies and scaling but not region copies, and segoverlay proposal-index=k
+ * paints proposal k, resampled nearest-neighbour to a frame of another
+ * size. */
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -533,6 +535,88 @@ GST_START_TEST(test_meta_scale_transform) {
 }
 GST_END_TEST;
 
+/* Nearest-neighbour source index of destination @d, pixel centres aligned:
+ * the plain formula floor((d + 1/2) · from / to), in doubles. */
+static guint reference_nearest(guint d, guint from, guint to) { return (guint)floor((d + 0.5) * from / to); }
+
+/* segoverlay alone, on frames of other sizes than the meta's 4 × 3 maps:
+ * every pixel has the colour of the meta's label at the nearest source
+ * pixel (reference_nearest), void labels leave the frame alone. */
+GST_START_TEST(test_overlay_resamples_proposal) {
+  static const gchar *names[] = {"a", "b", "c", NULL};
+  static const guint8 colors[] = {200, 10, 20, 30, 220, 40, 50, 60, 240};
+  enum { MW = 4, MH = 3 };
+  static const guint8 labels[2 * MW * MH] = {0, 1, 2, 0, 1, 2, 255, 1, 2, 0, 1, 2, /* proposal 1: */
+                                             2, 2, 1, 1, 0, 0, 2, 1, 255, 0, 1, 2};
+  static const int sizes[][2] = {{7, 5}, {3, 2}, {10, 9}, {4, 7}};
+  for (guint s = 0; s < G_N_ELEMENTS(sizes); s++)
+    for (guint k = 0; k < 2; k++) {
+      int fw = sizes[s][0], fh = sizes[s][1];
+      gchar *desc = g_strdup_printf("segoverlay mode=labels proposal-index=%u", k);
+      GstHarness *hrn = gst_harness_new_parse(desc);
+      g_free(desc);
+      gchar *caps = g_strdup_printf("video/x-raw,format=RGB,width=%d,height=%d,framerate=10/1", fw, fh);
+      gst_harness_set_src_caps_str(hrn, caps);
+      g_free(caps);
+      GstVideoInfo info;
+      gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, fw, fh);
+      GstBuffer *in = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&info), NULL);
+      gst_buffer_memset(in, 0, 77, GST_VIDEO_INFO_SIZE(&info));
+      fail_unless(gst_buffer_add_sr_proposal_meta(in, "test", 2, MW, MH, 3, names, colors, labels, NULL, NULL, NULL,
+                                                  NULL, NULL, NULL) != NULL);
+      GstBuffer *out = gst_harness_push_and_pull(hrn, in);
+      GstVideoFrame f;
+      fail_unless(gst_video_frame_map(&f, &info, out, GST_MAP_READ));
+      const guint8 *data = GST_VIDEO_FRAME_PLANE_DATA(&f, 0);
+      int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&f, 0);
+      for (int y = 0; y < fh; y++)
+        for (int x = 0; x < fw; x++) {
+          guint8 l = labels[(k * MH + reference_nearest(y, MH, fh)) * MW + reference_nearest(x, MW, fw)];
+          const guint8 *p = data + (gsize)y * stride + 3 * x;
+          const guint8 grey[3] = {77, 77, 77}, *want = l < 3 ? colors + 3 * l : grey;
+          fail_unless(memcmp(p, want, 3) == 0, "%dx%d proposal %u at (%d,%d): %u %u %u, want label %u", fw, fh, k, x,
+                      y, p[0], p[1], p[2], l);
+        }
+      gst_video_frame_unmap(&f);
+      gst_buffer_unref(out);
+      gst_harness_teardown(hrn);
+    }
+}
+GST_END_TEST;
+
+/* A whole-buffer copy keeps the meta; a region copy (part of the memory)
+ * does not, since the full-frame maps would not fit the part. */
+GST_START_TEST(test_meta_region_copy) {
+  static const gchar *names[] = {"a", "b", NULL};
+  static const guint8 colors[] = {1, 2, 3, 4, 5, 6};
+  static const guint8 labels[4 * 2] = {0, 1, 1, 0, 1, 1, 0, 0};
+  GstBuffer *src = gst_buffer_new_allocate(NULL, 4 * 2 * 3, NULL);
+  gst_buffer_memset(src, 0, 9, 4 * 2 * 3);
+  GstSrProposalMeta *m =
+      gst_buffer_add_sr_proposal_meta(src, "test", 1, 4, 2, 2, names, colors, labels, NULL, NULL, NULL, NULL, NULL, NULL);
+  fail_unless(m != NULL);
+  GstBuffer *whole = gst_buffer_copy(src);
+  GstSrProposalMeta *w = gst_buffer_get_sr_proposal_meta(whole);
+  fail_unless(w && w->width == 4 && w->height == 2 && memcmp(w->labels, labels, sizeof labels) == 0);
+  /* Through the buffer API: the first row's bytes only. */
+  GstBuffer *part = gst_buffer_copy_region(src, GST_BUFFER_COPY_ALL, 0, 4 * 3);
+  fail_unless(part != NULL);
+  fail_unless(gst_buffer_get_sr_proposal_meta(part) == NULL, "a region copy kept the full-frame proposal maps");
+  /* And the transform itself, told region = TRUE. */
+  GstBuffer *dst = gst_buffer_new();
+  GstMetaTransformCopy copy = {TRUE, 3, 6};
+  fail_if(m->meta.info->transform_func(dst, (GstMeta *)m, src, _gst_meta_transform_copy, &copy));
+  fail_unless(gst_buffer_get_sr_proposal_meta(dst) == NULL);
+  copy = (GstMetaTransformCopy){FALSE, 0, 4 * 2 * 3};
+  fail_unless(m->meta.info->transform_func(dst, (GstMeta *)m, src, _gst_meta_transform_copy, &copy));
+  fail_unless(gst_buffer_get_sr_proposal_meta(dst) != NULL);
+  gst_buffer_unref(src);
+  gst_buffer_unref(whole);
+  gst_buffer_unref(part);
+  gst_buffer_unref(dst);
+}
+GST_END_TEST;
+
 static Suite *proposalload_suite(void) {
   Suite *s = suite_create("proposalload");
   TCase *tc = tcase_create("general");
@@ -551,6 +635,8 @@ static Suite *proposalload_suite(void) {
   tcase_add_test(tc, test_generic_classes_and_properties);
   tcase_add_test(tc, test_overlay_draws_proposal);
   tcase_add_test(tc, test_meta_scale_transform);
+  tcase_add_test(tc, test_overlay_resamples_proposal);
+  tcase_add_test(tc, test_meta_region_copy);
   return s;
 }
 
