@@ -42,7 +42,7 @@ for s in $SEQS; do
     d="$OUT/props-$s-l$l"
     [ -f "$d.eval" ] || { "$SEG" propose --unary "$OUT/unary-$s-C$C.srunary" --dataset "camvid:$CAMVID" --split train \
         --only "$s" -M 30 --pairwise-weight "$WP" --lambda "$l" --out-dir "$d" > "$d.propose" 2>/dev/null &&
-      "$SEG" eval --proposals "$d" --dataset "camvid:$CAMVID" --split train > "$d.eval.tmp" 2>/dev/null &&
+      "$SEG" eval --proposals "$d" --dataset "camvid:$CAMVID" --split train --only "$s" > "$d.eval.tmp" 2>/dev/null &&
       mv "$d.eval.tmp" "$d.eval" && rm -rf "$d"; }
   done
 done

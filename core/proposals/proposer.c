@@ -39,9 +39,12 @@ struct sr_proposer {
 
 void sr_proposer_params_default(sr_proposer_params *p) {
   memset(p, 0, sizeof *p);
+  /* λ and wp chosen by leave-one-sequence-out cross-validation on CamVid
+   * train (tools/cv-proposals.sh, docs/results.md): wp by the MAP, λ by the
+   * oracle@30. */
   p->num_solutions = 10;
-  p->lambda = 0.05f;
-  p->pairwise_weight = 0.6f;
+  p->lambda = 0.2f;
+  p->pairwise_weight = 1.6f;
   p->unary_clamp = 20.0f;
 }
 
@@ -56,8 +59,13 @@ sr_status sr_proposer_new(const sr_unary_model *m, const sr_proposer_params *p, 
   if (!m) return sr_error_set(err, SR_ERR_INVALID, "proposer: no unary model");
   if (p->num_solutions < 1 || p->num_solutions > 1000)
     return sr_error_set(err, SR_ERR_INVALID, "proposer: num-solutions %d is outside 1..1000", p->num_solutions);
-  if (!(p->lambda >= 0) || !(p->pairwise_weight >= 0) || !(p->hybrid_weight >= 0) || !(p->unary_clamp > 0))
-    return sr_error_set(err, SR_ERR_INVALID, "proposer: lambda, pairwise and hybrid weights must be >= 0 and the clamp > 0");
+  /* Bounded so that every CRF term stays finite: λ is doubled up to 256×
+   * by DivMBest, weights multiply areas and boundaries of up to 2^28 pixels. */
+  const float max_w = 1e6f;
+  if (!(p->lambda >= 0 && p->lambda <= max_w) || !(p->pairwise_weight >= 0 && p->pairwise_weight <= max_w) ||
+      !(p->hybrid_weight >= 0 && p->hybrid_weight <= max_w) || !(p->unary_clamp > 0 && p->unary_clamp <= 1e3f))
+    return sr_error_set(err, SR_ERR_INVALID,
+                        "proposer: lambda, pairwise and hybrid weights must lie in [0, 1e6] and the clamp in (0, 1000]");
   sr_proposer *pr = calloc(1, sizeof *pr);
   if (!pr) return sr_error_set(err, SR_ERR_NOMEM, "proposer: out of memory");
   pr->model = m;
@@ -242,7 +250,7 @@ sr_status sr_proposer_run(sr_proposer *p, const sr_image *rgb, const sr_coarse_p
   int got = sr_divmbest(p->solver, &crf, &dp, p->solutions, energy, energy + m, energy + 2 * m, &flows);
   if (got < 0) {
     free(energy);
-    return sr_error_set(err, SR_ERR_NOMEM, "proposer: the CRF solver failed (out of memory, or a non-finite unary or weight)");
+    return sr_error_set(err, SR_ERR_BACKEND, "proposer: the CRF solver failed (out of memory, or a non-finite unary or weight)");
   }
   double t4 = now_ms();
 

@@ -14,8 +14,8 @@
 
 typedef struct {
   int num_solutions;     /* M (10) */
-  float lambda;          /* DivMBest diversity weight (0.05) */
-  float pairwise_weight; /* Potts weight wp (0.6) */
+  float lambda;          /* DivMBest diversity weight (0.2) */
+  float pairwise_weight; /* Potts weight wp (1.6) */
   int n_superpixels;     /* 0: as the unary model was trained */
   float compactness;     /* ≤ 0: as the unary model was trained */
   float unary_clamp;     /* −log p is clamped to this (20) */

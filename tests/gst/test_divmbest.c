@@ -168,7 +168,8 @@ GST_START_TEST(test_properties) {
                "pairwise-weight", &pw, "threads", &threads, "hybrid-weight", &hw, NULL);
   fail_unless(path == NULL, "unary-model defaults to NULL (the shipped model)");
   fail_unless(m == 10 && m == d.num_solutions && sp == 0 && threads == 0 && hw == 0);
-  fail_unless(fabs(lambda - 0.05) < 1e-7 && fabs(pw - 0.6) < 1e-7, "lambda %g pairwise-weight %g", lambda, pw);
+  fail_unless(fabs(lambda - d.lambda) < 1e-7 && fabs(pw - d.pairwise_weight) < 1e-7 && fabs(lambda - 0.2) < 1e-7 && fabs(pw - 1.6) < 1e-6,
+              "lambda %g pairwise-weight %g", lambda, pw);
   g_object_set(el, "unary-model", "/x/y.srunary", "num-solutions", 7, "lambda", 0.125, "superpixels", 300,
                "pairwise-weight", 1.5, "threads", 3, "hybrid-weight", 0.25, NULL);
   g_object_get(el, "unary-model", &path, "num-solutions", &m, "lambda", &lambda, "superpixels", &sp,

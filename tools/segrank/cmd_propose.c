@@ -53,16 +53,18 @@ static void print_miou(const char *what, const sr_confusion *c) {
 
 int cmd_propose(int argc, char **argv) {
   char *unary = NULL, *dataset = NULL, *split = "val", *out_dir = NULL, *only = NULL, *exclude = NULL, *net_path = NULL;
-  int threads = 0, m = 10, superpixels = 0, max_sweeps = 0, stride = 1;
-  double lambda = 0.05, wp = 0.6, hybrid = 0;
+  sr_proposer_params defaults;
+  sr_proposer_params_default(&defaults);
+  int threads = 0, m = defaults.num_solutions, superpixels = 0, max_sweeps = 0, stride = 1;
+  double lambda = defaults.lambda, wp = defaults.pairwise_weight, hybrid = 0;
   GOptionEntry entries[] = {
       {"unary", 'u', 0, G_OPTION_ARG_FILENAME, &unary, "Unary model (default: the shipped one)", "U"},
       {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR, voc:DIR or folder:IMAGES,LABELS", "SPEC"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split (default val)", "S"},
       {"out-dir", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir, "Write DIR/<image>/<rank>.png + scores.json (optional)", "DIR"},
-      {"num-solutions", 'M', 0, G_OPTION_ARG_INT, &m, "DivMBest solutions per image (10)", "M"},
-      {"lambda", 'l', 0, G_OPTION_ARG_DOUBLE, &lambda, "DivMBest diversity weight (0.05)", "L"},
-      {"pairwise-weight", 'w', 0, G_OPTION_ARG_DOUBLE, &wp, "Potts weight (0.6)", "W"},
+      {"num-solutions", 'M', 0, G_OPTION_ARG_INT, &m, "DivMBest solutions per image (default 10)", "M"},
+      {"lambda", 'l', 0, G_OPTION_ARG_DOUBLE, &lambda, "DivMBest diversity weight (default 0.2)", "L"},
+      {"pairwise-weight", 'w', 0, G_OPTION_ARG_DOUBLE, &wp, "Potts weight (default 1.6)", "W"},
       {"superpixels", 0, 0, G_OPTION_ARG_INT, &superpixels, "Superpixels requested (0: as the unary model was trained)", "N"},
       {"max-sweeps", 0, 0, G_OPTION_ARG_INT, &max_sweeps, "alpha-expansion sweeps per solution (0: to convergence)", "N"},
       {"hybrid-weight", 0, 0, G_OPTION_ARG_DOUBLE, &hybrid, "Weight of the net's -log p in the unaries (0: off)", "H"},
@@ -99,13 +101,26 @@ int cmd_propose(int argc, char **argv) {
   sr_model *nm = NULL;
   sr_backend *nb = NULL;
   sr_net *net = NULL;
-  if (hybrid > 0 && !cli_open_net(net_path, "cpu", threads, &nm, &nb, &net)) return 1;
+  sr_proposer *pr = NULL;
+  int rc = 0;
+  if (hybrid > 0 && !cli_open_net(net_path, "cpu", threads, &nm, &nb, &net)) {
+    rc = 1;
+    goto out_ds;
+  }
+  if (net) {
+    const sr_class *uc = sr_unary_model_classes(um);
+    for (int k = 0; k < c && !rc; k++)
+      if (nm->n_classes != c || strcmp(nm->classes[k].name, uc[k].name)) {
+        fprintf(stderr, "segrank propose: the net's classes differ from the unary model's (class %d: %s vs %s)\n", k,
+                k < nm->n_classes ? nm->classes[k].name : "none", uc[k].name);
+        rc = 1;
+      }
+    if (rc) goto out_ds;
+  }
   sr_proposer_params pp;
   sr_proposer_params_default(&pp);
   pp.num_solutions = m, pp.lambda = (float)lambda, pp.pairwise_weight = (float)wp, pp.n_superpixels = superpixels;
   pp.hybrid_weight = (float)hybrid, pp.max_sweeps = max_sweeps, pp.threads = threads;
-  sr_proposer *pr;
-  int rc = 0;
   if (sr_proposer_new(um, &pp, &pr, &err) != SR_OK) {
     rc = cli_fail(&err);
     goto out_ds;
@@ -122,7 +137,10 @@ int cmd_propose(int argc, char **argv) {
     if (net) {
       int iw = nm->input_w, ih = nm->input_h;
       sr_pixel_layout lay = {3, 0, 1, 2};
-      if (!in.data) sr_tensor_alloc(&in, 1, 3, ih, iw);
+      if (!in.data && sr_tensor_alloc(&in, 1, 3, ih, iw) != SR_OK) {
+        rc = cli_fail(&(sr_error){SR_ERR_NOMEM, "out of memory for the net input"});
+        break;
+      }
       sr_preprocess(img->data, img->width, img->height, img->width * 3, lay, nm->mean_bgr, iw, ih, in.data);
       if (sr_net_forward(net, &in, &probs, &err) != SR_OK) {
         rc = cli_fail(&err);
@@ -188,13 +206,16 @@ out_ds:
 }
 
 int cmd_eval_proposals(int argc, char **argv) {
-  char *dir = NULL, *dataset = NULL, *split = "val", *json = NULL;
-  int classes = 11;
+  char *dir = NULL, *dataset = NULL, *split = "val", *json = NULL, *only = NULL, *exclude = NULL;
+  int classes = 11, stride = 1;
   GOptionEntry entries[] = {
       {"proposals", 'p', 0, G_OPTION_ARG_FILENAME, &dir, "Folder of DIR/<image name>/<rank>.png", "DIR"},
       {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR, voc:DIR or folder:IMAGES,LABELS", "SPEC"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split (default val)", "S"},
       {"classes", 0, 0, G_OPTION_ARG_INT, &classes, "Classes of a folder: dataset (11)", "N"},
+      {"only", 0, 0, G_OPTION_ARG_STRING, &only, "Only images whose names start with one of these comma-separated prefixes", "P"},
+      {"exclude", 0, 0, G_OPTION_ARG_STRING, &exclude, "Skip images whose names start with one of these prefixes", "P"},
+      {"stride", 0, 0, G_OPTION_ARG_INT, &stride, "Every k-th image (1), as given to propose", "K"},
       {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Also write the results as JSON", "FILE"},
       {NULL}};
   if (!cli_parse(&argc, &argv, "",
@@ -204,14 +225,15 @@ int cmd_eval_proposals(int argc, char **argv) {
                  "and the mean pairwise diversity (fraction of pixels two proposals differ on).",
                  entries))
     return 2;
-  if (!dir || !dataset) {
-    fprintf(stderr, "segrank eval: --proposals needs --dataset\n");
+  if (!dir || !dataset || stride < 1) {
+    fprintf(stderr, "segrank eval: --proposals needs --dataset (and --stride >= 1)\n");
     return 2;
   }
   sr_error err = {0};
-  sr_dataset ds;
+  sr_dataset all, ds;
   fprintf(stderr, "reading %s (%s)…\n", dataset, split);
-  if (sr_dataset_open(dataset, split, classes, FALSE, &ds, &err) != SR_OK) return cli_fail(&err);
+  if (sr_dataset_open(dataset, split, classes, FALSE, &all, &err) != SR_OK) return cli_fail(&err);
+  filter_names(&all, only, exclude, stride, &ds);
   static const int ms[] = {1, 5, 10, 20, 30};
   enum { NM = 5 };
   sr_confusion conf[NM];
@@ -240,6 +262,10 @@ int cmd_eval_proposals(int argc, char **argv) {
     g_free(s);
     progress("evaluating", i + 1, ds.n, t0);
   }
+  if (!rc && used == 0) {
+    fprintf(stderr, "segrank eval: no images in %s/%s\n", dataset, split);
+    rc = 1;
+  }
   if (!rc) {
     printf("images: %d, proposals per image: %d..%d\n", used, n_min, n_max);
     printf("MAP (rank 0) mIoU: %.2f\n", sr_confusion_miou(&conf[0], NULL));
@@ -260,5 +286,6 @@ int cmd_eval_proposals(int argc, char **argv) {
   }
   for (int j = 0; j < NM; j++) sr_confusion_clear(&conf[j]);
   sr_dataset_clear(&ds);
+  sr_dataset_clear(&all);
   return rc;
 }

@@ -69,7 +69,7 @@ typedef struct {
   int texton_samples;       /* pixels sampled for k-means (≈ 400000) */
   int frame_stride;         /* train on every k-th image (1: all) */
   double class_weight_exponent; /* sample weight = pixels × freq^-exponent (0.5) */
-  double C;                 /* liblinear regularisation (1) */
+  double C;                 /* liblinear regularisation (0.1) */
   sr_slic_params slic;
   int threads;
   uint64_t seed;

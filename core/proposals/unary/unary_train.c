@@ -30,9 +30,9 @@ void sr_unary_train_params_default(sr_unary_train_params *p) {
   p->dataset = "camvid";
   p->n_textons = 64;
   p->texton_samples = 400000;
-  p->frame_stride = 3;
+  p->frame_stride = 1;
   p->class_weight_exponent = 0.5;
-  p->C = 1;
+  p->C = 0.1; /* leave-one-sequence-out on CamVid train: 0.1 beat 1 on every held-out sequence */
   sr_slic_params_default(&p->slic);
   p->threads = 0;
   p->seed = 1;
