@@ -45,6 +45,92 @@ static sr_status load_png_indices(const char *path, sr_image *img, sr_error *err
   return SR_OK;
 }
 
+/* libpng reports errors through a callback that must not return. */
+typedef struct {
+  jmp_buf jump;
+  char msg[160];
+} png_fail;
+
+static void png_fail_error(png_structp png, png_const_charp msg) {
+  png_fail *f = png_get_error_ptr(png);
+  snprintf(f->msg, sizeof f->msg, "%s", msg);
+  longjmp(f->jump, 1);
+}
+
+static void png_fail_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
+
+sr_status sr_label_png_load(const char *path, sr_image *img, sr_error *err) {
+  memset(img, 0, sizeof *img);
+  FILE *f = fopen(path, "rb");
+  if (!f) return sr_error_set(err, SR_ERR_IO, "%s: cannot open", path);
+  png_fail fail = {.msg = "unknown error"};
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &fail, png_fail_error, png_fail_warning);
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  if (!info) {
+    png_destroy_read_struct(&png, NULL, NULL);
+    fclose(f);
+    return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+  }
+  /* Changed after setjmp, so volatile. */
+  png_bytep volatile raw = NULL;
+  png_bytep *volatile rows = NULL;
+  if (setjmp(fail.jump)) {
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(f);
+    if (img->data != raw) free(img->data);
+    free(raw);
+    free(rows);
+    memset(img, 0, sizeof *img);
+    return sr_error_set(err, SR_ERR_FORMAT, "%s: cannot read PNG: %s", path, fail.msg);
+  }
+  png_init_io(png, f);
+  png_read_info(png, info);
+  int type = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+  const char *refused = type == PNG_COLOR_TYPE_RGB          ? "an RGB"
+                        : type == PNG_COLOR_TYPE_RGB_ALPHA  ? "an RGBA"
+                        : type == PNG_COLOR_TYPE_GRAY_ALPHA ? "a grey+alpha"
+                                                            : NULL;
+  if (refused || (type != PNG_COLOR_TYPE_GRAY && type != PNG_COLOR_TYPE_PALETTE)) {
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(f);
+    return sr_error_set(err, SR_ERR_FORMAT, "%s: %s PNG; label maps must be grey or palette PNGs of class indices",
+                        path, refused ? refused : "an unknown kind of");
+  }
+  /* Raw samples: unpack 1/2/4-bit pixels to one byte each without scaling
+   * them, and ask for no gamma, palette or transparency transform. */
+  if (depth < 8) png_set_packing(png);
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  size_t w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+  size_t row_bytes = png_get_rowbytes(png, info);
+  if (row_bytes != w * (depth == 16 ? 2 : 1)) png_error(png, "unexpected row layout");
+  raw = malloc(row_bytes * h);
+  rows = malloc(sizeof(png_bytep) * h);
+  img->data = raw && rows && depth == 16 ? malloc(w * h) : raw;
+  if (!img->data || !rows) png_error(png, "out of memory");
+  for (size_t y = 0; y < h; y++) rows[y] = raw + y * row_bytes;
+  png_read_image(png, rows);
+  png_read_end(png, NULL);
+  png_destroy_read_struct(&png, &info, NULL);
+  fclose(f);
+  free(rows);
+  img->width = (int)w, img->height = (int)h, img->channels = 1;
+  if (depth == 16) {
+    for (size_t i = 0; i < w * h; i++) {
+      unsigned v = (unsigned)raw[2 * i] << 8 | raw[2 * i + 1];
+      if (v > 255) {
+        free(raw);
+        sr_image_clear(img);
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: 16-bit label %u at pixel (%zu, %zu) does not fit 0..255", path, v,
+                            i % w, i / w);
+      }
+      img->data[i] = (uint8_t)v;
+    }
+    free(raw);
+  }
+  return SR_OK;
+}
+
 struct jpeg_fail {
   struct jpeg_error_mgr mgr;
   jmp_buf jump;

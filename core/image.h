@@ -19,6 +19,11 @@ sr_status sr_image_load_png(const char *path, int grey, sr_image *img, sr_error 
 /* Loads a PNG or JPEG (by extension) as RGB, or for labels (@grey) as
  * 8-bit values: grey levels, or a palette PNG's indices (PASCAL VOC). */
 sr_status sr_image_load(const char *path, int grey, sr_image *img, sr_error *err);
+/* Reads a label map exactly as stored: a palette PNG's indices, or a grey
+ * PNG's raw sample values (1/2/4/8-bit unpacked, not scaled; no gamma; 16-bit
+ * values must be < 256). Colour and grey+alpha PNGs are an error naming the
+ * file. @img gets channels 1. */
+sr_status sr_label_png_load(const char *path, sr_image *img, sr_error *err);
 /* Writes atomically. */
 sr_status sr_image_save_png(const char *path, const sr_image *img, sr_error *err);
 void sr_image_clear(sr_image *img);

@@ -72,7 +72,7 @@ static sr_status load_samples(sr_dataset *ds, sample_path *sp, int n, bool mat, 
     } else if (!g_file_test(sp[i].lab, G_FILE_TEST_EXISTS))
       bad = g_strdup_printf("%s: label file missing for image %s (from %s)", sp[i].lab, sp[i].img, source);
     else if (sr_image_load(sp[i].img, 0, &img, &e) != SR_OK ||
-             (mat ? load_sbd_mat(sp[i].lab, &lab, &e) : sr_image_load(sp[i].lab, 1, &lab, &e)) != SR_OK)
+             (mat ? load_sbd_mat(sp[i].lab, &lab, &e) : sr_label_png_load(sp[i].lab, &lab, &e)) != SR_OK)
       bad = g_strdup(e.msg);
     else
       bad = check_pair(&img, &lab, sp[i].lab, ds->n_classes, ds->void_label);

@@ -16,6 +16,7 @@
 #include "../half.h"
 #include "../model.h"
 #include "atomic_file.h"
+#include "json_fields.h"
 
 #define MAX_HEADER (16u << 20)
 
@@ -246,41 +247,12 @@ static sr_status bad(reader *r, const char *fmt, ...) {
   return sr_error_set(r->err, SR_ERR_FORMAT, "%s: %s", r->path, msg);
 }
 
-/* Members of the expected JSON kind, or NULL (also when @o is NULL). */
-static JsonObject *get_obj(JsonObject *o, const char *key) {
-  JsonNode *n = o ? json_object_get_member(o, key) : NULL;
-  return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
-static JsonArray *get_arr(JsonObject *o, const char *key) {
-  JsonNode *n = o ? json_object_get_member(o, key) : NULL;
-  return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
-}
-
-static const char *get_str(JsonObject *o, const char *key, const char *fallback) {
-  JsonNode *n = o ? json_object_get_member(o, key) : NULL;
-  return n && json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n) : fallback;
-}
-
-static gboolean get_int(JsonObject *o, const char *key, gint64 lo, gint64 hi, int *out) {
-  JsonNode *n = json_object_get_member(o, key);
-  if (!n || json_node_get_value_type(n) != G_TYPE_INT64) return FALSE;
-  gint64 v = json_node_get_int(n);
-  if (v < lo || v > hi) return FALSE;
-  *out = (int)v;
-  return TRUE;
-}
-
-static gboolean get_num(JsonObject *o, const char *key, float *out) {
-  JsonNode *n = json_object_get_member(o, key);
-  if (!n || JSON_NODE_TYPE(n) != JSON_NODE_VALUE) return FALSE;
-  GType t = json_node_get_value_type(n);
-  if (t == G_TYPE_INT64)
-    *out = (float)json_node_get_int(n);
-  else if (t == G_TYPE_DOUBLE)
-    *out = (float)json_node_get_double(n);
-  else
-    return FALSE;
+/* .srmodel stores float32 layer parameters: a finite number that stays
+ * finite as a float. */
+static gboolean get_float(JsonObject *o, const char *key, float *out) {
+  double v;
+  if (!sr_json_get_num(o, key, &v) || !isfinite((float)v)) return FALSE;
+  *out = (float)v;
   return TRUE;
 }
 
@@ -289,7 +261,7 @@ static sr_status read_tensor(reader *r, const char *name, const int *shape, int 
   JsonNode *n = json_object_get_member(r->tensors, name);
   if (!n || !JSON_NODE_HOLDS_OBJECT(n)) return bad(r, "tensor %s is missing", name);
   JsonObject *t = json_node_get_object(n);
-  const char *dtype = get_str(t, "dtype", "");
+  const char *dtype = sr_json_get_str(t, "dtype", "");
   int esize = !strcmp(dtype, "F32") ? 4 : !strcmp(dtype, "F16") ? 2 : 0;
   if (!esize) return bad(r, "tensor %s: dtype '%s' is not F32 or F16", name, dtype);
   JsonNode *sn = json_object_get_member(t, "shape");
@@ -393,28 +365,29 @@ static sr_status parse_layers(reader *r, JsonArray *layers, sr_model *m) {
     if (!JSON_NODE_HOLDS_OBJECT(ln)) return bad(r, "layer %u is not an object", i);
     JsonObject *o = json_node_get_object(ln);
     sr_layer *l = &m->layers[m->n_layers++];
-    const char *name = get_str(o, "name", "");
-    const char *type = get_str(o, "type", "");
+    const char *name = sr_json_get_str(o, "name", "");
+    const char *type = sr_json_get_str(o, "type", "");
     if (!*name || strlen(name) >= sizeof l->name) return bad(r, "layer %u: missing or overlong name", i);
     strcpy(l->name, name);
     if (sr_layer_type_from_name(type, &l->type)) return bad(r, "layer %s: unknown type '%s'", name, type);
     gboolean ok = TRUE;
     switch (l->type) {
       case SR_LAYER_CONV:
-        ok = get_int(o, "out", 1, 65536, &l->conv.out_c) && get_int(o, "kernel_h", 1, 64, &l->conv.kh) &&
-             get_int(o, "kernel_w", 1, 64, &l->conv.kw) && get_int(o, "stride", 1, 64, &l->conv.stride) &&
-             get_int(o, "pad", 0, 64, &l->conv.pad) && get_int(o, "group", 1, 65536, &l->conv.group);
+        ok = sr_json_get_int(o, "out", 1, 65536, &l->conv.out_c) &&
+             sr_json_get_int(o, "kernel_h", 1, 64, &l->conv.kh) && sr_json_get_int(o, "kernel_w", 1, 64, &l->conv.kw) &&
+             sr_json_get_int(o, "stride", 1, 64, &l->conv.stride) && sr_json_get_int(o, "pad", 0, 64, &l->conv.pad) &&
+             sr_json_get_int(o, "group", 1, 65536, &l->conv.group);
         break;
       case SR_LAYER_MAXPOOL:
-        ok = get_int(o, "kernel", 1, 64, &l->pool.kernel) && get_int(o, "stride", 1, 64, &l->pool.stride) &&
-             get_int(o, "pad", 0, 64, &l->pool.pad);
+        ok = sr_json_get_int(o, "kernel", 1, 64, &l->pool.kernel) &&
+             sr_json_get_int(o, "stride", 1, 64, &l->pool.stride) && sr_json_get_int(o, "pad", 0, 64, &l->pool.pad);
         break;
       case SR_LAYER_LRN:
-        ok = get_int(o, "size", 1, 63, &l->lrn.size) && get_num(o, "alpha", &l->lrn.alpha) &&
-             get_num(o, "beta", &l->lrn.beta) && get_num(o, "k", &l->lrn.k);
+        ok = sr_json_get_int(o, "size", 1, 63, &l->lrn.size) && get_float(o, "alpha", &l->lrn.alpha) &&
+             get_float(o, "beta", &l->lrn.beta) && get_float(o, "k", &l->lrn.k);
         break;
       case SR_LAYER_DROPOUT:
-        ok = get_num(o, "p", &l->dropout);
+        ok = get_float(o, "p", &l->dropout);
         break;
       default:
         break;
@@ -436,14 +409,14 @@ static sr_status parse_metadata(reader *r, const char *text, sr_model *m) {
   sr_status st = SR_OK;
   JsonNode *root = json_parser_get_root(p);
   JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-  JsonObject *in = get_obj(o, "input");
-  JsonArray *mean = get_arr(in, "mean_bgr");
-  JsonArray *classes = get_arr(o, "classes");
-  JsonArray *layers = get_arr(o, "layers");
+  JsonObject *in = sr_json_get_obj(o, "input");
+  JsonArray *mean = sr_json_get_arr(in, "mean_bgr");
+  JsonArray *classes = sr_json_get_arr(o, "classes");
+  JsonArray *layers = sr_json_get_arr(o, "layers");
   int version = 0;
-  if (!o || !get_int(o, "version", 1, 1, &version)) {
+  if (!o || !sr_json_get_int(o, "version", 1, 1, &version)) {
     st = bad(r, "segrank metadata: missing or unsupported version (this build reads version 1)");
-  } else if (!in || !get_int(in, "width", 1, 8192, &m->input_w) || !get_int(in, "height", 1, 8192, &m->input_h) ||
+  } else if (!in || !sr_json_get_int(in, "width", 1, 8192, &m->input_w) || !sr_json_get_int(in, "height", 1, 8192, &m->input_h) ||
              !mean || json_array_get_length(mean) != 3) {
     st = bad(r, "segrank metadata: input needs width, height (1..8192) and three mean_bgr values");
   } else if (!classes || json_array_get_length(classes) < 1 || json_array_get_length(classes) > 255) {
@@ -464,8 +437,8 @@ static sr_status parse_metadata(reader *r, const char *text, sr_model *m) {
     for (int i = 0; i < m->n_classes && st == SR_OK; i++) {
       JsonNode *cn = json_array_get_element(classes, i);
       JsonObject *c = JSON_NODE_HOLDS_OBJECT(cn) ? json_node_get_object(cn) : NULL;
-      const char *name = c ? get_str(c, "name", "") : "";
-      JsonArray *col = get_arr(c, "color");
+      const char *name = c ? sr_json_get_str(c, "name", "") : "";
+      JsonArray *col = sr_json_get_arr(c, "color");
       if (!*name || strlen(name) >= sizeof m->classes[i].name || !col || json_array_get_length(col) != 3) {
         st = bad(r, "segrank metadata: class %d needs a name (< 48 bytes) and an RGB color", i);
         break;
@@ -541,13 +514,13 @@ static sr_status load_model(const char *path, sr_model **out, float ***mom_w, fl
   } else {
     JsonNode *root = json_parser_get_root(p);
     r.tensors = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-    JsonObject *meta = get_obj(r.tensors, "__metadata__");
-    const char *text = meta ? get_str(meta, "segrank", NULL) : NULL;
+    JsonObject *meta = sr_json_get_obj(r.tensors, "__metadata__");
+    const char *text = meta ? sr_json_get_str(meta, "segrank", NULL) : NULL;
     if (!text)
       st = bad(&r, "no __metadata__.segrank entry: a safetensors file, but not a segrank model");
     else
       st = parse_metadata(&r, text, m);
-    const char *state = get_str(meta, "train_state", NULL);
+    const char *state = sr_json_get_str(meta, "train_state", NULL);
     is_checkpoint = state != NULL;
     if (st == SR_OK && train_state) {
       if (!state) st = bad(&r, "not a training checkpoint (no train_state)");

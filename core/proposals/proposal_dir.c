@@ -1,8 +1,11 @@
 /* proposal_dir.c: the on-disk proposal layout shared by `segrank propose`
  * and `proposalload`: DIR/<rank>.png (8-bit class indices, zero-padded so
- * name order is rank order) and DIR/scores.json. */
+ * name order is rank order) and DIR/scores.json, which lists the files in
+ * proposal order. Saving replaces the folder's PNGs; loading follows
+ * scores.json's list when it names files, else takes every PNG by name. */
 #include <errno.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,6 +15,11 @@
 #include "../image.h"
 #include "../io/atomic_file.h"
 #include "proposal_set.h"
+
+static gboolean has_png_suffix(const char *name) {
+  size_t n = strlen(name);
+  return n > 4 && g_ascii_strcasecmp(name + n - 4, ".png") == 0;
+}
 
 static int rank_digits(int n) {
   int d = 1;
@@ -25,6 +33,29 @@ static void add_number(JsonBuilder *b, const char *name, double v) {
     json_builder_add_double_value(b, v);
   else
     json_builder_add_null_value(b);
+}
+
+/* Removes the *.png files in @dir that are not in @keep (a previous, larger
+ * set), so that a folder holds exactly the set last saved into it. Other
+ * files are left alone. */
+static sr_status remove_stale_pngs(const char *dir, GHashTable *keep, sr_error *err) {
+  GError *gerr = NULL;
+  GDir *d = g_dir_open(dir, 0, &gerr);
+  if (!d) {
+    sr_status st = sr_error_set(err, SR_ERR_IO, "%s: %s", dir, gerr->message);
+    g_error_free(gerr);
+    return st;
+  }
+  sr_status st = SR_OK;
+  for (const char *n; st == SR_OK && (n = g_dir_read_name(d));) {
+    if (!has_png_suffix(n) || g_hash_table_contains(keep, n)) continue;
+    char *path = g_build_filename(dir, n, NULL);
+    if (!g_file_test(path, G_FILE_TEST_IS_DIR) && g_unlink(path) != 0)
+      st = sr_error_set(err, SR_ERR_IO, "%s: cannot remove a stale proposal: %s", path, strerror(errno));
+    g_free(path);
+  }
+  g_dir_close(d);
+  return st;
 }
 
 sr_status sr_proposal_set_save_dir(const sr_proposal_set *s, const char *dir, sr_error *err) {
@@ -42,9 +73,11 @@ sr_status sr_proposal_set_save_dir(const sr_proposal_set *s, const char *dir, sr
   json_builder_set_member_name(b, "proposals");
   json_builder_begin_array(b);
   sr_status st = SR_OK;
+  GHashTable *written = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   for (int k = 0; k < s->n && st == SR_OK; k++) {
     char name[32];
     snprintf(name, sizeof name, "%0*d.png", digits & 15, k & 0x3fffffff);
+    g_hash_table_add(written, g_strdup(name));
     char *path = g_build_filename(dir, name, NULL);
     sr_image img = {s->width, s->height, 1, sr_proposal_labels(s, k)};
     st = sr_image_save_png(path, &img, err);
@@ -83,21 +116,86 @@ sr_status sr_proposal_set_save_dir(const sr_proposal_set *s, const char *dir, sr
     g_free(path);
   }
   g_free(text);
+  if (st == SR_OK) st = remove_stale_pngs(dir, written, err);
+  g_hash_table_destroy(written);
   return st;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static gboolean has_png_suffix(const char *name) {
-  size_t n = strlen(name);
-  return n > 4 && g_ascii_strcasecmp(name + n - 4, ".png") == 0;
+/* One scores.json entry, checked. */
+typedef struct {
+  char *file; /* NULL: matched by order */
+  int rank;   /* -1: not given */
+  double value[4]; /* score, energy, unary, pairwise; NAN: not given */
+} score_entry;
+
+static const char *const value_keys[] = {"score", "energy", "unary", "pairwise"};
+
+typedef struct {
+  int n;
+  score_entry *e;
+  gboolean by_file; /* every entry names its file */
+} score_list;
+
+static void score_list_clear(score_list *l) {
+  for (int i = 0; i < l->n; i++) g_free(l->e[i].file);
+  g_free(l->e);
+  memset(l, 0, sizeof *l);
 }
 
-/* Reads DIR/scores.json into @s when present. */
-static sr_status load_scores(const char *dir, char **files, sr_proposal_set *s, sr_error *err) {
+/* A member that must be a non-negative integer when present. */
+static sr_status check_count(const char *path, JsonObject *o, const char *key, sr_error *err) {
+  JsonNode *v = json_object_get_member(o, key);
+  if (v && (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_INT64 || json_node_get_int(v) < 0))
+    return sr_error_set(err, SR_ERR_FORMAT, "%s: \"%s\" is not a non-negative integer", path, key);
+  return SR_OK;
+}
+
+static sr_status parse_entry(const char *path, guint i, guint len, JsonNode *en, score_entry *out, sr_error *err) {
+  out->rank = -1;
+  for (int j = 0; j < 4; j++) out->value[j] = NAN;
+  if (!JSON_NODE_HOLDS_OBJECT(en))
+    return sr_error_set(err, SR_ERR_FORMAT, "%s: proposals[%u] is not an object", path, i);
+  JsonObject *e = json_node_get_object(en);
+  JsonNode *f = json_object_get_member(e, "file");
+  if (f) {
+    const char *name = JSON_NODE_HOLDS_VALUE(f) && json_node_get_value_type(f) == G_TYPE_STRING
+                           ? json_node_get_string(f)
+                           : NULL;
+    if (!name || !has_png_suffix(name) || strchr(name, '/') || strchr(name, '\\'))
+      return sr_error_set(err, SR_ERR_FORMAT, "%s: proposals[%u].file is not the name of a PNG in this folder", path,
+                          i);
+    out->file = g_strdup(name);
+  }
+  JsonNode *r = json_object_get_member(e, "rank");
+  if (r && !JSON_NODE_HOLDS_NULL(r)) {
+    gint64 v = JSON_NODE_HOLDS_VALUE(r) && json_node_get_value_type(r) == G_TYPE_INT64 ? json_node_get_int(r) : -1;
+    if (v < 0 || v >= (gint64)len)
+      return sr_error_set(err, SR_ERR_FORMAT, "%s: proposals[%u].rank is not an integer in 0..%u", path, i, len - 1);
+    out->rank = (int)v;
+  }
+  for (int j = 0; j < 4; j++) {
+    JsonNode *v = json_object_get_member(e, value_keys[j]);
+    if (!v || JSON_NODE_HOLDS_NULL(v)) continue;
+    GType t = JSON_NODE_HOLDS_VALUE(v) ? json_node_get_value_type(v) : G_TYPE_INVALID;
+    double x = t == G_TYPE_DOUBLE ? json_node_get_double(v) : t == G_TYPE_INT64 ? (double)json_node_get_int(v) : NAN;
+    if (!isfinite(x))
+      return sr_error_set(err, SR_ERR_FORMAT, "%s: proposals[%u].%s is not a finite number (or null)", path, i,
+                          value_keys[j]);
+    out->value[j] = x;
+  }
+  return SR_OK;
+}
+
+/* Reads and checks DIR/scores.json when present (@l->n = 0 when absent):
+ * every entry an object, "file" a PNG name (all entries or none, no name
+ * twice), "rank" an integer in 0..n-1 with no rank twice (an entry without
+ * one has its position), values finite numbers or null. */
+static sr_status load_scores(const char *dir, score_list *l, sr_error *err) {
+  memset(l, 0, sizeof *l);
   char *path = g_build_filename(dir, "scores.json", NULL);
   if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-    for (int k = 0; k < s->n; k++) s->score[k] = k;
     g_free(path);
     return SR_OK;
   }
@@ -116,43 +214,71 @@ static sr_status load_scores(const char *dir, char **files, sr_proposal_set *s, 
     st = sr_error_set(err, SR_ERR_FORMAT, "%s: expected an object with a \"proposals\" array", path);
     goto out;
   }
+  static const char *const counts[] = {"classes", "width", "height"};
+  for (int j = 0; j < 3 && st == SR_OK; j++) st = check_count(path, o, counts[j], err);
+  if (st != SR_OK) goto out;
   JsonArray *arr = json_node_get_array(arr_node);
   guint len = json_array_get_length(arr);
-  for (int k = 0; k < s->n; k++) s->score[k] = k;
-  for (guint i = 0; i < len; i++) {
-    JsonNode *en = json_array_get_element(arr, i);
-    if (!JSON_NODE_HOLDS_OBJECT(en)) {
-      st = sr_error_set(err, SR_ERR_FORMAT, "%s: proposals[%u] is not an object", path, i);
-      goto out;
-    }
-    JsonObject *e = json_node_get_object(en);
-    int k = (int)i;
-    if (json_object_has_member(e, "file")) {
-      const char *f = json_object_get_string_member(e, "file");
-      k = -1;
-      for (int j = 0; f && j < s->n; j++)
-        if (!strcmp(files[j], f)) k = j;
-      if (k < 0) continue; /* beyond max_n, or a file that is not there */
-    } else if (k >= s->n)
-      break;
-    static const char *const keys[] = {"score", "energy", "unary", "pairwise"};
-    double *dst[] = {s->score, s->energy, s->unary, s->pairwise};
-    for (int j = 0; j < 4; j++) {
-      JsonNode *v = json_object_get_member(e, keys[j]);
-      if (!v || JSON_NODE_HOLDS_NULL(v)) continue;
-      if (json_node_get_value_type(v) != G_TYPE_DOUBLE && json_node_get_value_type(v) != G_TYPE_INT64) {
-        st = sr_error_set(err, SR_ERR_FORMAT, "%s: proposals[%u].%s is not a number", path, i, keys[j]);
-        goto out;
-      }
-      dst[j][k] = json_node_get_double(v);
-    }
-    JsonNode *r = json_object_get_member(e, "rank");
-    if (r && json_node_get_value_type(r) == G_TYPE_INT64) s->rank[k] = (int)json_node_get_int(r);
+  if (len > (1u << 20)) {
+    st = sr_error_set(err, SR_ERR_FORMAT, "%s: %u proposals is too many", path, len);
+    goto out;
   }
+  l->e = g_new0(score_entry, len ? len : 1);
+  guint8 *rank_seen = g_malloc0(len ? len : 1);
+  GHashTable *files = g_hash_table_new(g_str_hash, g_str_equal);
+  int with_file = 0;
+  for (guint i = 0; i < len && st == SR_OK; i++) {
+    l->n = (int)i + 1;
+    score_entry *e = &l->e[i];
+    st = parse_entry(path, i, len, json_array_get_element(arr, i), e, err);
+    if (st != SR_OK) break;
+    if (e->file) {
+      with_file++;
+      if (!g_hash_table_add(files, e->file))
+        st = sr_error_set(err, SR_ERR_FORMAT, "%s: proposals[%u].file \"%s\" is listed twice", path, i, e->file);
+    }
+    if (e->rank < 0) e->rank = (int)i;
+    if (st == SR_OK && rank_seen[e->rank]++)
+      st = sr_error_set(err, SR_ERR_FORMAT, "%s: proposals[%u].rank %d is given twice", path, i, e->rank);
+  }
+  if (st == SR_OK && with_file && with_file != l->n)
+    st = sr_error_set(err, SR_ERR_FORMAT, "%s: %d of %d proposals name their \"file\"; name it in all or none", path,
+                      with_file, l->n);
+  l->by_file = with_file > 0;
+  g_hash_table_destroy(files);
+  g_free(rank_seen);
 out:
+  if (st != SR_OK) score_list_clear(l);
   g_object_unref(p);
   g_free(path);
   return st;
+}
+
+/* The proposal files in order: scores.json's list, or every PNG by name. */
+static sr_status proposal_files(const char *dir, const score_list *l, GPtrArray *names, sr_error *err) {
+  if (l->by_file) {
+    for (int i = 0; i < l->n; i++) {
+      char *path = g_build_filename(dir, l->e[i].file, NULL);
+      gboolean there = g_file_test(path, G_FILE_TEST_IS_REGULAR);
+      g_free(path);
+      if (!there)
+        return sr_error_set(err, SR_ERR_IO, "%s/%s: listed in scores.json but missing", dir, l->e[i].file);
+      g_ptr_array_add(names, g_strdup(l->e[i].file));
+    }
+    return SR_OK;
+  }
+  GError *gerr = NULL;
+  GDir *d = g_dir_open(dir, 0, &gerr);
+  if (!d) {
+    sr_status st = sr_error_set(err, SR_ERR_IO, "%s: %s", dir, gerr->message);
+    g_error_free(gerr);
+    return st;
+  }
+  for (const char *n; (n = g_dir_read_name(d));)
+    if (has_png_suffix(n)) g_ptr_array_add(names, g_strdup(n));
+  g_dir_close(d);
+  qsort(names->pdata, names->len, sizeof(char *), cmp_str);
+  return SR_OK;
 }
 
 sr_status sr_proposal_set_load_dir(const char *dir, int n_classes, int void_label, int width, int height, int max_n,
@@ -165,23 +291,24 @@ sr_status sr_proposal_set_load_dir(const char *dir, int n_classes, int void_labe
     g_error_free(gerr);
     return st;
   }
-  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-  for (const char *n; (n = g_dir_read_name(d));)
-    if (has_png_suffix(n)) g_ptr_array_add(names, g_strdup(n));
   g_dir_close(d);
-  sr_status st = SR_OK;
+  score_list scores;
+  sr_status st = load_scores(dir, &scores, err);
+  if (st != SR_OK) return st;
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  st = proposal_files(dir, &scores, names, err);
+  if (st != SR_OK) goto out;
   if (names->len == 0) {
     st = sr_error_set(err, SR_ERR_IO, "%s: no proposal PNGs in this folder", dir);
     goto out;
   }
-  qsort(names->pdata, names->len, sizeof(char *), cmp_str);
   int n = (int)names->len;
   if (max_n > 0 && n > max_n) n = max_n;
   char **files = (char **)names->pdata;
   for (int k = 0; k < n; k++) {
     char *path = g_build_filename(dir, files[k], NULL);
     sr_image img = {0};
-    st = sr_image_load_png(path, 1, &img, err);
+    st = sr_label_png_load(path, &img, err);
     if (st == SR_OK && k == 0) {
       if ((width > 0 && img.width != width) || (height > 0 && img.height != height))
         st = sr_error_set(err, SR_ERR_INVALID, "%s: proposal is %dx%d, the frame is %dx%d", path, img.width,
@@ -208,10 +335,22 @@ sr_status sr_proposal_set_load_dir(const char *dir, int n_classes, int void_labe
     g_free(path);
     if (st != SR_OK) goto out;
   }
-  st = load_scores(dir, files, s, err);
-  if (st == SR_OK) sr_proposal_set_update_areas(s);
+  /* Entry k describes proposal k (by file or by order); a proposal without
+   * a score gets its rank. */
+  for (int k = 0; k < n; k++) {
+    const score_entry *e = k < scores.n ? &scores.e[k] : NULL;
+    if (e) {
+      s->rank[k] = e->rank;
+      double *dst[] = {s->score, s->energy, s->unary, s->pairwise};
+      for (int j = 0; j < 4; j++)
+        if (!isnan(e->value[j])) dst[j][k] = e->value[j];
+    }
+    if (isnan(s->score[k])) s->score[k] = s->rank[k];
+  }
+  sr_proposal_set_update_areas(s);
 out:
   if (st != SR_OK) sr_proposal_set_clear(s);
   g_ptr_array_free(names, TRUE);
+  score_list_clear(&scores);
   return st;
 }

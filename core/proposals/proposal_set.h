@@ -5,7 +5,7 @@
  * shared by `segrank propose` and the `proposalload` element:
  * DIR/<image name>/<rank>.png (8-bit grey class indices, rank zero-padded so
  * that name order is rank order; palette PNGs are read by index) plus an
- * optional DIR/<image name>/scores.json. */
+ * optional DIR/<image name>/scores.json listing the files in order. */
 #ifndef SR_PROPOSAL_SET_H
 #define SR_PROPOSAL_SET_H
 
@@ -47,17 +47,27 @@ static inline uint8_t *sr_proposal_labels(const sr_proposal_set *s, int k) {
 /* Writes DIR/<rank>.png for every proposal (names zero-padded to the width
  * of n-1, at least 2 digits) and DIR/scores.json ({"classes":C, "proposals":
  * [{"rank","score","energy","unary","pairwise","file"}...]}); creates @dir.
- * Every file is written atomically. */
+ * Every file is written atomically. Then removes the folder's other *.png
+ * files (left by an earlier, larger set), so re-saving with a smaller M
+ * leaves no stale proposals; files that are not PNGs are left alone. */
 sr_status sr_proposal_set_save_dir(const sr_proposal_set *s, const char *dir, sr_error *err);
 
-/* Reads a folder written as above or by another tool: every *.png in name
- * order is one proposal (grey levels or palette indices are class indices;
- * values ≥ @n_classes other than @void_label are an error naming the file);
- * scores.json, when present, supplies score/energy/unary/pairwise by "file"
- * (or by order when "file" is absent); without it, score = rank. All PNGs
- * must share one size; when @width/@height are > 0 they must match it.
- * An empty or missing folder is an error (SR_ERR_IO). At most @max_n
- * proposals are read (0: all). */
+/* Reads a folder written as above or by another tool. When scores.json
+ * lists "file" names, exactly those PNGs in listed order are the proposals
+ * (a listed file that is missing is an error naming it; other PNGs are
+ * ignored); otherwise every *.png in name order is one proposal and
+ * scores.json's entries, if any, apply by order. Label PNGs are read as
+ * stored (sr_label_png_load: raw grey values or palette indices; colour PNGs
+ * are an error); values ≥ @n_classes other than @void_label are an error
+ * naming the file. scores.json is checked: entries are objects, "file" a
+ * PNG name in all entries or none, "rank" an integer in 0..n-1 with no rank
+ * twice (default: position), score/energy/unary/pairwise finite numbers or
+ * null (null or absent: unknown; an unknown score is the rank). Any other
+ * type is a format error naming scores.json and the entry. Without
+ * scores.json, rank = position and score = rank. All PNGs must share one
+ * size; when @width/@height are > 0 they must match it. An empty or missing
+ * folder is an error (SR_ERR_IO). At most @max_n proposals are read (0:
+ * all), the first in order. */
 sr_status sr_proposal_set_load_dir(const char *dir, int n_classes, int void_label, int width, int height,
                                    int max_n, sr_proposal_set *s, sr_error *err);
 

@@ -122,6 +122,12 @@ int main(void) {
   reject_patched(good, len, "bad-dtype", "\"F32\"", "\"I32\"", "dtype");
   reject_patched(good, len, "unknown-layer", "\\\"maxpool\\\"", "\\\"avgpool\\\"", "unknown type 'avgpool'");
   reject_patched(good, len, "bad-group", "\\\"group\\\":2", "\\\"group\\\":7", "group 7");
+  /* Layer parameters must be finite float32 values (1e999 parses as inf;
+   * 1e99 is a finite double but not a finite float). */
+  reject_patched(good, len, "lrn-inf", "\\\"beta\\\":0.75,\\\"k\\\":1.0", "\\\"beta\\\":1e999,\\\"k\\\":1 ",
+                 "layer norm1 (lrn): missing or out-of-range");
+  reject_patched(good, len, "lrn-float-inf", "\\\"beta\\\":0.75", "\\\"beta\\\":1e99",
+                 "layer norm1 (lrn): missing or out-of-range");
   reject_patched(good, len, "not-json", "{\"__metadata__\"", "[\"__metadata__\"", "not JSON");
   /* A value that is not finite. */
   bad = g_memdup2(good, len);

@@ -8,11 +8,14 @@
  *    colour and texture, placed at random) labels three held-out images well;
  *  - save/load round trip gives identical probabilities;
  *  - the loader rejects a class-count mismatch, an unknown feature, a
- *    truncated file and a non-finite weight, naming the file. */
+ *    truncated file and a non-finite weight, naming the file;
+ *  - for a known dataset (CamVid) it rejects class names swapped or renamed
+ *    against the dataset's class table. */
 #include <glib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "classes.h"
 #include "proposals/unary/unary_internal.h"
 #include "proposals/color_lab.h"
 #include "synthetic_scenes.h"
@@ -395,11 +398,42 @@ static void test_training(void) {
   synth_dataset_free(&train), synth_dataset_free(&test);
 }
 
+/* A CamVid model with the dataset's class table loads; the same file with
+ * two classes swapped, or one renamed, does not. */
+static void test_class_names(void) {
+  const sr_class *camvid;
+  int n = sr_dataset_classes("camvid", &camvid);
+  CHECK(n == 11, "camvid has %d classes", n);
+  sr_unary_model *m = random_model(4, n, 11);
+  snprintf(m->dataset, sizeof m->dataset, "camvid");
+  for (int c = 0; c < n; c++) m->classes[c] = camvid[c];
+  char dir[] = "/tmp/test_unary_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  char *path = g_build_filename(dir, "camvid.srunary", NULL), *a = g_build_filename(dir, "a.srunary", NULL),
+       *b = g_build_filename(dir, "b.srunary", NULL);
+  sr_error err = {0};
+  CHECK(sr_unary_model_save(m, path, &err) == SR_OK, "save: %s", err.msg);
+  sr_unary_model *m2 = NULL;
+  CHECK(sr_unary_model_load(path, &m2, &err) == SR_OK, "the CamVid class table is accepted: %s", err.msg);
+  if (m2) sr_unary_model_free(m2);
+  /* Swap Sky (0) and Building (1) through a placeholder. */
+  CHECK(!rewrite(path, a, "\"Sky\"", "\"@swap@\"", 0, -1) && !rewrite(a, b, "\"Building\"", "\"Sky\"", 0, -1) &&
+            !rewrite(b, a, "\"@swap@\"", "\"Building\"", 0, -1),
+        "rewrite classes");
+  expect_reject(a, "CamVid classes 0 and 1 swapped", "class 0 is 'Building'");
+  CHECK(!rewrite(path, a, "\"Pole\"", "\"Lamppost\"", 0, -1), "rewrite class");
+  expect_reject(a, "a renamed CamVid class", "class 2 is 'Lamppost'");
+  unlink(a), unlink(b), unlink(path), rmdir(dir);
+  g_free(a), g_free(b), g_free(path);
+  sr_unary_model_free(m);
+}
+
 int main(void) {
   test_chi2();
   test_pixels();
   test_features();
   test_training();
+  test_class_names();
   if (test_failures) fprintf(stderr, "%d failure(s)\n", test_failures);
   return test_failures ? 1 : 0;
 }

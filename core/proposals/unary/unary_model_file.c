@@ -16,8 +16,9 @@
  *   weights     [classes, dim], bias [classes]  decision value per class
  * Loading checks every size, offset and shape, that the arrays tile the data
  * section exactly, that every value is finite, that the class list matches
- * the weights (and the dataset's class table when the dataset is known), and
- * that the feature list is exactly the one this build computes. */
+ * the weights (and, when the dataset is known, its class table: the same
+ * names in the same order), and that the feature list is exactly the one
+ * this build computes. */
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -26,6 +27,7 @@
 
 #include "../../classes.h"
 #include "../../io/atomic_file.h"
+#include "../../io/json_fields.h"
 #include "unary_internal.h"
 
 #define MAX_HEADER (1u << 20)
@@ -211,40 +213,9 @@ static sr_status bad(reader *r, const char *fmt, ...) {
   return sr_error_set(r->err, SR_ERR_FORMAT, "%s: %s", r->path, msg);
 }
 
-static JsonObject *get_obj(JsonObject *o, const char *key) {
-  JsonNode *n = o ? json_object_get_member(o, key) : NULL;
-  return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-static JsonArray *get_arr(JsonObject *o, const char *key) {
-  JsonNode *n = o ? json_object_get_member(o, key) : NULL;
-  return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
-}
-static const char *get_str(JsonObject *o, const char *key) {
-  JsonNode *n = o ? json_object_get_member(o, key) : NULL;
-  return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n)
-                                                                                        : NULL;
-}
-static gboolean get_int(JsonObject *o, const char *key, gint64 lo, gint64 hi, int *out) {
-  JsonNode *n = o ? json_object_get_member(o, key) : NULL;
-  if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64) return FALSE;
-  gint64 v = json_node_get_int(n);
-  if (v < lo || v > hi) return FALSE;
-  *out = (int)v;
-  return TRUE;
-}
-static gboolean get_num(JsonObject *o, const char *key, double *out) {
-  JsonNode *n = o ? json_object_get_member(o, key) : NULL;
-  if (!n || !JSON_NODE_HOLDS_VALUE(n)) return FALSE;
-  GType t = json_node_get_value_type(n);
-  if (t == G_TYPE_INT64) *out = (double)json_node_get_int(n);
-  else if (t == G_TYPE_DOUBLE) *out = json_node_get_double(n);
-  else return FALSE;
-  return isfinite(*out);
-}
-
 static sr_status parse_classes(reader *r, JsonObject *o, sr_unary_model *m) {
-  JsonArray *classes = get_arr(o, "classes");
-  const char *dataset = get_str(o, "dataset");
+  JsonArray *classes = sr_json_get_arr(o, "classes");
+  const char *dataset = sr_json_get_str(o, "dataset", NULL);
   if (!dataset || strlen(dataset) >= sizeof m->dataset) return bad(r, "missing or overlong \"dataset\"");
   strcpy(m->dataset, dataset);
   if (!classes || json_array_get_length(classes) < 2 || json_array_get_length(classes) > 255)
@@ -258,15 +229,22 @@ static sr_status parse_classes(reader *r, JsonObject *o, sr_unary_model *m) {
   return SR_OK;
 }
 
+/* Reads the class names and colours; when the dataset is one segrank knows,
+ * the names must be its class table's, in its order (colours may differ). */
 static sr_status fill_classes(reader *r, JsonObject *o, sr_unary_model *m) {
-  JsonArray *classes = get_arr(o, "classes");
+  JsonArray *classes = sr_json_get_arr(o, "classes");
+  const sr_class *known = NULL;
+  int n_known = sr_dataset_classes(m->dataset, &known);
   for (int i = 0; i < m->n_classes; i++) {
     JsonNode *cn = json_array_get_element(classes, i);
     JsonObject *c = JSON_NODE_HOLDS_OBJECT(cn) ? json_node_get_object(cn) : NULL;
-    const char *name = get_str(c, "name");
-    JsonArray *col = get_arr(c, "color");
+    const char *name = sr_json_get_str(c, "name", NULL);
+    JsonArray *col = sr_json_get_arr(c, "color");
     if (!name || !*name || strlen(name) >= sizeof m->classes[i].name || !col || json_array_get_length(col) != 3)
       return bad(r, "class %d needs a name (< 48 bytes) and an RGB color", i);
+    if (n_known > 0 && strcmp(name, known[i].name))
+      return bad(r, "class %d is '%s'; dataset %s has '%s' there (class names must follow the dataset's order)", i,
+                 name, m->dataset, known[i].name);
     strcpy(m->classes[i].name, name);
     for (int k = 0; k < 3; k++) {
       JsonNode *e = json_array_get_element(col, k);
@@ -279,30 +257,30 @@ static sr_status fill_classes(reader *r, JsonObject *o, sr_unary_model *m) {
 }
 
 static sr_status parse_settings(reader *r, JsonObject *o, sr_unary_model *m) {
-  JsonObject *tex = get_obj(o, "textons"), *chi = get_obj(o, "chi2"), *slic = get_obj(o, "slic"),
-             *train = get_obj(o, "training");
+  JsonObject *tex = sr_json_get_obj(o, "textons"), *chi = sr_json_get_obj(o, "chi2"), *slic = sr_json_get_obj(o, "slic"),
+             *train = sr_json_get_obj(o, "training");
   int filters = 0, step = 0;
-  if (!get_int(tex, "count", 2, SR_MAX_TEXTONS, &m->n_textons) || !get_int(tex, "filters", 0, 1000, &filters) ||
-      !get_int(tex, "grid_step", 0, 1000, &step))
+  if (!sr_json_get_int(tex, "count", 2, SR_MAX_TEXTONS, &m->n_textons) || !sr_json_get_int(tex, "filters", 0, 1000, &filters) ||
+      !sr_json_get_int(tex, "grid_step", 0, 1000, &step))
     return bad(r, "\"textons\" needs count (2..%d), filters and grid_step", SR_MAX_TEXTONS);
   if (filters != SR_N_FILTERS || step != SR_TEXTON_STEP)
     return bad(r, "textons use %d filters on a %d-pixel grid; this build computes %d on a %d-pixel grid", filters,
                step, SR_N_FILTERS, SR_TEXTON_STEP);
   double interval = 0;
-  if (!get_int(chi, "steps", 1, 8, &m->chi2_steps) || !get_num(chi, "interval", &interval) || interval <= 0 ||
+  if (!sr_json_get_int(chi, "steps", 1, 8, &m->chi2_steps) || !sr_json_get_num(chi, "interval", &interval) || interval <= 0 ||
       interval > 10)
     return bad(r, "\"chi2\" needs steps (1..8) and a positive interval");
   m->chi2_interval = (float)interval;
   double compactness = 0;
-  if (!get_int(slic, "n_superpixels", 1, 1 << 24, &m->slic.n_superpixels) ||
-      !get_num(slic, "compactness", &compactness) || compactness <= 0 ||
-      !get_int(slic, "iterations", 1, 1000, &m->slic.iterations))
+  if (!sr_json_get_int(slic, "n_superpixels", 1, 1 << 24, &m->slic.n_superpixels) ||
+      !sr_json_get_num(slic, "compactness", &compactness) || compactness <= 0 ||
+      !sr_json_get_int(slic, "iterations", 1, 1000, &m->slic.iterations))
     return bad(r, "\"slic\" needs n_superpixels, a positive compactness and iterations");
   m->slic.compactness = (float)compactness;
   m->slic.threads = 0;
-  const char *solver = get_str(train, "solver");
-  if (!solver || strlen(solver) >= sizeof m->solver || !get_num(train, "C", &m->C) ||
-      !get_num(train, "class_weight_exponent", &m->class_weight_exponent))
+  const char *solver = sr_json_get_str(train, "solver", NULL);
+  if (!solver || strlen(solver) >= sizeof m->solver || !sr_json_get_num(train, "C", &m->C) ||
+      !sr_json_get_num(train, "class_weight_exponent", &m->class_weight_exponent))
     return bad(r, "\"training\" needs solver, C and class_weight_exponent");
   strcpy(m->solver, solver);
   return SR_OK;
@@ -310,8 +288,8 @@ static sr_status parse_settings(reader *r, JsonObject *o, sr_unary_model *m) {
 
 /* The feature list must be exactly this build's. */
 static sr_status check_features(reader *r, JsonObject *o, const sr_unary_model *m) {
-  JsonObject *f = get_obj(o, "features");
-  JsonArray *list = get_arr(f, "blocks");
+  JsonObject *f = sr_json_get_obj(o, "features");
+  JsonArray *list = sr_json_get_arr(f, "blocks");
   if (!list) return bad(r, "\"features\" has no block list");
   const sr_feature_block *blocks;
   int nb = sr_feature_blocks(&blocks);
@@ -319,9 +297,9 @@ static sr_status check_features(reader *r, JsonObject *o, const sr_unary_model *
   for (int i = 0; i < n; i++) {
     JsonNode *en = json_array_get_element(list, i);
     JsonObject *e = JSON_NODE_HOLDS_OBJECT(en) ? json_node_get_object(en) : NULL;
-    const char *name = get_str(e, "name"), *map = get_str(e, "map");
+    const char *name = sr_json_get_str(e, "name", NULL), *map = sr_json_get_str(e, "map", NULL);
     int dims = 0;
-    if (!name || !map || !get_int(e, "dims", 1, 1 << 20, &dims))
+    if (!name || !map || !sr_json_get_int(e, "dims", 1, 1 << 20, &dims))
       return bad(r, "feature block %d needs name, dims and map", i);
     int known = -1;
     for (int j = 0; j < nb; j++)
@@ -335,7 +313,7 @@ static sr_status check_features(reader *r, JsonObject *o, const sr_unary_model *
   }
   if (n != nb) return bad(r, "the file lists %d feature blocks, this build computes %d (missing '%s')", n, nb, blocks[n < nb ? n : 0].name);
   int raw = 0, dim = 0;
-  if (!get_int(f, "raw_dim", 1, 1 << 24, &raw) || !get_int(f, "dim", 1, 1 << 24, &dim) || raw != m->raw_dim ||
+  if (!sr_json_get_int(f, "raw_dim", 1, 1 << 24, &raw) || !sr_json_get_int(f, "dim", 1, 1 << 24, &dim) || raw != m->raw_dim ||
       dim != m->feature_dim)
     return bad(r, "features: raw_dim/dim must be %d/%d for %d textons and %d χ² steps", m->raw_dim, m->feature_dim,
                m->n_textons, m->chi2_steps);
@@ -343,7 +321,7 @@ static sr_status check_features(reader *r, JsonObject *o, const sr_unary_model *
 }
 
 static sr_status read_arrays(reader *r, JsonObject *o, const guint8 *data, guint64 data_len, sr_unary_model *m) {
-  JsonObject *tensors = get_obj(o, "tensors");
+  JsonObject *tensors = sr_json_get_obj(o, "tensors");
   if (!tensors) return bad(r, "no \"tensors\" object");
   array_desc arr[8];
   int n_arr = model_arrays(m, arr);
@@ -352,11 +330,11 @@ static sr_status read_arrays(reader *r, JsonObject *o, const guint8 *data, guint
   guint64 at = 0;
   for (int i = 0; i < n_arr; i++) {
     const array_desc *a = &arr[i];
-    JsonObject *t = get_obj(tensors, a->name);
+    JsonObject *t = sr_json_get_obj(tensors, a->name);
     if (!t) return bad(r, "array %s is missing", a->name);
-    const char *dtype = get_str(t, "dtype");
+    const char *dtype = sr_json_get_str(t, "dtype", NULL);
     if (!dtype || strcmp(dtype, "F32")) return bad(r, "array %s: dtype must be F32", a->name);
-    JsonArray *shape = get_arr(t, "shape");
+    JsonArray *shape = sr_json_get_arr(t, "shape");
     int rank = a->rows ? 2 : 1, want[2] = {a->rows ? a->rows : a->cols, a->cols};
     gboolean same = shape && (int)json_array_get_length(shape) == rank;
     for (int d = 0; same && d < rank; d++) {
@@ -370,7 +348,7 @@ static sr_status read_arrays(reader *r, JsonObject *o, const guint8 *data, guint
       return bad(r, "array %s: shape must be [%d]%s", a->name, want[0],
                  !strcmp(a->name, "bias") ? " (one per class: class count mismatch?)" : "");
     }
-    JsonArray *off = get_arr(t, "data_offsets");
+    JsonArray *off = sr_json_get_arr(t, "data_offsets");
     JsonNode *b0 = off && json_array_get_length(off) == 2 ? json_array_get_element(off, 0) : NULL;
     JsonNode *b1 = b0 ? json_array_get_element(off, 1) : NULL;
     if (!b0 || !JSON_NODE_HOLDS_VALUE(b0) || !JSON_NODE_HOLDS_VALUE(b1) ||
@@ -435,11 +413,11 @@ sr_status sr_unary_model_load(const char *path, sr_unary_model **out, sr_error *
   } else {
     JsonNode *root = json_parser_get_root(p);
     JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-    const char *format = get_str(o, "format");
+    const char *format = sr_json_get_str(o, "format", NULL);
     int version = 0;
     if (!format || strcmp(format, SR_UNARY_FORMAT))
       st = bad(&r, "not a segrank unary model (format '%s')", format ? format : "none");
-    else if (!get_int(o, "version", 1, 1 << 20, &version) || version != SR_UNARY_VERSION)
+    else if (!sr_json_get_int(o, "version", 1, 1 << 20, &version) || version != SR_UNARY_VERSION)
       st = bad(&r, "unsupported version %d (this build reads version %d)", version, SR_UNARY_VERSION);
     if (st == SR_OK) st = parse_classes(&r, o, m);
     if (st == SR_OK) st = parse_settings(&r, o, m);
