@@ -1,6 +1,8 @@
 /* json_fields.c: typed look-ups of JSON object members (see json_fields.h). */
 #include "json_fields.h"
 
+#include <string.h>
+
 #include <math.h>
 
 static JsonNode *member(JsonObject *o, const char *key) { return o ? json_object_get_member(o, key) : NULL; }
@@ -44,4 +46,21 @@ gboolean sr_json_get_num(JsonObject *o, const char *key, double *out) {
   if (!isfinite(v)) return FALSE;
   *out = v;
   return TRUE;
+}
+
+char *sr_json_builder_finish(JsonBuilder *b, gboolean pretty) {
+  JsonNode *root = json_builder_get_root(b);
+  char *text = json_to_string(root, pretty);
+  json_node_unref(root);
+  g_object_unref(b);
+  return text;
+}
+
+int sr_json_write_header(FILE *f, const char *json) {
+  size_t len = strlen(json), padded = (len + 7) & ~(size_t)7;
+  guint64 le = GUINT64_TO_LE((guint64)padded);
+  if (fwrite(&le, 8, 1, f) != 1 || fwrite(json, 1, len, f) != len) return -1;
+  for (size_t i = len; i < padded; i++)
+    if (fputc(' ', f) == EOF) return -1;
+  return 0;
 }

@@ -112,10 +112,7 @@ static char *segrank_metadata(const sr_model *m) {
     }
   }
   json_builder_end_object(b);
-  JsonNode *root = json_builder_get_root(b);
-  char *text = json_to_string(root, FALSE);
-  json_node_unref(root);
-  g_object_unref(b);
+  char *text = sr_json_builder_finish(b, FALSE);
   return text;
 }
 
@@ -187,21 +184,15 @@ static sr_status write_model(const sr_model *m, const char *path, sr_dtype dtype
   add_conv_entries(b, m, "", dtype, &offset);
   if (mom_w) add_conv_entries(b, m, "momentum.", SR_DTYPE_F32, &offset);
   json_builder_end_object(b);
-  JsonNode *root = json_builder_get_root(b);
-  char *header = json_to_string(root, FALSE);
-  json_node_unref(root);
-  g_object_unref(b);
+  char *header = sr_json_builder_finish(b, FALSE);
 
-  size_t hlen = strlen(header), padded = (hlen + 7) & ~(size_t)7;
   sr_atomic_file af;
   sr_status st = sr_atomic_open(&af, path, err);
   if (st != SR_OK) {
     g_free(header);
     return st;
   }
-  guint64 le = GUINT64_TO_LE((guint64)padded);
-  int bad = fwrite(&le, 8, 1, af.f) != 1 || fwrite(header, 1, hlen, af.f) != hlen;
-  for (size_t i = hlen; i < padded && !bad; i++) bad = fputc(' ', af.f) == EOF;
+  int bad = sr_json_write_header(af.f, header);
   g_free(header);
   for (int i = 0; i < m->n_layers && !bad; i++) /* same order as the header's entries */
     if (m->layers[i].type == SR_LAYER_CONV)

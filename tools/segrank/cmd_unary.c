@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "io/json_fields.h"
 #include "sr_config.h"
 
 typedef struct {
@@ -98,10 +99,7 @@ static char *provenance_json(const char *command, const char *dataset, const cha
   json_builder_set_member_name(b, "segrank_version");
   json_builder_add_string_value(b, SR_VERSION);
   json_builder_end_object(b);
-  JsonNode *root = json_builder_get_root(b);
-  char *text = json_to_string(root, FALSE);
-  json_node_unref(root);
-  g_object_unref(b);
+  char *text = sr_json_builder_finish(b, FALSE);
   return text;
 }
 

@@ -158,10 +158,7 @@ static char *build_header(const sr_unary_model *m, const array_desc *arr, int n_
   }
   json_builder_end_object(b);
   json_builder_end_object(b);
-  JsonNode *root = json_builder_get_root(b);
-  char *text = json_to_string(root, TRUE);
-  json_node_unref(root);
-  g_object_unref(b);
+  char *text = sr_json_builder_finish(b, TRUE);
   return text;
 }
 
@@ -169,16 +166,13 @@ sr_status sr_unary_model_save(const sr_unary_model *m, const char *path, sr_erro
   array_desc arr[8];
   int n_arr = model_arrays(m, arr);
   char *header = build_header(m, arr, n_arr);
-  size_t hlen = strlen(header), padded = (hlen + 7) & ~(size_t)7;
   sr_atomic_file af;
   sr_status st = sr_atomic_open(&af, path, err);
   if (st != SR_OK) {
     g_free(header);
     return st;
   }
-  guint64 le = GUINT64_TO_LE((guint64)padded);
-  int bad = fwrite(&le, 8, 1, af.f) != 1 || fwrite(header, 1, hlen, af.f) != hlen;
-  for (size_t i = hlen; i < padded && !bad; i++) bad = fputc(' ', af.f) == EOF;
+  int bad = sr_json_write_header(af.f, header);
   g_free(header);
   for (int i = 0; i < n_arr && !bad; i++) {
     size_t n = array_count(&arr[i]);
