@@ -21,6 +21,7 @@
 #include "proposals/superpixels/superpixels.h"
 #include "proposals/unary/unary_model.h"
 #include "net.h"
+#include "rerank/kl_score.h"
 #include "rng.h"
 #include "status.h"
 #include "tensor.h"

@@ -18,6 +18,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train_unary(int argc, char **argv);
 int cmd_propose(int argc, char **argv);
+int cmd_rerank(int argc, char **argv);
 /* `segrank eval --proposals DIR`: MAP, oracle@M and diversity of a proposal folder. */
 int cmd_eval_proposals(int argc, char **argv);
 
@@ -38,6 +39,18 @@ int cli_fail(const sr_error *err);
 /* Loads @path (NULL: the default model) and binds it to @backend. */
 gboolean cli_open_net(const char *path, const char *backend, int threads, sr_model **m, sr_backend **b,
                       sr_net **net);
+/* Monotonic seconds. */
+double cli_now_s(void);
+/* "\rWHAT done/total  rate images/s  ETA s" on stderr (newline when done),
+ * for a loop that started at @t0 (cli_now_s). */
+void cli_progress(const char *what, int done, int total, double t0);
+/* An image's file name without its extension: the name of its proposal
+ * folder ("0016E5_07959.png" → "0016E5_07959"). g_free it. */
+char *cli_stem(const char *name);
+/* A view of the images of @ds whose names start with one of the
+ * comma-separated prefixes of @only (nullable: all) and none of @exclude
+ * (nullable), then every @stride-th of those. */
+void cli_filter_names(const sr_dataset *ds, const char *only, const char *exclude, int stride, sr_dataset *out);
 /* Parses "W" or "WxH" into a size; FALSE on anything else. */
 gboolean cli_parse_size(const char *s, int *w, int *h);
 

@@ -10,43 +10,6 @@
 
 #include "cli.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void progress(const char *what, int done, int total, double t0) {
-  double el = now_s() - t0, rate = done / (el > 0 ? el : 1e-9);
-  fprintf(stderr, "\r%s %d/%d  %.2f images/s  ETA %.0f s   ", what, done, total, rate,
-          rate > 0 ? (total - done) / rate : 0.0);
-  if (done == total) fputc('\n', stderr);
-}
-
-/* Strips the extension: proposals of "0016E5_07959.png" go to "0016E5_07959/". */
-static char *stem(const char *name) {
-  char *s = g_strdup(name), *dot = strrchr(s, '.');
-  if (dot && dot != s) *dot = 0;
-  return s;
-}
-
-/* Keeps the images whose name starts with one of the comma-separated
- * prefixes in @only (nullable: all) and none of those in @exclude. */
-static void filter_names(const sr_dataset *ds, const char *only, const char *exclude, int stride, sr_dataset *out) {
-  gchar **inc = only ? g_strsplit(only, ",", -1) : NULL, **exc = exclude ? g_strsplit(exclude, ",", -1) : NULL;
-  int *idx = g_new(int, ds->n > 0 ? ds->n : 1), n = 0, seen = 0;
-  for (int i = 0; i < ds->n; i++) {
-    gboolean keep = !inc;
-    for (int j = 0; inc && inc[j]; j++) keep |= g_str_has_prefix(ds->names[i], inc[j]);
-    for (int j = 0; exc && exc[j]; j++) keep &= !g_str_has_prefix(ds->names[i], exc[j]);
-    if (keep && seen++ % stride == 0) idx[n++] = i;
-  }
-  sr_dataset_subset(ds, idx, n, out);
-  g_free(idx);
-  g_strfreev(inc);
-  g_strfreev(exc);
-}
-
 static void print_miou(const char *what, const sr_confusion *c) {
   printf("%s mIoU: %.2f (pixel accuracy %.2f)\n", what, sr_confusion_miou(c, NULL), sr_confusion_pixel_accuracy(c));
 }
@@ -97,7 +60,7 @@ int cmd_propose(int argc, char **argv) {
     sr_unary_model_free(um);
     return cli_fail(&err);
   }
-  filter_names(&all, only, exclude, stride, &ds);
+  cli_filter_names(&all, only, exclude, stride, &ds);
   sr_model *nm = NULL;
   sr_backend *nb = NULL;
   sr_net *net = NULL;
@@ -128,7 +91,7 @@ int cmd_propose(int argc, char **argv) {
   sr_confusion cu, cm;
   sr_confusion_init(&cu, c);
   sr_confusion_init(&cm, c);
-  double t0 = now_s(), stage[4] = {0}, sp_count = 0;
+  double t0 = cli_now_s(), stage[4] = {0}, sp_count = 0;
   uint8_t *ulabels = NULL;
   sr_tensor in = {0}, probs = {0};
   for (int i = 0; i < ds.n && !rc; i++) {
@@ -173,16 +136,16 @@ int cmd_propose(int argc, char **argv) {
     sr_confusion_add(&cu, ds.labels[i].data, ulabels, px);
     sr_confusion_add(&cm, ds.labels[i].data, sr_proposal_labels(&set, 0), px);
     if (out_dir) {
-      char *s = stem(ds.names[i]), *dir = g_build_filename(out_dir, s, NULL);
+      char *s = cli_stem(ds.names[i]), *dir = g_build_filename(out_dir, s, NULL);
       if (sr_proposal_set_save_dir(&set, dir, &err) != SR_OK) rc = cli_fail(&err);
       g_free(dir);
       g_free(s);
     }
     sr_proposal_set_clear(&set);
-    progress("proposing", i + 1, ds.n, t0);
+    cli_progress("proposing", i + 1, ds.n, t0);
   }
   if (!rc && ds.n > 0) {
-    double el = now_s() - t0;
+    double el = cli_now_s() - t0;
     printf("images: %d, %.1f superpixels per image, %d solutions, lambda %g, pairwise weight %g\n", ds.n,
            sp_count / ds.n, m, lambda, wp);
     print_miou("unary argmax", &cu);
@@ -233,15 +196,15 @@ int cmd_eval_proposals(int argc, char **argv) {
   sr_dataset all, ds;
   fprintf(stderr, "reading %s (%s)…\n", dataset, split);
   if (sr_dataset_open(dataset, split, classes, FALSE, &all, &err) != SR_OK) return cli_fail(&err);
-  filter_names(&all, only, exclude, stride, &ds);
+  cli_filter_names(&all, only, exclude, stride, &ds);
   static const int ms[] = {1, 5, 10, 20, 30};
   enum { NM = 5 };
   sr_confusion conf[NM];
   for (int j = 0; j < NM; j++) sr_confusion_init(&conf[j], ds.n_classes);
-  double div10 = 0, div_all = 0, t0 = now_s();
+  double div10 = 0, div_all = 0, t0 = cli_now_s();
   int n_min = 1 << 30, n_max = 0, rc = 0, used = 0;
   for (int i = 0; i < ds.n && !rc; i++) {
-    char *s = stem(ds.names[i]), *sub = g_build_filename(dir, s, NULL);
+    char *s = cli_stem(ds.names[i]), *sub = g_build_filename(dir, s, NULL);
     sr_proposal_set set;
     const sr_image *gt = &ds.labels[i];
     if (sr_proposal_set_load_dir(sub, ds.n_classes, ds.void_label, gt->width, gt->height, 0, &set, &err) != SR_OK) {
@@ -260,7 +223,7 @@ int cmd_eval_proposals(int argc, char **argv) {
     }
     g_free(sub);
     g_free(s);
-    progress("evaluating", i + 1, ds.n, t0);
+    cli_progress("evaluating", i + 1, ds.n, t0);
   }
   if (!rc && used == 0) {
     fprintf(stderr, "segrank eval: no images in %s/%s\n", dataset, split);

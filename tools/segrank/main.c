@@ -2,6 +2,7 @@
  * all subcommands use. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "sr_config.h"
@@ -21,6 +22,7 @@ static const struct {
     {"eval", cmd_eval, "mIoU of a model on a dataset split (PASCAL VOC protocol)"},
     {"train-unary", cmd_train_unary, "train the proposal source's superpixel unary classifier (.srunary)"},
     {"propose", cmd_propose, "write DivMBest CRF proposals per image (DIR/<image>/<rank>.png + scores.json)"},
+    {"rerank", cmd_rerank, "re-rank proposal folders with the net (eq. 17) and report the mIoU of the picks"},
     {"bench", cmd_bench, "time the forward pass per backend and per layer"},
 };
 
@@ -72,6 +74,40 @@ gboolean cli_parse_size(const char *s, int *w, int *h) {
   if (*end || a < 1 || b < 1 || a > 8192 || b > 8192) return FALSE;
   *w = (int)a, *h = (int)b;
   return TRUE;
+}
+
+double cli_now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void cli_progress(const char *what, int done, int total, double t0) {
+  double el = cli_now_s() - t0, rate = done / (el > 0 ? el : 1e-9);
+  fprintf(stderr, "\r%s %d/%d  %.2f images/s  ETA %.0f s   ", what, done, total, rate,
+          rate > 0 ? (total - done) / rate : 0.0);
+  if (done == total) fputc('\n', stderr);
+}
+
+char *cli_stem(const char *name) {
+  char *s = g_strdup(name), *dot = strrchr(s, '.');
+  if (dot && dot != s) *dot = 0;
+  return s;
+}
+
+void cli_filter_names(const sr_dataset *ds, const char *only, const char *exclude, int stride, sr_dataset *out) {
+  gchar **inc = only ? g_strsplit(only, ",", -1) : NULL, **exc = exclude ? g_strsplit(exclude, ",", -1) : NULL;
+  int *idx = g_new(int, ds->n > 0 ? ds->n : 1), n = 0, seen = 0;
+  for (int i = 0; i < ds->n; i++) {
+    gboolean keep = !inc;
+    for (int j = 0; inc && inc[j]; j++) keep |= g_str_has_prefix(ds->names[i], inc[j]);
+    for (int j = 0; exc && exc[j]; j++) keep &= !g_str_has_prefix(ds->names[i], exc[j]);
+    if (keep && seen++ % stride == 0) idx[n++] = i;
+  }
+  sr_dataset_subset(ds, idx, n, out);
+  g_free(idx);
+  g_strfreev(inc);
+  g_strfreev(exc);
 }
 
 static void usage(FILE *f) {

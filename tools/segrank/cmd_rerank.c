@@ -1,0 +1,212 @@
+/* cmd_rerank.c: `segrank rerank` — re-ranks a proposal folder (as `segrank
+ * propose --out-dir` writes) with the net's coarse distribution by the
+ * paper's fixed score (eq. 17, core/rerank/kl_score.h) and reports the mIoU
+ * (VOC protocol, one confusion matrix over the split) of the MAP, the
+ * eq. 17 pick and the oracle at several M, and of the net's own bilinear
+ * output. */
+#include <glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "io/atomic_file.h"
+#include "rerank/kl_score.h"
+
+enum { MAX_MS = 5 };
+
+/* The Ms reported: 5, 10, 20, 30 and @m itself, those ≤ @m, ascending. */
+static int report_ms(int m, int *ms) {
+  static const int fixed[] = {5, 10, 20, 30};
+  int n = 0;
+  for (int i = 0; i < 4; i++)
+    if (fixed[i] < m) ms[n++] = fixed[i];
+  ms[n++] = m;
+  return n;
+}
+
+/* Index of the lowest of scores[0..m) (ties: the lower index). */
+static int lowest(const sr_kl_score *s, int m) {
+  int b = 0;
+  for (int k = 1; k < m; k++)
+    if (s[k].score < s[b].score) b = k;
+  return b;
+}
+
+static double headroom(double pick, double map, double oracle) {
+  return oracle - map > 1e-9 ? 100.0 * (pick - map) / (oracle - map) : NAN;
+}
+
+static sr_status write_json(const char *path, const GString *js, sr_error *err) {
+  sr_atomic_file af;
+  sr_status st = sr_atomic_open(&af, path, err);
+  if (st != SR_OK) return st;
+  if (fwrite(js->str, 1, js->len, af.f) != js->len) {
+    sr_atomic_abort(&af);
+    return sr_error_set(err, SR_ERR_IO, "%s: write failed", path);
+  }
+  return sr_atomic_commit(&af, err);
+}
+
+int cmd_rerank(int argc, char **argv) {
+  char *dir = NULL, *dataset = NULL, *split = "val", *model = NULL, *only = NULL, *json = NULL;
+  int m = 10, threads = 0;
+  sr_kl_score_params par;
+  sr_kl_score_params_default(&par);
+  double weight = 0.02;
+  GOptionEntry entries[] = {
+      {"proposals", 'p', 0, G_OPTION_ARG_FILENAME, &dir, "Folder of DIR/<image name>/<rank>.png", "DIR"},
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR, voc:DIR or folder:IMAGES,LABELS", "SPEC"},
+      {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split (default val)", "S"},
+      {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Net (default: the shipped model)", "M"},
+      {"num-proposals", 'M', 0, G_OPTION_ARG_INT, &m, "Proposals scored per image, the first M (default 10)", "M"},
+      {"penalty-class", 0, 0, G_OPTION_ARG_INT, &par.penalty_class,
+       "Class whose mass is penalised (paper, PASCAL: 0; default -1: none)", "K"},
+      {"penalty-weight", 0, 0, G_OPTION_ARG_DOUBLE, &weight, "Weight of the penalty (default 0.02)", "W"},
+      {"eps", 0, 0, G_OPTION_ARG_DOUBLE, &par.eps, "Smoothing q~ = (q+eps)/(1+K eps) (default 1e-6)", "E"},
+      {"only", 0, 0, G_OPTION_ARG_STRING, &only, "Only images whose names start with one of these comma-separated prefixes", "P"},
+      {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Also write the results (and each image's pick) as JSON", "FILE"},
+      {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads for the net (0 = all cores)", "N"},
+      {NULL}};
+  if (!cli_parse(&argc, &argv, "",
+                 "Re-ranks each image's proposals with the net (eq. 17: symmetric KL between the\n"
+                 "net's coarse distribution and the proposal's class fractions on the same grid,\n"
+                 "smoothed, plus an optional class penalty; lowest wins) and prints the mIoU of\n"
+                 "the MAP (rank 0), the eq. 17 pick and the oracle among the first 5, 10, 20, 30\n"
+                 "and M proposals (up to M), the net's bilinear output, and the share of the\n"
+                 "MAP-to-oracle headroom the pick takes.",
+                 entries))
+    return 2;
+  par.penalty_weight = weight;
+  if (!dir || !dataset || m < 1) {
+    fprintf(stderr, "segrank rerank: needs --proposals and --dataset (and -M >= 1)\n");
+    return 2;
+  }
+  sr_model *nm;
+  sr_backend *nb;
+  sr_net *net;
+  if (!cli_open_net(model, "cpu", threads, &nm, &nb, &net)) return 1;
+  sr_error err = {0};
+  int rc = 0, c = nm->n_classes;
+  if (par.penalty_class < -1 || par.penalty_class >= c) {
+    fprintf(stderr, "segrank rerank: --penalty-class %d outside -1..%d\n", par.penalty_class, c - 1);
+    rc = 2;
+    goto out_net;
+  }
+  sr_dataset all, ds;
+  fprintf(stderr, "reading %s (%s)…\n", dataset, split);
+  if (sr_dataset_open(dataset, split, c, FALSE, &all, &err) != SR_OK) {
+    rc = cli_fail(&err);
+    goto out_net;
+  }
+  cli_filter_names(&all, only, NULL, 1, &ds);
+  int ms[MAX_MS], nms = report_ms(m, ms);
+  sr_confusion map, bilinear, pick[MAX_MS], oracle[MAX_MS];
+  sr_confusion_init(&map, c);
+  sr_confusion_init(&bilinear, c);
+  for (int j = 0; j < nms; j++) sr_confusion_init(&pick[j], c), sr_confusion_init(&oracle[j], c);
+  double pick_rank[MAX_MS] = {0}, t0 = cli_now_s(), t_net = 0, t_score = 0;
+  int n_min = 1 << 30, n_max = 0, used = 0;
+  sr_tensor in = {0}, probs = {0};
+  sr_kl_score *scores = g_new(sr_kl_score, m);
+  uint8_t *pred = NULL;
+  float *scratch = NULL;
+  GString *picks = g_string_new(NULL);
+  const sr_pixel_layout rgb = {3, 0, 1, 2};
+  if (sr_tensor_alloc(&in, 1, 3, nm->input_h, nm->input_w) != SR_OK)
+    rc = cli_fail(&(sr_error){SR_ERR_NOMEM, "out of memory for the net input"});
+  for (int i = 0; i < ds.n && !rc; i++) {
+    const sr_image *img = &ds.images[i], *gt = &ds.labels[i];
+    size_t px = (size_t)gt->width * gt->height;
+    char *s = cli_stem(ds.names[i]), *sub = g_build_filename(dir, s, NULL);
+    sr_proposal_set set = {0};
+    double ta = cli_now_s();
+    if (sr_proposal_set_load_dir(sub, c, ds.void_label, gt->width, gt->height, m, &set, &err) != SR_OK) {
+      rc = cli_fail(&err);
+      goto next;
+    }
+    sr_preprocess(img->data, img->width, img->height, img->width * 3, rgb, nm->mean_bgr, nm->input_w, nm->input_h,
+                  in.data);
+    if (sr_net_forward(net, &in, &probs, &err) != SR_OK) {
+      rc = cli_fail(&err);
+      goto next;
+    }
+    double tb = cli_now_s();
+    sr_coarse_dist d = {probs.data, probs.c, probs.h, probs.w};
+    int best;
+    if (sr_kl_rerank(&d, &set, m, &par, scores, &best, &err) != SR_OK) {
+      sr_error_prefix(&err, "%s", sub);
+      rc = cli_fail(&err);
+      goto next;
+    }
+    t_net += tb - ta, t_score += cli_now_s() - tb;
+    sr_confusion_add(&map, gt->data, sr_proposal_labels(&set, 0), px);
+    for (int j = 0; j < nms; j++) {
+      int mj = ms[j] < set.n ? ms[j] : set.n, k = lowest(scores, mj);
+      sr_confusion_add(&pick[j], gt->data, sr_proposal_labels(&set, k), px);
+      sr_confusion_add(&oracle[j], gt->data, sr_proposal_labels(&set, sr_oracle_pick(&set, gt->data, mj)), px);
+      pick_rank[j] += set.rank[k];
+    }
+    pred = g_renew(uint8_t, pred, px);
+    scratch = g_renew(float, scratch, (size_t)probs.c * probs.h * gt->width);
+    sr_labels_from_probs(probs.data, probs.c, probs.h, probs.w, gt->width, gt->height, pred, scratch);
+    sr_confusion_add(&bilinear, gt->data, pred, px);
+    g_string_append_printf(picks, "%s\"%s\":{\"rank\":%d,\"score\":%.6f,\"map_score\":%.6f}", used ? "," : "", s,
+                           set.rank[best], scores[best].score, scores[0].score);
+    if (set.n < n_min) n_min = set.n;
+    if (set.n > n_max) n_max = set.n;
+    used++;
+    cli_progress("re-ranking", i + 1, ds.n, t0);
+  next:
+    sr_proposal_set_clear(&set);
+    g_free(sub);
+    g_free(s);
+  }
+  if (!rc && used == 0) {
+    fprintf(stderr, "segrank rerank: no images in %s/%s\n", dataset, split);
+    rc = 1;
+  }
+  if (!rc) {
+    double vmap = sr_confusion_miou(&map, NULL), vnet = sr_confusion_miou(&bilinear, NULL);
+    printf("images: %d, proposals per image: %d..%d (first %d scored), net %dx%d map\n", used, n_min, n_max, m,
+           probs.w, probs.h);
+    printf("eq. 17: eps %g, penalty %s", par.eps, par.penalty_class >= 0 ? "" : "off");
+    if (par.penalty_class >= 0) printf("class %d (%s) x %g", par.penalty_class, nm->classes[par.penalty_class].name, weight);
+    printf("; summed over cells, lowest wins\n");
+    printf("net bilinear mIoU: %.2f\n", vnet);
+    printf("MAP (rank 0) mIoU: %.2f\n", vmap);
+    printf("   M   eq17  oracle  headroom taken  mean picked rank\n");
+    GString *js = g_string_new(NULL);
+    g_string_append_printf(js,
+                           "{\"images\":%d,\"proposals_min\":%d,\"proposals_max\":%d,\"eps\":%g,\"penalty_class\":%d,"
+                           "\"penalty_weight\":%g,\"net_bilinear\":%.4f,\"map\":%.4f,\"at\":{",
+                           used, n_min, n_max, par.eps, par.penalty_class, par.penalty_class >= 0 ? weight : 0.0, vnet,
+                           vmap);
+    for (int j = 0; j < nms; j++) {
+      double vp = sr_confusion_miou(&pick[j], NULL), vo = sr_confusion_miou(&oracle[j], NULL);
+      double hr = headroom(vp, vmap, vo);
+      printf("  %2d  %5.2f   %5.2f   %6.1f%%         %5.2f%s\n", ms[j], vp, vo, hr, pick_rank[j] / used,
+             ms[j] > n_min ? "  (some images have fewer proposals)" : "");
+      char hr_text[32] = "null";
+      if (isfinite(hr)) g_snprintf(hr_text, sizeof hr_text, "%.2f", hr);
+      g_string_append_printf(js, "%s\"%d\":{\"eq17\":%.4f,\"oracle\":%.4f,\"headroom_pct\":%s,\"mean_rank\":%.3f}",
+                             j ? "," : "", ms[j], vp, vo, hr_text, pick_rank[j] / used);
+    }
+    printf("time per image: %.1f ms loading + net, %.2f ms scoring %d proposals\n", 1e3 * t_net / used,
+           1e3 * t_score / used, m);
+    g_string_append_printf(js, "},\"picks_at_M\":%d,\"picks\":{%s}}\n", m, picks->str);
+    if (json && write_json(json, js, &err) != SR_OK) rc = cli_fail(&err);
+    g_string_free(js, TRUE);
+  }
+  g_string_free(picks, TRUE);
+  g_free(scores), g_free(pred), g_free(scratch);
+  sr_tensor_clear(&in), sr_tensor_clear(&probs);
+  sr_confusion_clear(&map), sr_confusion_clear(&bilinear);
+  for (int j = 0; j < nms; j++) sr_confusion_clear(&pick[j]), sr_confusion_clear(&oracle[j]);
+  sr_dataset_clear(&ds);
+  sr_dataset_clear(&all);
+out_net:
+  sr_net_free(net), sr_backend_free(nb), sr_model_free(nm);
+  return rc;
+}
