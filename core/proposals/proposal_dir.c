@@ -35,10 +35,10 @@ static void add_number(JsonBuilder *b, const char *name, double v) {
     json_builder_add_null_value(b);
 }
 
-/* Removes the *.png files in @dir that are not in @keep (a previous, larger
- * set), so that a folder holds exactly the set last saved into it. Other
- * files are left alone. */
-static sr_status remove_stale_pngs(const char *dir, GHashTable *keep, sr_error *err) {
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Appends the names of the *.png files in @dir to @names, in name order. */
+static sr_status list_pngs(const char *dir, GPtrArray *names, sr_error *err) {
   GError *gerr = NULL;
   GDir *d = g_dir_open(dir, 0, &gerr);
   if (!d) {
@@ -46,15 +46,29 @@ static sr_status remove_stale_pngs(const char *dir, GHashTable *keep, sr_error *
     g_error_free(gerr);
     return st;
   }
-  sr_status st = SR_OK;
-  for (const char *n; st == SR_OK && (n = g_dir_read_name(d));) {
-    if (!has_png_suffix(n) || g_hash_table_contains(keep, n)) continue;
+  guint first = names->len;
+  for (const char *n; (n = g_dir_read_name(d));)
+    if (has_png_suffix(n)) g_ptr_array_add(names, g_strdup(n));
+  g_dir_close(d);
+  qsort(names->pdata + first, names->len - first, sizeof(char *), cmp_str);
+  return SR_OK;
+}
+
+/* Removes the *.png files in @dir that are not in @keep (a previous, larger
+ * set), so that a folder holds exactly the set last saved into it. Other
+ * files are left alone. */
+static sr_status remove_stale_pngs(const char *dir, GHashTable *keep, sr_error *err) {
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  sr_status st = list_pngs(dir, names, err);
+  for (guint i = 0; st == SR_OK && i < names->len; i++) {
+    const char *n = g_ptr_array_index(names, i);
+    if (g_hash_table_contains(keep, n)) continue;
     char *path = g_build_filename(dir, n, NULL);
     if (!g_file_test(path, G_FILE_TEST_IS_DIR) && g_unlink(path) != 0)
       st = sr_error_set(err, SR_ERR_IO, "%s: cannot remove a stale proposal: %s", path, strerror(errno));
     g_free(path);
   }
-  g_dir_close(d);
+  g_ptr_array_free(names, TRUE);
   return st;
 }
 
@@ -120,8 +134,6 @@ sr_status sr_proposal_set_save_dir(const sr_proposal_set *s, const char *dir, sr
   g_hash_table_destroy(written);
   return st;
 }
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* One scores.json entry, checked. */
 typedef struct {
@@ -267,31 +279,13 @@ static sr_status proposal_files(const char *dir, const score_list *l, GPtrArray 
     }
     return SR_OK;
   }
-  GError *gerr = NULL;
-  GDir *d = g_dir_open(dir, 0, &gerr);
-  if (!d) {
-    sr_status st = sr_error_set(err, SR_ERR_IO, "%s: %s", dir, gerr->message);
-    g_error_free(gerr);
-    return st;
-  }
-  for (const char *n; (n = g_dir_read_name(d));)
-    if (has_png_suffix(n)) g_ptr_array_add(names, g_strdup(n));
-  g_dir_close(d);
-  qsort(names->pdata, names->len, sizeof(char *), cmp_str);
-  return SR_OK;
+  return list_pngs(dir, names, err);
 }
 
 sr_status sr_proposal_set_load_dir(const char *dir, int n_classes, int void_label, int width, int height, int max_n,
                                    sr_proposal_set *s, sr_error *err) {
   memset(s, 0, sizeof *s);
-  GError *gerr = NULL;
-  GDir *d = g_dir_open(dir, 0, &gerr);
-  if (!d) {
-    sr_status st = sr_error_set(err, SR_ERR_IO, "%s: %s", dir, gerr->message);
-    g_error_free(gerr);
-    return st;
-  }
-  g_dir_close(d);
+  /* A missing folder has no scores.json: proposal_files reports it. */
   score_list scores;
   sr_status st = load_scores(dir, &scores, err);
   if (st != SR_OK) return st;
