@@ -26,6 +26,8 @@ struct sr_net {
   float *input, *ping, *pong; /* device buffers */
   size_t input_cap, buf_cap;
   bool profiling;
+  char *tap_layer; /* nullable: copy this layer's output to the host */
+  sr_tensor tap;
 };
 
 sr_status sr_net_new(const sr_model *m, sr_backend *b, sr_net **out, sr_error *err) {
@@ -65,6 +67,8 @@ void sr_net_free(sr_net *net) {
   free(net->weights);
   free(net->biases);
   free(net->steps);
+  free(net->tap_layer);
+  sr_tensor_clear(&net->tap);
   free(net);
 }
 
@@ -141,6 +145,41 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Whether step @s is layer @name or ends with it (conv5 fused with relu5
+ * answers to "conv5" and "relu5"). */
+static bool step_is(const step *s, const char *name) {
+  if (!strcmp(s->layer->name, name)) return true;
+  const char *plus = strchr(s->name, '+');
+  return plus && !strcmp(plus + 1, name);
+}
+
+static sr_status copy_tap(sr_net *net, const step *s) {
+  sr_backend *b = net->b;
+  sr_tensor *t = &net->tap;
+  if (t->n != s->out.n || t->c != s->out.c || t->h != s->out.h || t->w != s->out.w) {
+    sr_tensor_clear(t);
+    if (sr_tensor_alloc(t, s->out.n, s->out.c, s->out.h, s->out.w) != SR_OK) return SR_ERR_NOMEM;
+  }
+  sr_status st = b->ops->synchronize ? b->ops->synchronize(b) : SR_OK;
+  return st == SR_OK ? b->ops->download(b, t->data, s->out.data, sr_tensor_count(t)) : st;
+}
+
+sr_status sr_net_set_tap(sr_net *net, const char *layer, sr_error *err) {
+  free(net->tap_layer);
+  net->tap_layer = NULL;
+  sr_tensor_clear(&net->tap);
+  if (!layer) return SR_OK;
+  const sr_model *m = net->model;
+  for (int i = 0; i < m->n_layers; i++)
+    if (!strcmp(m->layers[i].name, layer) && m->layers[i].type != SR_LAYER_DROPOUT) {
+      net->tap_layer = strdup(layer);
+      return SR_OK;
+    }
+  return sr_error_set(err, SR_ERR_INVALID, "the model has no layer %s to read features from", layer);
+}
+
+const sr_tensor *sr_net_tap(const sr_net *net) { return net->tap.data ? &net->tap : NULL; }
+
 sr_status sr_net_forward(sr_net *net, const sr_tensor *input, sr_tensor *output, sr_error *err) {
   if (input->c != 3) return sr_error_set(err, SR_ERR_INVALID, "net input has %d channels, expected 3", input->c);
   sr_status st = SR_OK;
@@ -185,6 +224,7 @@ sr_status sr_net_forward(sr_net *net, const sr_tensor *input, sr_tensor *output,
       if (ops->synchronize) ops->synchronize(b);
       s->ms = now_ms() - t0;
     }
+    if (st == SR_OK && net->tap_layer && step_is(s, net->tap_layer)) st = copy_tap(net, s);
     if (s->out.data != src) {
       src = s->out.data;
       dst = src == net->ping ? net->pong : net->ping;

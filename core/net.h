@@ -19,6 +19,13 @@ void sr_net_free(sr_net *net);
  * its shape differs, so it can be reused across calls without allocation. */
 sr_status sr_net_forward(sr_net *net, const sr_tensor *input, sr_tensor *output, sr_error *err);
 
+/* Later forward passes also copy the output of layer @layer (a name of the
+ * model, e.g. "conv5": after its fused ReLU, as relu5 would give) to the
+ * host, where sr_net_tap() finds it (N × C × h × w). NULL: no tap. Error
+ * when the model has no such layer. */
+sr_status sr_net_set_tap(sr_net *net, const char *layer, sr_error *err);
+/* The tapped output of the last forward pass, or NULL (no tap or no pass). */
+const sr_tensor *sr_net_tap(const sr_net *net);
 /* Per-layer timing of later forward passes (adds a synchronize per layer). */
 void sr_net_set_profiling(sr_net *net, bool on);
 /* Steps of the last forward pass: name (e.g. "conv1+relu1"), milliseconds

@@ -55,3 +55,11 @@ sr_status sr_atomic_commit(sr_atomic_file *af, sr_error *err) {
   sr_atomic_abort(af);
   return SR_OK;
 }
+
+sr_status sr_atomic_write(const char *path, const void *data, size_t len, sr_error *err) {
+  sr_atomic_file af;
+  sr_status st = sr_atomic_open(&af, path, err);
+  if (st != SR_OK) return st;
+  fwrite(data, 1, len, af.f);
+  return sr_atomic_commit(&af, err);
+}

@@ -18,6 +18,8 @@ sr_status sr_atomic_open(sr_atomic_file *af, const char *path, sr_error *err);
 /* Flushes, fsyncs, renames over @path and fsyncs the directory. Always
  * releases @af; on failure the temporary file is removed. */
 sr_status sr_atomic_commit(sr_atomic_file *af, sr_error *err);
+/* Writes @len bytes of @data as the whole of @path, atomically. */
+sr_status sr_atomic_write(const char *path, const void *data, size_t len, sr_error *err);
 /* Discards the temporary file. */
 void sr_atomic_abort(sr_atomic_file *af);
 

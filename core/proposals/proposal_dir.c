@@ -120,14 +120,9 @@ sr_status sr_proposal_set_save_dir(const sr_proposal_set *s, const char *dir, sr
   g_object_unref(b);
   if (st == SR_OK) {
     char *path = g_build_filename(dir, "scores.json", NULL);
-    sr_atomic_file af;
-    st = sr_atomic_open(&af, path, err);
-    if (st == SR_OK) {
-      fwrite(text, 1, len, af.f);
-      fputc('\n', af.f);
-      st = sr_atomic_commit(&af, err);
-    }
-    g_free(path);
+    char *full = g_strconcat(text, "\n", NULL);
+    st = sr_atomic_write(path, full, len + 1, err);
+    g_free(full), g_free(path);
   }
   g_free(text);
   if (st == SR_OK) st = remove_stale_pngs(dir, written, err);

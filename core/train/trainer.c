@@ -14,6 +14,7 @@
 
 #include "../backends/backend_impl.h"
 #include "../io/atomic_file.h"
+#include "../io/json_fields.h"
 #include "../io/npy.h"
 #include "../net.h"
 
@@ -680,6 +681,7 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
         g_string_append_printf(prov, ",\"command\":\"%s\"", esc);
         g_free(esc);
       }
+      if (c->provenance_extra && *c->provenance_extra) g_string_append_printf(prov, ",%s", c->provenance_extra);
       /* A model trained from another keeps that one's history. */
       if (m->provenance) g_string_append_printf(prov, ",\"init\":%s", m->provenance);
       g_string_append(prov, "}");
@@ -700,66 +702,164 @@ out:
   return st;
 }
 
-/* K-fold training (the paper uses 10 folds): model f trains on every fold
- * but f; its coarse predictions for fold f's images go to
- * OUT.oof/NAME.npy (C×h×w at the validation size), so every training image
- * gets a prediction from a model that did not see it, for the re-ranker. */
-sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset *train, int folds,
-                         const sr_train_config *config, sr_error *err) {
-  sr_train_config cfg = *config;
-  int *perm = malloc(sizeof(int) * train->n), *in = malloc(sizeof(int) * train->n), *out = malloc(sizeof(int) * train->n);
-  sr_rng rng;
-  sr_rng_seed(&rng, cfg.seed + 77);
-  for (int i = 0; i < train->n; i++) perm[i] = i;
-  for (int i = train->n - 1; i > 0; i--) {
-    int j = (int)(sr_rng_next(&rng) % (uint64_t)(i + 1)), t = perm[i];
-    perm[i] = perm[j], perm[j] = t;
+static const sr_dataset *plan_ds;
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(plan_ds->names[*(const int *)a], plan_ds->names[*(const int *)b]);
+}
+
+void sr_fold_plan(const sr_dataset *ds, int folds, int *fold_of) {
+  int *order = malloc(sizeof(int) * (ds->n > 0 ? ds->n : 1));
+  for (int i = 0; i < ds->n; i++) order[i] = i;
+  plan_ds = ds;
+  qsort(order, ds->n, sizeof(int), cmp_name);
+  for (int i = 0; i < ds->n; i++) fold_of[order[i]] = (int)((long)i * folds / ds->n);
+  free(order);
+}
+
+static char *out_stem(const char *out) {
+  return g_str_has_suffix(out, ".srmodel") ? g_strndup(out, strlen(out) - strlen(".srmodel")) : g_strdup(out);
+}
+
+char *sr_fold_model_path(const char *out, int fold) {
+  char *stem = out_stem(out), *p = g_strdup_printf("%s.fold%d.srmodel", stem, fold);
+  g_free(stem);
+  return p;
+}
+
+char *sr_fold_oof_dir(const char *out) {
+  char *stem = out_stem(out), *p = g_strdup_printf("%s.oof", stem);
+  g_free(stem);
+  return p;
+}
+
+/* Writes OUT.oof/folds.json, or checks that an existing one records the
+ * same plan. */
+static sr_status fold_manifest(const char *oof, const sr_dataset *ds, int folds, const int *fold_of, const char *out,
+                               sr_error *err) {
+  JsonBuilder *jb = json_builder_new();
+  json_builder_begin_object(jb);
+  json_builder_set_member_name(jb, "folds"), json_builder_add_int_value(jb, folds);
+  json_builder_set_member_name(jb, "plan"), json_builder_add_string_value(jb, "contiguous blocks in name order");
+  json_builder_set_member_name(jb, "images"), json_builder_begin_array(jb);
+  for (int i = 0; i < ds->n; i++) {
+    json_builder_begin_object(jb);
+    json_builder_set_member_name(jb, "name"), json_builder_add_string_value(jb, ds->names[i]);
+    json_builder_set_member_name(jb, "fold"), json_builder_add_int_value(jb, fold_of[i]);
+    json_builder_end_object(jb);
   }
-  char *oof = g_strdup_printf("%s.oof", cfg.out);
-  g_mkdir_with_parents(oof, 0755);
+  json_builder_end_array(jb);
+  json_builder_set_member_name(jb, "models"), json_builder_begin_array(jb);
+  for (int f = 0; f < folds; f++) {
+    char *mp = sr_fold_model_path(out, f), *base = g_path_get_basename(mp);
+    json_builder_add_string_value(jb, base);
+    g_free(mp), g_free(base);
+  }
+  json_builder_end_array(jb);
+  json_builder_end_object(jb);
+  char *text = sr_json_builder_finish(jb, TRUE);
+  char *path = g_build_filename(oof, "folds.json", NULL), *old = NULL;
   sr_status st = SR_OK;
-  for (int f = 0; f < folds && st == SR_OK; f++) {
+  if (g_file_get_contents(path, &old, NULL, NULL)) {
+    if (strcmp(old, text) != 0)
+      st = sr_error_set(err, SR_ERR_INVALID,
+                        "%s records another fold plan (other --folds or other images); "
+                        "use another -o or remove the old folds",
+                        path);
+  } else {
+    st = sr_atomic_write(path, text, strlen(text), err);
+  }
+  g_free(old), g_free(path), g_free(text);
+  return st;
+}
+
+/* The provenance members that name fold @f and its held-out images. */
+static char *fold_provenance(const sr_dataset *ds, int folds, int f, const int *fold_of) {
+  GString *g = g_string_new("");
+  g_string_append_printf(g, "\"fold\":%d,\"folds\":%d,\"held_out\":[", f, folds);
+  bool first = true;
+  for (int i = 0; i < ds->n; i++) {
+    if (fold_of[i] != f) continue;
+    char *esc = g_strescape(ds->names[i], NULL);
+    g_string_append_printf(g, "%s\"%s\"", first ? "" : ",", esc);
+    g_free(esc);
+    first = false;
+  }
+  g_string_append(g, "]");
+  return g_string_free(g, FALSE);
+}
+
+/* Runs @m on each image of @held and writes OOF/NAME.npy. */
+static sr_status write_oof(const sr_model *m, sr_backend *b, const sr_dataset *held, const char *oof, int ew, int eh,
+                           sr_error *err) {
+  sr_net *net = NULL;
+  sr_tensor input = {0}, probs = {0};
+  sr_tensor_alloc(&input, 1, 3, eh, ew);
+  sr_status st = sr_net_new(m, b, &net, err);
+  const sr_pixel_layout rgb = {3, 0, 1, 2};
+  for (int i = 0; i < held->n && st == SR_OK; i++) {
+    const sr_image *img = &held->images[i];
+    sr_preprocess(img->data, img->width, img->height, img->width * 3, rgb, m->mean_bgr, ew, eh, input.data);
+    char *base = g_strdup(held->names[i]), *dot = strrchr(base, '.');
+    if (dot) *dot = 0;
+    char *np = g_strdup_printf("%s/%s.npy", oof, base);
+    st = sr_net_forward(net, &input, &probs, err);
+    int shape[3] = {probs.c, probs.h, probs.w};
+    if (st == SR_OK) st = sr_npy_save(np, probs.data, shape, 3, err);
+    g_free(np), g_free(base);
+  }
+  sr_net_free(net);
+  sr_tensor_clear(&input), sr_tensor_clear(&probs);
+  return st;
+}
+
+sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset *train, int folds, int only_fold,
+                         const sr_train_config *config, bool *complete, sr_error *err) {
+  if (complete) *complete = false;
+  if (folds < 2 || folds > train->n)
+    return sr_error_set(err, SR_ERR_INVALID, "--folds %d: needs 2..%d (the training images)", folds, train->n);
+  if (only_fold >= folds) return sr_error_set(err, SR_ERR_INVALID, "--fold %d: the folds are 0..%d", only_fold, folds - 1);
+  int *fold_of = malloc(sizeof(int) * train->n), *in = malloc(sizeof(int) * train->n), *out = malloc(sizeof(int) * train->n);
+  sr_fold_plan(train, folds, fold_of);
+  char *oof = sr_fold_oof_dir(config->out);
+  sr_status st = g_mkdir_with_parents(oof, 0755) == 0 ? SR_OK
+                                                       : sr_error_set(err, SR_ERR_IO, "%s: cannot create the folder", oof);
+  if (st == SR_OK) st = fold_manifest(oof, train, folds, fold_of, config->out, err);
+  bool done = true;
+  for (int f = 0; f < folds && st == SR_OK && done; f++) {
+    if (only_fold >= 0 && f != only_fold) continue;
     int ni = 0, no = 0;
     for (int i = 0; i < train->n; i++) {
-      if (i % folds == f) out[no++] = perm[i];
-      else in[ni++] = perm[i];
+      if (fold_of[i] == f) out[no++] = i;
+      else in[ni++] = i;
     }
     sr_dataset tr, held;
     sr_dataset_subset(train, in, ni, &tr);
     sr_dataset_subset(train, out, no, &held);
-    char *path = g_strdup_printf("%s.fold%d.srmodel", cfg.out, f);
-    sr_model *m = sr_model_copy(proto); /* every fold starts from the same weights */
-    fprintf(stderr, "fold %d/%d: %d training images, %d held out\n", f + 1, folds, ni, no);
-    sr_train_config fc = cfg;
-    fc.out = path;
-    st = sr_train(m, b, &tr, &held, &fc, err);
-    if (st == SR_OK) {
-      sr_net *net = NULL;
-      sr_tensor input = {0}, probs = {0};
-      sr_tensor_alloc(&input, 1, 3, cfg.eval_h, cfg.eval_w);
-      st = sr_net_new(m, b, &net, err);
-      const sr_pixel_layout rgb = {3, 0, 1, 2};
-      for (int i = 0; i < no && st == SR_OK; i++) {
-        const sr_image *img = &held.images[i];
-        sr_preprocess(img->data, img->width, img->height, img->width * 3, rgb, m->mean_bgr, cfg.eval_w, cfg.eval_h,
-                      input.data);
-        char *base = g_strdup(held.names[i]), *dot = strrchr(base, '.');
-        if (dot) *dot = 0;
-        char *np = g_strdup_printf("%s/%s.npy", oof, base);
-        int shape[3];
-        st = sr_net_forward(net, &input, &probs, err);
-        shape[0] = probs.c, shape[1] = probs.h, shape[2] = probs.w;
-        if (st == SR_OK) st = sr_npy_save(np, probs.data, shape, 3, err);
-        g_free(np), g_free(base);
-      }
-      sr_net_free(net);
-      sr_tensor_clear(&input), sr_tensor_clear(&probs);
+    char *path = sr_fold_model_path(config->out, f), *ckpt = g_strdup_printf("%s.ckpt", path);
+    char *prov = fold_provenance(train, folds, f, fold_of);
+    sr_model *m = NULL;
+    if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+      st = sr_model_load(path, &m, err);
+      if (st == SR_OK && !(m->provenance && strstr(m->provenance, prov)))
+        st = sr_error_set(err, SR_ERR_INVALID, "%s exists but was not trained as fold %d of this plan", path, f);
+      if (st == SR_OK) fprintf(stderr, "fold %d/%d: %s exists, not retrained\n", f + 1, folds, path);
+    } else {
+      m = sr_model_copy(proto); /* every fold starts from the same weights */
+      fprintf(stderr, "fold %d/%d: %d training images, %d held out\n", f + 1, folds, ni, no);
+      sr_train_config fc = *config;
+      fc.out = path;
+      fc.resume = config->resume && g_file_test(ckpt, G_FILE_TEST_EXISTS);
+      fc.provenance_extra = prov;
+      st = sr_train(m, b, &tr, &held, &fc, err);
+      done = st == SR_OK && g_file_test(path, G_FILE_TEST_EXISTS); /* stop_after leaves no model */
     }
+    if (st == SR_OK && done) st = write_oof(m, b, &held, oof, config->eval_w, config->eval_h, err);
     sr_model_free(m);
-    g_free(path);
+    g_free(path), g_free(ckpt), g_free(prov);
     sr_dataset_clear(&tr), sr_dataset_clear(&held);
   }
-  g_free(oof), free(perm), free(in), free(out);
+  if (complete) *complete = st == SR_OK && done;
+  g_free(oof), free(fold_of), free(in), free(out);
   return st;
 }
 

@@ -32,20 +32,42 @@ typedef struct {
   long stop_after;        /* stop (with a checkpoint) after this many iterations in total; 0: run to the end */
   bool fp16;              /* store the final model in fp16 */
   const char *command;    /* recorded in the model's provenance */
+  const char *provenance_extra; /* nullable: JSON members (`"a":1,"b":[..]`) added to the provenance */
 } sr_train_config;
 
 /* Trains @m (updated in place) on @train, validating on @val (nullable). */
 sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr_dataset *val,
                    const sr_train_config *cfg, sr_error *err);
 
+/* The fold of each image of @ds for @folds-fold training: contiguous blocks
+ * of the images in name order (image i of the sorted list goes to fold
+ * floor(i·K/n)). Video frames are named in time order, so a held-out
+ * frame's neighbours are held out with it (random folds would leave
+ * near-duplicate neighbours in training, and the "out-of-fold" predictions
+ * would be nearly in-domain). Fills @fold_of (ds->n entries). */
+void sr_fold_plan(const sr_dataset *ds, int folds, int *fold_of);
+
 /* K-fold training (the paper uses 10 folds): model f starts from @proto,
- * trains on every fold but f (written to OUT.fold<f>.srmodel, validated on
- * fold f), and writes its coarse predictions for fold f's images to
- * OUT.oof/NAME.npy (C × h × w at the validation size). Every training image
- * thus gets a prediction from a model that did not see it: the re-ranker's
- * training data. */
-sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset *train, int folds,
-                         const sr_train_config *cfg, sr_error *err);
+ * trains on every fold but f (sr_fold_plan; written to OUT.fold<f>.srmodel
+ * where OUT is cfg->out without ".srmodel", validated on fold f, its
+ * provenance naming the fold and the held-out images), then writes its
+ * coarse predictions for fold f's images to OUT.oof/NAME.npy (C × h × w at
+ * the validation size). Every training image thus gets a prediction from a
+ * model that did not see it: the re-ranker's training data.
+ * OUT.oof/folds.json records the plan ({"folds":K,"images":[{"name","fold"}],
+ * "models":[...]}); a later run with another plan (other K or images) is
+ * refused. @only_fold ≥ 0 trains that fold alone (-1: all, in order). A
+ * fold whose model already exists is not retrained (its predictions are
+ * rewritten); with cfg->resume a fold continues from its checkpoint when it
+ * has one. When cfg->stop_after stops a fold early, nothing more is done
+ * and *@complete (nullable) is false. */
+sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset *train, int folds, int only_fold,
+                         const sr_train_config *cfg, bool *complete, sr_error *err);
+
+/* The file names sr_train_folds uses for @out (cfg->out): OUT.fold<f>.srmodel
+ * and OUT.oof (g_free them). */
+char *sr_fold_model_path(const char *out, int fold);
+char *sr_fold_oof_dir(const char *out);
 
 /* Times training steps (forward without dropout, as the PyTorch peer's head
  * and our from-scratch recipe run, CE on random soft targets, backward, SGD

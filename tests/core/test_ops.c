@@ -266,8 +266,39 @@ static void check_backend(sr_backend *ref, sr_backend *b, uint64_t seed) {
   sr_tensor x, yr = {0}, yb = {0};
   sr_tensor_alloc(&x, 2, 3, 99, 131);
   fill_normal(x.data, sr_tensor_count(&x), &rng, 60.0);
+  /* conv5's output (after relu5) read back on the way: the re-ranker's image features. */
+  CHECK(sr_net_set_tap(nr, "conv5", &err) == SR_OK && sr_net_set_tap(nb, "conv5", &err) == SR_OK, "%s", err.msg);
+  CHECK(sr_net_set_tap(nb, "conv9", &err) == SR_ERR_INVALID, "tap on a layer the model lacks accepted");
+  CHECK(sr_net_set_tap(nb, "conv5", &err) == SR_OK, "%s", err.msg);
   CHECK(sr_net_forward(nr, &x, &yr, &err) == SR_OK, "%s", err.msg);
   CHECK(sr_net_forward(nb, &x, &yb, &err) == SR_OK, "%s", err.msg);
+  {
+    const sr_tensor *tr = sr_net_tap(nr), *tb = sr_net_tap(nb);
+    CHECK(tr && tb && tb->n == 2 && tb->c == 256 && tb->h == tr->h && tb->w == tr->w, "conv5 tap shape");
+    if (tr && tb) {
+      double dm = 0, top = 0, neg = 0;
+      for (size_t i = 0; i < sr_tensor_count(tr); i++) {
+        dm = fmax(dm, fabs(tb->data[i] - tr->data[i])), top = fmax(top, fabs(tr->data[i]));
+        neg = fmin(neg, tb->data[i]);
+      }
+      CHECK(dm <= 1e-4 * top && neg >= 0, "conv5 tap %s vs ref: max |diff| %.3g of %.3g, min %.3g", sr_backend_name(b),
+            dm, top, neg);
+      printf("%s conv5 tap %dx%dx%d: max |diff| %.2e of max %.3g (bound 1e-4 relative)\n", sr_backend_name(b), tb->c,
+             tb->h, tb->w, dm, top);
+      /* Against the net cut after relu5, whose output is conv5's. */
+      sr_model *cut = sr_model_copy(m);
+      int full = cut->n_layers;
+      while (cut->n_layers > 0 && strcmp(cut->layers[cut->n_layers - 1].name, "relu5")) cut->n_layers--;
+      sr_net *nc;
+      sr_tensor yc = {0};
+      sr_net_new(cut, ref, &nc, &err);
+      CHECK(cut->n_layers > 0 && sr_net_forward(nc, &x, &yc, &err) == SR_OK, "cut net: %s", err.msg);
+      CHECK(yc.c == tr->c && max_abs_diff(yc.data, tr->data, sr_tensor_count(tr)) == 0, "conv5 tap is not conv5's output");
+      sr_net_free(nc), sr_tensor_clear(&yc);
+      cut->n_layers = full;
+      sr_model_free(cut);
+    }
+  }
   int oh, ow;
   sr_model_output_size(m, 99, 131, &oh, &ow);
   CHECK(yb.n == 2 && yb.c == 5 && yb.h == oh && yb.w == ow, "output %dx%dx%dx%d", yb.n, yb.c, yb.h, yb.w);

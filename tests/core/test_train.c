@@ -130,33 +130,6 @@ static void check_training(sr_backend *b, sr_rng *rng) {
   g_free(fpath), g_free(cpath);
   sr_model_free(mc), sr_model_free(init);
 
-  /* Two folds: every image gets an out-of-fold prediction. */
-  {
-    sr_model *proto;
-    sr_model_new_segnet(3, NULL, 4, &proto, &err);
-    char *kpath = g_build_filename(dir, "k.srmodel", NULL);
-    sr_train_config kc = {.out = kpath, .loss = {SR_LOSS_CE, 0.7, 0.3}, .batch = 4, .epochs = 1, .lr = 0.002,
-                          .momentum = 0.9, .warmup = 1, .aug = {S, S, 1, 1, 0, 0}, .seed = 5, .eval_w = S,
-                          .eval_h = S, .eval_upsample = SR_UPSAMPLE_NAIVE};
-    CHECK(sr_train_folds(proto, b, &ds, 2, &kc, &err) == SR_OK, "%s", err.msg);
-    for (int i = 0; i < ds.n; i++) {
-      char *base = g_strndup(ds.names[i], strlen(ds.names[i]) - 4);
-      char *np = g_strdup_printf("%s.oof/%s.npy", kpath, base);
-      float *data = NULL;
-      int shape[4], rank = 0;
-      CHECK(sr_npy_load(np, &data, shape, &rank, &err) == SR_OK && rank == 3 && shape[0] == 3 && shape[1] == 5,
-            "out-of-fold prediction %s: %s", np, err.msg);
-      free(data), g_free(np), g_free(base);
-    }
-    for (int f = 0; f < 2; f++) {
-      char *fp = g_strdup_printf("%s.fold%d.srmodel", kpath, f);
-      CHECK(g_file_test(fp, G_FILE_TEST_EXISTS), "no %s", fp);
-      g_free(fp);
-    }
-    g_free(kpath);
-    sr_model_free(proto);
-  }
-
   /* Stopped after 5 iterations (mid-epoch), then resumed: same weights. */
   sr_model *mstop = train_run(bpath, &ds, 5, false, b, false);
   sr_model_free(mstop);
@@ -236,6 +209,107 @@ static void check_metrics(void) {
     }
 }
 
+/* Out-of-fold predictions cannot leak. Each image's four quadrants have a
+ * colour of their own and a random class: a net can memorise the colours of
+ * the images it trains on, but the class of an unseen colour is a coin
+ * flip. So a fold model must be right on its own training images (it
+ * trained, on the right ones) and at chance on its held-out images, whose
+ * predictions OUT.oof/ must hold (a held-out image trained on, or the
+ * predictions taken from another fold's model, would be right too). */
+#define QN 16
+static double quadrant_accuracy(const float *p, const uint8_t *cls) {
+  /* 5×5 map of a 96×96 image: cells 1 and 3 lie inside the quadrants */
+  int ok = 0;
+  for (int q = 0; q < 4; q++) {
+    int cy = q / 2 ? 3 : 1, cx = q % 2 ? 3 : 1, c = cy * 5 + cx;
+    ok += (p[c] > p[25 + c]) == (cls[q] == 0);
+  }
+  return ok / 4.0;
+}
+
+static void check_folds(sr_backend *b, sr_rng *rng) {
+  char *dir = g_dir_make_tmp("segrank-folds-XXXXXX", NULL);
+  char *id = g_build_filename(dir, "images", NULL), *ld = g_build_filename(dir, "labels", NULL);
+  g_mkdir_with_parents(id, 0755), g_mkdir_with_parents(ld, 0755);
+  uint8_t cls[QN][4];
+  for (int i = 0; i < QN; i++) {
+    sr_image img = {S, S, 3, malloc(S * S * 3)}, lab = {S, S, 1, malloc(S * S)};
+    uint8_t col[4][3];
+    for (int q = 0; q < 4; q++) {
+      cls[i][q] = (uint8_t)(sr_rng_next(rng) % 2);
+      for (int c = 0; c < 3; c++) col[q][c] = (uint8_t)(30 + sr_rng_next(rng) % 196);
+    }
+    for (int y = 0; y < S; y++)
+      for (int x = 0; x < S; x++) {
+        int q = (y >= S / 2) * 2 + (x >= S / 2);
+        memcpy(img.data + (y * S + x) * 3, col[q], 3);
+        lab.data[y * S + x] = cls[i][q];
+      }
+    char name[32];
+    snprintf(name, sizeof name, "%03d.png", i);
+    char *ip = g_build_filename(id, name, NULL), *lp = g_build_filename(ld, name, NULL);
+    sr_image_save_png(ip, &img, NULL), sr_image_save_png(lp, &lab, NULL);
+    g_free(ip), g_free(lp);
+    sr_image_clear(&img), sr_image_clear(&lab);
+  }
+  char *spec = g_strdup_printf("folder:%s,%s", id, ld);
+  sr_dataset ds;
+  sr_error err = {0};
+  CHECK(sr_dataset_open(spec, "train", 2, false, &ds, &err) == SR_OK, "%s", err.msg);
+  int plan[QN];
+  sr_fold_plan(&ds, 2, plan);
+  for (int i = 0; i < QN; i++) CHECK(plan[i] == (i >= QN / 2), "fold plan: image %d in fold %d", i, plan[i]);
+  sr_model *proto;
+  sr_model_new_segnet(2, NULL, 4, &proto, &err);
+  char *kpath = g_build_filename(dir, "k.srmodel", NULL);
+  sr_train_config kc = {.out = kpath, .loss = {SR_LOSS_CE, 0.7, 0.3}, .batch = 4, .epochs = 60, .lr = 0.003,
+                        .momentum = 0.9, .warmup = 5, .clip = 5, .aug = {S, S, 1, 1, 0, 0}, .seed = 5, .eval_w = S,
+                        .eval_h = S, .eval_upsample = SR_UPSAMPLE_NAIVE};
+  bool complete = false;
+  CHECK(sr_train_folds(proto, b, &ds, 2, -1, &kc, &complete, &err) == SR_OK && complete, "%s", err.msg);
+  double in_acc = 0, out_acc = 0;
+  sr_tensor x = {0}, probs = {0};
+  sr_tensor_alloc(&x, 1, 3, S, S);
+  const sr_pixel_layout rgb = {3, 0, 1, 2};
+  for (int f = 0; f < 2; f++) {
+    char *fp = g_strdup_printf("%s/k.fold%d.srmodel", dir, f);
+    sr_model *m = NULL;
+    sr_net *net = NULL;
+    CHECK(sr_model_load(fp, &m, &err) == SR_OK && strstr(m->provenance, "\"held_out\":["), "%s: %s", fp, err.msg);
+    sr_net_new(m, b, &net, &err);
+    for (int i = 0; i < QN; i++) {
+      if (plan[i] == f) continue; /* the fold's own training images */
+      sr_preprocess(ds.images[i].data, S, S, S * 3, rgb, m->mean_bgr, S, S, x.data);
+      sr_net_forward(net, &x, &probs, &err);
+      in_acc += quadrant_accuracy(probs.data, cls[i]) / (QN / 2) / 2;
+    }
+    sr_net_free(net), sr_model_free(m), g_free(fp);
+  }
+  for (int i = 0; i < QN; i++) {
+    char *np = g_strdup_printf("%s/k.oof/%03d.npy", dir, i);
+    float *data = NULL;
+    int shape[4], rank = 0;
+    CHECK(sr_npy_load(np, &data, shape, &rank, &err) == SR_OK && rank == 3 && shape[0] == 2 && shape[1] == 5,
+          "out-of-fold prediction %s: %s", np, err.msg);
+    if (data) out_acc += quadrant_accuracy(data, cls[i]) / QN;
+    free(data), g_free(np);
+  }
+  printf("folds: accuracy on a fold's own training images %.2f, out of fold %.2f (chance 0.5)\n", in_acc, out_acc);
+  CHECK(in_acc >= 0.9, "fold models did not learn their training images (%.2f)", in_acc);
+  CHECK(out_acc <= 0.75, "out-of-fold predictions know the held-out images (%.2f): a leak", out_acc);
+  /* A rerun finds the models and does not retrain; another plan is refused. */
+  CHECK(sr_train_folds(proto, b, &ds, 2, -1, &kc, &complete, &err) == SR_OK && complete, "rerun: %s", err.msg);
+  CHECK(sr_train_folds(proto, b, &ds, 3, 0, &kc, &complete, &err) == SR_ERR_INVALID && strstr(err.msg, "folds.json"),
+        "another plan: %s", err.msg);
+  sr_tensor_clear(&x), sr_tensor_clear(&probs);
+  sr_model_free(proto);
+  sr_dataset_clear(&ds);
+  g_free(kpath), g_free(spec), g_free(id), g_free(ld);
+  char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  g_free(cmd), g_free(dir);
+}
+
 int main(void) {
   sr_backend *cpu;
   sr_error err = {0};
@@ -244,6 +318,7 @@ int main(void) {
   sr_rng_seed(&rng, 99);
   check_metrics();
   check_training(cpu, &rng);
+  check_folds(cpu, &rng);
   sr_backend_free(cpu);
   if (test_failures) fprintf(stderr, "%d failure(s)\n", test_failures);
   return test_failures ? 1 : 0;

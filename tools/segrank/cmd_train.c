@@ -15,10 +15,45 @@ static sr_status open_dataset(const char *spec, const char *split, int classes, 
   return st;
 }
 
+static void set_dropout(sr_model *m, double dropout) {
+  for (int i = 0; dropout >= 0 && i < m->n_layers; i++)
+    if (m->layers[i].type == SR_LAYER_DROPOUT) m->layers[i].dropout = (float)dropout;
+}
+
+/* --folds: every fold (or --fold F), each from its own start when --init
+ * names one per fold. */
+static int train_folds(sr_model *proto, const char *init, sr_backend *b, const sr_dataset *train, int folds,
+                       int only_fold, double dropout, const sr_train_config *cfg) {
+  sr_error err = {0};
+  bool complete = true;
+  for (int f = only_fold >= 0 ? only_fold : 0; f < folds && complete; f++) {
+    sr_model *m = proto;
+    if (!proto) {
+      GString *p = g_string_new(init);
+      char num[16];
+      snprintf(num, sizeof num, "%d", f);
+      g_string_replace(p, "{fold}", num, 0);
+      sr_status st = sr_model_load(p->str, &m, &err);
+      g_string_free(p, TRUE);
+      if (st != SR_OK) return cli_fail(&err);
+      set_dropout(m, dropout);
+    }
+    sr_status st = sr_train_folds(m, b, train, folds, f, cfg, &complete, &err);
+    if (m != proto) sr_model_free(m);
+    if (st != SR_OK) return cli_fail(&err);
+    if (only_fold >= 0) break;
+  }
+  char *first = sr_fold_model_path(cfg->out, 0), *oof = sr_fold_oof_dir(cfg->out);
+  if (complete) printf("wrote %s.. (%d folds) and out-of-fold predictions in %s/\n", first, folds, oof);
+  else printf("stopped early; continue with --resume\n");
+  g_free(first), g_free(oof);
+  return 0;
+}
+
 int cmd_train(int argc, char **argv) {
   char *dataset = NULL, *split = "train", *val_split = "val", *loss_name = "ce", *out = NULL, *init = NULL;
   char *crop = "256x256", *eval_size = NULL, *backend = "cpu", *upsample = "bilinear";
-  int folds = 0;
+  int folds = 0, only_fold = -1;
   double dropout = -1, clip = 0;
   int classes = 0, epochs = 60, batch = 8, warmup = 100, freeze = 0, ckpt_every = 50, eval_every = 4, threads = 0;
   double lr = 0.01, momentum = 0.9, wd = 5e-4, smin = 0.8, smax = 1.2, jitter = 0.1, w_uoi = 0.7, w_ce = 0.3;
@@ -64,7 +99,10 @@ int cmd_train(int argc, char **argv) {
       {"fp16", 0, 0, G_OPTION_ARG_NONE, &fp16, "Store the final model in fp16", NULL},
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output model (also OUT.ckpt, OUT.png, OUT.metrics.jsonl)", "OUT"},
       {"folds", 0, 0, G_OPTION_ARG_INT, &folds,
-       "Train K models on K-1 folds each; write out-of-fold predictions to OUT.oof/", "K"},
+       "Train K models, each on all but one fold (contiguous blocks in name order), as OUT.fold<f>.srmodel; "
+       "write each image's out-of-fold prediction to OUT.oof/ (OUT without .srmodel)", "K"},
+      {"fold", 0, 0, G_OPTION_ARG_INT, &only_fold, "With --folds: train only fold F (0..K-1); --init may name "
+       "each fold's start with {fold} (e.g. ce.fold{fold}.srmodel)", "F"},
       {NULL}};
   GString *command = g_string_new("segrank");
   for (int i = 0; i < argc; i++) g_string_append_printf(command, " %s", argv[i]);
@@ -87,16 +125,22 @@ int cmd_train(int argc, char **argv) {
   if (open_dataset(dataset, split, classes, skip_bad, &train) != SR_OK) return 1;
   if (!no_val && open_dataset(dataset, val_split, classes, skip_bad, &val) != SR_OK) return 1;
   sr_error err = {0};
-  sr_model *m;
-  if (init) {
+  sr_model *m = NULL;
+  bool per_fold_init = init && strstr(init, "{fold}");
+  if (per_fold_init && folds < 2) {
+    fprintf(stderr, "segrank train: --init with {fold} needs --folds\n");
+    return 2;
+  }
+  if (per_fold_init) {
+    /* loaded per fold below */
+  } else if (init) {
     if (sr_model_load(init, &m, &err) != SR_OK) return cli_fail(&err);
   } else {
     const sr_class *cls = NULL;
     int n = g_str_has_prefix(dataset, "camvid:") ? sr_dataset_classes("camvid", &cls) : train.n_classes;
     if (sr_model_new_segnet(n, cls, (uint64_t)seed, &m, &err) != SR_OK) return cli_fail(&err);
   }
-  for (int i = 0; dropout >= 0 && i < m->n_layers; i++)
-    if (m->layers[i].type == SR_LAYER_DROPOUT) m->layers[i].dropout = (float)dropout;
+  if (m) set_dropout(m, dropout);
   int ew = train.images[0].width, eh = train.images[0].height;
   if (eval_size && !cli_parse_size(eval_size, &ew, &eh)) {
     fprintf(stderr, "segrank train: bad --eval-size\n");
@@ -112,8 +156,10 @@ int cmd_train(int argc, char **argv) {
       .eval_w = ew, .eval_h = eh, .eval_upsample = up, .resume = resume, .stop_after = stop_after, .fp16 = fp16, .command = command->str};
   int rc;
   if (folds >= 2) {
-    rc = sr_train_folds(m, b, &train, folds, &cfg, &err) == SR_OK ? 0 : cli_fail(&err);
-    if (!rc) printf("wrote %s.fold0..%d.srmodel and out-of-fold predictions in %s.oof/\n", out, folds - 1, out);
+    rc = train_folds(m, init, b, &train, folds, only_fold, dropout, &cfg);
+  } else if (only_fold >= 0) {
+    fprintf(stderr, "segrank train: --fold needs --folds\n");
+    rc = 2;
   } else {
     rc = sr_train(m, b, &train, no_val ? NULL : &val, &cfg, &err) == SR_OK ? 0 : cli_fail(&err);
     if (!rc) printf("wrote %s\n", out);
