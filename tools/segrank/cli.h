@@ -51,6 +51,10 @@ char *cli_stem(const char *name);
  * comma-separated prefixes of @only (nullable: all) and none of @exclude
  * (nullable), then every @stride-th of those. */
 void cli_filter_names(const sr_dataset *ds, const char *only, const char *exclude, int stride, sr_dataset *out);
+/* The images of fold @fold of sr_fold_plan(@ds, @folds) (@held_out) or all
+ * the others (!@held_out), as a view of @ds: the same folds as
+ * `segrank train --folds`. */
+void cli_fold_subset(const sr_dataset *ds, int folds, int fold, gboolean held_out, sr_dataset *out);
 /* Parses "W" or "WxH" into a size; FALSE on anything else. */
 gboolean cli_parse_size(const char *s, int *w, int *h);
 

@@ -18,7 +18,7 @@ int cmd_propose(int argc, char **argv) {
   char *unary = NULL, *dataset = NULL, *split = "val", *out_dir = NULL, *only = NULL, *exclude = NULL, *net_path = NULL;
   sr_proposer_params defaults;
   sr_proposer_params_default(&defaults);
-  int threads = 0, m = defaults.num_solutions, superpixels = 0, max_sweeps = 0, stride = 1;
+  int threads = 0, m = defaults.num_solutions, superpixels = 0, max_sweeps = 0, stride = 1, folds = 0, fold = -1;
   double lambda = defaults.lambda, wp = defaults.pairwise_weight, hybrid = 0;
   GOptionEntry entries[] = {
       {"unary", 'u', 0, G_OPTION_ARG_FILENAME, &unary, "Unary model (default: the shipped one)", "U"},
@@ -35,6 +35,8 @@ int cmd_propose(int argc, char **argv) {
       {"only", 0, 0, G_OPTION_ARG_STRING, &only, "Only images whose names start with one of these comma-separated prefixes", "P"},
       {"exclude", 0, 0, G_OPTION_ARG_STRING, &exclude, "Skip images whose names start with one of these prefixes", "P"},
       {"stride", 0, 0, G_OPTION_ARG_INT, &stride, "Every k-th image (1)", "K"},
+      {"folds", 0, 0, G_OPTION_ARG_INT, &folds, "With --fold: the folds of `segrank train --folds K`", "K"},
+      {"fold", 0, 0, G_OPTION_ARG_INT, &fold, "Only the images of fold F (0..K-1)", "F"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (0 = all cores)", "N"},
       {NULL}};
   if (!cli_parse(&argc, &argv, "",
@@ -45,8 +47,8 @@ int cmd_propose(int argc, char **argv) {
                  "read. Prints the unary-argmax and MAP mIoU and proposals per second.",
                  entries))
     return 2;
-  if (!dataset || stride < 1) {
-    fprintf(stderr, "segrank propose: needs --dataset (and --stride >= 1)\n");
+  if (!dataset || stride < 1 || (folds || fold >= 0) != (folds >= 2 && fold >= 0 && fold < folds)) {
+    fprintf(stderr, "segrank propose: needs --dataset (and --stride >= 1, --folds K with --fold 0..K-1)\n");
     return 2;
   }
   sr_error err = {0};
@@ -60,7 +62,9 @@ int cmd_propose(int argc, char **argv) {
     sr_unary_model_free(um);
     return cli_fail(&err);
   }
-  cli_filter_names(&all, only, exclude, stride, &ds);
+  sr_dataset in_fold = {0};
+  if (folds) cli_fold_subset(&all, folds, fold, TRUE, &in_fold);
+  cli_filter_names(folds ? &in_fold : &all, only, exclude, stride, &ds);
   sr_model *nm = NULL;
   sr_backend *nb = NULL;
   sr_net *net = NULL;
@@ -163,6 +167,7 @@ int cmd_propose(int argc, char **argv) {
 out_ds:
   if (net) sr_net_free(net), sr_backend_free(nb), sr_model_free(nm);
   sr_dataset_clear(&ds);
+  sr_dataset_clear(&in_fold);
   sr_dataset_clear(&all);
   sr_unary_model_free(um);
   return rc;

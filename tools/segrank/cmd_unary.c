@@ -85,7 +85,7 @@ static char *provenance_json(const char *command, const char *dataset, const cha
   json_builder_set_member_name(b, "split");
   json_builder_add_string_value(b, split);
   if (holdout) {
-    json_builder_set_member_name(b, "holdout_sequence");
+    json_builder_set_member_name(b, g_str_has_prefix(holdout, "fold ") ? "holdout_fold" : "holdout_sequence");
     json_builder_add_string_value(b, holdout);
   }
   json_builder_set_member_name(b, "images");
@@ -108,7 +108,7 @@ int cmd_train_unary(int argc, char **argv) {
   sr_unary_train_params_default(&p);
   char *dataset = NULL, *split = "train", *out = NULL, *holdout = NULL, *eval_split = NULL;
   int textons = p.n_textons, samples = p.texton_samples, stride = p.frame_stride, n_sp = p.slic.n_superpixels;
-  int threads = 0, iterations = p.slic.iterations;
+  int threads = 0, iterations = p.slic.iterations, folds = 0, fold = -1;
   double exponent = p.class_weight_exponent, C = p.C, compactness = p.slic.compactness;
   gint64 seed = (gint64)p.seed;
   GOptionEntry entries[] = {
@@ -129,6 +129,8 @@ int cmd_train_unary(int argc, char **argv) {
       {"holdout-sequence", 0, 0, G_OPTION_ARG_STRING, &holdout,
        "Leave out training images whose name starts with PREFIX and report the unary mIoU on them", "PREFIX"},
       {"eval-split", 0, 0, G_OPTION_ARG_STRING, &eval_split, "After training, report the unary mIoU on this split", "S"},
+      {"folds", 0, 0, G_OPTION_ARG_INT, &folds, "With --fold: the folds of `segrank train --folds K`", "K"},
+      {"fold", 0, 0, G_OPTION_ARG_INT, &fold, "Leave out fold F (0..K-1) and report the unary mIoU on it", "F"},
       {NULL}};
   GString *command = g_string_new("segrank");
   for (int i = 0; i < argc; i++) g_string_append_printf(command, " %s", argv[i]);
@@ -141,8 +143,10 @@ int cmd_train_unary(int argc, char **argv) {
     g_string_free(command, TRUE);
     return 2;
   }
-  if (!dataset || !out) {
-    fprintf(stderr, "segrank train-unary: needs --dataset and -o\n");
+  if (!dataset || !out || (folds || fold >= 0) != (folds >= 2 && fold >= 0 && fold < folds) ||
+      (holdout && folds)) {
+    fprintf(stderr, "segrank train-unary: needs --dataset and -o (and --folds K with --fold 0..K-1, not with "
+                    "--holdout-sequence)\n");
     g_string_free(command, TRUE);
     return 2;
   }
@@ -160,16 +164,21 @@ int cmd_train_unary(int argc, char **argv) {
     rc = cli_fail(&err);
     goto done;
   }
-  int *keep = g_new(int, all.n), *out_idx = g_new(int, all.n), nk = 0, no = 0;
-  for (int i = 0; i < all.n; i++) {
-    if (holdout && g_str_has_prefix(all.names[i], holdout)) out_idx[no++] = i;
-    else keep[nk++] = i;
+  char fold_name[64] = "";
+  if (folds) {
+    snprintf(fold_name, sizeof fold_name, "fold %d of %d", fold, folds);
+    cli_fold_subset(&all, folds, fold, FALSE, &train);
+    cli_fold_subset(&all, folds, fold, TRUE, &held);
+    holdout = fold_name;
+  } else if (holdout) {
+    cli_filter_names(&all, NULL, holdout, 1, &train);
+    cli_filter_names(&all, holdout, NULL, 1, &held);
+  } else {
+    cli_filter_names(&all, NULL, NULL, 1, &train);
   }
-  sr_dataset_subset(&all, keep, nk, &train);
-  if (holdout) sr_dataset_subset(&all, out_idx, no, &held);
-  g_free(keep), g_free(out_idx);
+  int nk = train.n, no = held.n;
   if (holdout && (no == 0 || nk == 0)) {
-    fprintf(stderr, "segrank train-unary: --holdout-sequence %s leaves %d training and %d held-out images\n", holdout,
+    fprintf(stderr, "segrank train-unary: holding out %s leaves %d training and %d held-out images\n", holdout,
             nk, no);
     rc = 1;
     goto done;
@@ -178,7 +187,7 @@ int cmd_train_unary(int argc, char **argv) {
   p.provenance = prov;
   int used = (train.n + stride - 1) / (stride > 0 ? stride : 1);
   fprintf(stderr, "training on %d of %d images (every %d%s), %d textons, C %g, class weight exponent %g\n", used,
-          train.n, stride, holdout ? ", held-out sequence excluded" : "", textons, C, exponent);
+          train.n, stride, holdout ? ", held-out images excluded" : "", textons, C, exponent);
   train_progress tp = {.start = now_s()};
   sr_unary_model *m = NULL;
   sr_status st = sr_unary_train(&train, &p, &m, on_progress, &tp, &err);
@@ -198,7 +207,7 @@ int cmd_train_unary(int argc, char **argv) {
   int eval_threads = threads > 0 ? threads : 0;
   if (holdout) {
     char what[160];
-    snprintf(what, sizeof what, "held-out sequence %s of %s", holdout, split);
+    snprintf(what, sizeof what, "held-out %s%s of %s", folds ? "" : "sequence ", holdout, split);
     rc = report_eval(m, &held, what, eval_threads, &tp);
   }
   if (!rc && eval_split) {

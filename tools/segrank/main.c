@@ -110,6 +110,15 @@ void cli_filter_names(const sr_dataset *ds, const char *only, const char *exclud
   g_strfreev(exc);
 }
 
+void cli_fold_subset(const sr_dataset *ds, int folds, int fold, gboolean held_out, sr_dataset *out) {
+  int *plan = g_new(int, ds->n > 0 ? ds->n : 1), *idx = g_new(int, ds->n > 0 ? ds->n : 1), n = 0;
+  sr_fold_plan(ds, folds, plan);
+  for (int i = 0; i < ds->n; i++)
+    if ((plan[i] == fold) == held_out) idx[n++] = i;
+  sr_dataset_subset(ds, idx, n, out);
+  g_free(plan), g_free(idx);
+}
+
 static void usage(FILE *f) {
   fprintf(f, "segrank %s: SegNet + proposal re-ranking (Cogswell et al. 2014)\n\nUsage: segrank COMMAND [OPTION…]\n\n",
           SR_VERSION);
