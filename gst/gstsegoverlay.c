@@ -1,9 +1,9 @@
 /* gstsegoverlay.c: draws the best segmentation available on each frame:
- * the argmax of the GstSrProbMeta's class distribution, upsampled bilinearly
- * to the frame, or (proposal-index ≥ 0) one proposal of the
+ * the final segmentation a re-ranker chose (GstSrSegmentationMeta), else
+ * the argmax of the GstSrProbMeta's class distribution, upsampled
+ * bilinearly to the frame, or (proposal-index ≥ 0) one proposal of the
  * GstSrProposalMeta, as a blend, contours or a plain label map, with an
- * optional legend. (A selected-proposal meta from the re-ranking stages will
- * take precedence once those elements exist.) */
+ * optional legend. */
 
 /**
  * SECTION:element-segoverlay
@@ -13,10 +13,16 @@
  * segmentation into the frame in the model's class colours. Frames without
  * the meta pass unchanged.
  *
+ * When the frame carries a #GstSrSegmentationMeta (the final segmentation
+ * that `proposalscore` or `svmrerank` chose), that is painted instead, in
+ * its class colours, rescaled nearest-neighbour when its map is not the
+ * frame's size (void labels are left unpainted).
+ *
  * With `proposal-index` = k ≥ 0 it paints instead proposal k of the
  * #GstSrProposalMeta that `divmbest` or `proposalload` attached, in that
  * meta's class colours (void labels are left unpainted). Frames without that
  * meta, or with fewer proposals, pass unchanged (with a warning, once).
+ * `proposal-index` takes precedence over a #GstSrSegmentationMeta.
  *
  * ## Example launch line
  * |[
@@ -24,6 +30,7 @@
  *     segnetinfer ! segoverlay mode=blend alpha=0.5 legend=true ! videoconvert ! pngenc ! \
  *     multifilesink location=out/%05d.png
  * gst-launch-1.0 ... ! divmbest ! segoverlay proposal-index=0 mode=contours ! ...
+ * gst-launch-1.0 ... ! segnetinfer ! divmbest ! proposalscore ! segoverlay ! ...
  * ]|
  */
 #include "gstsegoverlay.h"
@@ -33,6 +40,7 @@
 #include "gstsrnearest.h"
 #include "gstsrprobmeta.h"
 #include "gstsrproposalmeta.h"
+#include "gstsrsegmentationmeta.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_seg_overlay_debug);
 #define GST_CAT_DEFAULT gst_seg_overlay_debug
@@ -169,6 +177,27 @@ static void paint_labels(GstSegOverlay *self, GstVideoFrame *frame, gint x0, gin
   }
 }
 
+/* Paints the @mw × @mh map @labels over the whole frame, resampled
+ * nearest-neighbour when it is not the frame's size, and the legend. */
+static void paint_full_frame(GstSegOverlay *self, GstVideoFrame *frame, const guint8 *labels, guint mw, guint mh,
+                             gchar **class_names, const guint8 *class_colors, guint n_classes,
+                             GstSegOverlayMode mode, gdouble alpha, gboolean legend) {
+  gint fw = GST_VIDEO_FRAME_WIDTH(frame), fh = GST_VIDEO_FRAME_HEIGHT(frame);
+  if ((gint)mw != fw || (gint)mh != fh) {
+    reserve_labels(self, (gsize)fw * fh);
+    guint *xs = gst_sr_nearest_table(mw, (guint)fw), *ys = gst_sr_nearest_table(mh, (guint)fh);
+    gst_sr_resample_labels(labels, mw, xs, ys, self->labels, (guint)fw, (guint)fh);
+    g_free(xs);
+    g_free(ys);
+    labels = self->labels;
+  }
+  paint_labels(self, frame, 0, 0, fw, fh, labels, class_colors, n_classes, mode, alpha);
+  if (legend) {
+    update_legend(self, class_names, class_colors, n_classes);
+    draw_legend(self, frame);
+  }
+}
+
 /* proposal-index ≥ 0: paints proposal @index of the frame's proposal meta,
  * resampled nearest-neighbour when its maps are not the frame's size. */
 static GstFlowReturn draw_proposal(GstSegOverlay *self, GstVideoFrame *frame, gint index, GstSegOverlayMode mode,
@@ -188,22 +217,10 @@ static GstFlowReturn draw_proposal(GstSegOverlay *self, GstVideoFrame *frame, gi
     priv->warned_no_proposal = TRUE;
     return GST_FLOW_OK;
   }
-  gint fw = GST_VIDEO_FRAME_WIDTH(frame), fh = GST_VIDEO_FRAME_HEIGHT(frame);
   gsize n_pixels;
   const guint8 *labels = gst_sr_proposal_meta_get_labels(meta, (guint)index, &n_pixels);
-  if ((gint)meta->width != fw || (gint)meta->height != fh) {
-    reserve_labels(self, (gsize)fw * fh);
-    guint *xs = gst_sr_nearest_table(meta->width, (guint)fw), *ys = gst_sr_nearest_table(meta->height, (guint)fh);
-    gst_sr_resample_labels(labels, meta->width, xs, ys, self->labels, (guint)fw, (guint)fh);
-    g_free(xs);
-    g_free(ys);
-    labels = self->labels;
-  }
-  paint_labels(self, frame, 0, 0, fw, fh, labels, meta->class_colors, meta->n_classes, mode, alpha);
-  if (legend) {
-    update_legend(self, meta->class_names, meta->class_colors, meta->n_classes);
-    draw_legend(self, frame);
-  }
+  paint_full_frame(self, frame, labels, meta->width, meta->height, meta->class_names, meta->class_colors,
+                   meta->n_classes, mode, alpha, legend);
   return GST_FLOW_OK;
 }
 
@@ -217,6 +234,12 @@ static GstFlowReturn gst_seg_overlay_transform_frame_ip(GstVideoFilter *filter, 
   gint proposal_index = priv->prop_proposal_index;
   GST_OBJECT_UNLOCK(self);
   if (proposal_index >= 0) return draw_proposal(self, frame, proposal_index, mode, alpha, legend);
+  GstSrSegmentationMeta *final = gst_buffer_get_sr_segmentation_meta(frame->buffer);
+  if (final) {
+    paint_full_frame(self, frame, final->labels, final->width, final->height, final->class_names,
+                     final->class_colors, final->n_classes, mode, alpha, legend);
+    return GST_FLOW_OK;
+  }
 
   GstSrProbMeta *meta = gst_buffer_get_sr_prob_meta(frame->buffer);
   if (!meta) {
@@ -339,7 +362,8 @@ static void gst_seg_overlay_class_init(GstSegOverlayClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_PROPOSAL_INDEX,
       g_param_spec_int("proposal-index", "Proposal index",
-                       "-1: draw the argmax of segnetinfer's class distribution; k >= 0: draw proposal k of the "
+                       "-1: draw the final segmentation of proposalscore or svmrerank when the frame has one, "
+                       "else the argmax of segnetinfer's class distribution; k >= 0: draw proposal k of the "
                        "GstSrProposalMeta from divmbest or proposalload (k in the meta's order: rank order for "
                        "divmbest, file-name order for proposalload)",
                        -1, 1000000, PROP_PROPOSAL_INDEX_DEFAULT,
@@ -347,8 +371,9 @@ static void gst_seg_overlay_class_init(GstSegOverlayClass *klass) {
 
   gst_element_class_set_static_metadata(
       element_class, "Segmentation overlay", "Filter/Effect/Video",
-      "Draws the segmentation carried by a frame's metas (the argmax of segnetinfer's class distribution, "
-      "upsampled bilinearly, or one proposal of divmbest or proposalload) in the model's class colours",
+      "Draws the segmentation carried by a frame's metas (the final segmentation of proposalscore or "
+      "svmrerank, the argmax of segnetinfer's class distribution, upsampled bilinearly, or one proposal of "
+      "divmbest or proposalload) in the model's class colours",
       "segrank developers <segrank@localhost>");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

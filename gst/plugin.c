@@ -3,6 +3,7 @@
 
 #include "gstdivmbest.h"
 #include "gstproposalload.h"
+#include "gstproposalscore.h"
 #include "gstsegnetinfer.h"
 #include "gstsegoverlay.h"
 
@@ -12,6 +13,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ret |= GST_ELEMENT_REGISTER(segoverlay, plugin);
   ret |= GST_ELEMENT_REGISTER(divmbest, plugin);
   ret |= GST_ELEMENT_REGISTER(proposalload, plugin);
+  ret |= GST_ELEMENT_REGISTER(proposalscore, plugin);
   return ret;
 }
 

@@ -1,6 +1,9 @@
 #!/bin/sh
 # pipelines.sh: runs every pipelines/*.pipeline the way the README does (from a
-# directory holding demo/), and checks each wrote one PNG per bundled frame.
+# directory holding demo/), and checks each wrote one PNG per bundled frame
+# and posted no warning or error. rerank.pipeline (the full chain) must draw
+# the re-ranked proposals, not the net's own argmax: its overlays differ from
+# demo.pipeline's.
 set -eu
 src="$1"
 tmp=$(mktemp -d)
@@ -9,9 +12,21 @@ ln -s "$src/demo" "$tmp/demo"
 cd "$tmp"
 frames=$(ls demo/frames/*.png | wc -l)
 for p in "$src"/pipelines/*.pipeline; do
+  name=$(basename "$p" .pipeline)
   rm -rf out && mkdir out
-  gst-launch-1.0 -q $(sed '/^#/d' "$p")
+  # Not -q: that would hide the bus's warnings, which must not appear.
+  gst-launch-1.0 $(sed '/^#/d' "$p") >log 2>&1 || { cat log; echo "FAIL: $p"; exit 1; }
+  if grep -q "^WARNING: \|^ERROR: " log; then cat log; echo "FAIL: $p posted a warning or error"; exit 1; fi
   n=$(ls out/*.png 2>/dev/null | wc -l)
-  echo "$(basename "$p"): $n of $frames frames written"
+  echo "$name.pipeline: $n of $frames frames written"
   [ "$n" -eq "$frames" ] || { echo "FAIL: $p"; exit 1; }
+  mv out "out-$name"
 done
+if [ -d out-rerank ] && [ -d out-demo ]; then
+  same=0
+  for f in out-demo/*.png; do
+    cmp -s "$f" "out-rerank/rerank-$(basename "$f")" && same=$((same + 1))
+  done
+  echo "rerank.pipeline: $same of $frames overlays identical to the net's own"
+  [ "$same" -lt "$frames" ] || { echo "FAIL: rerank.pipeline drew the net's argmax"; exit 1; }
+fi

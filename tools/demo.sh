@@ -1,7 +1,9 @@
 #!/bin/sh
 # demo.sh: the README's main command. Installs dependencies, builds, and runs
-# pipelines/demo.pipeline (the net's segmentation) and pipelines/proposals.pipeline
-# (the proposal source's MAP) over the bundled frames with the shipped models.
+# pipelines/demo.pipeline (the net's segmentation), pipelines/proposals.pipeline
+# (the proposal source's MAP) and pipelines/rerank.pipeline (the full chain:
+# the proposal eq. 17 picks with the net) over the bundled frames with the
+# shipped models.
 set -eu
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -12,5 +14,8 @@ GST_PLUGIN_PATH="$PWD/build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}" \
   gst-launch-1.0 -q $(sed '/^#/d' pipelines/demo.pipeline)
 GST_PLUGIN_PATH="$PWD/build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}" \
   gst-launch-1.0 -q $(sed '/^#/d' pipelines/proposals.pipeline)
+GST_PLUGIN_PATH="$PWD/build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}" \
+  gst-launch-1.0 -q $(sed '/^#/d' pipelines/rerank.pipeline)
 echo "demo: overlay images written to $PWD/out/: $(ls out/0*.png | wc -l) of the net (NNNNN.png)," \
-  "$(ls out/proposals-*.png | wc -l) of the proposal source's MAP (proposals-NNNNN.png)"
+  "$(ls out/proposals-*.png | wc -l) of the proposal source's MAP (proposals-NNNNN.png)," \
+  "$(ls out/rerank-*.png | wc -l) of the re-ranked proposals (rerank-NNNNN.png)"
