@@ -19,6 +19,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_train_unary(int argc, char **argv);
 int cmd_propose(int argc, char **argv);
 int cmd_rerank(int argc, char **argv);
+int cmd_train_ranker(int argc, char **argv);
 /* `segrank eval --proposals DIR`: MAP, oracle@M and diversity of a proposal folder. */
 int cmd_eval_proposals(int argc, char **argv);
 

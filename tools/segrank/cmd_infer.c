@@ -5,12 +5,50 @@
 #include <string.h>
 
 #include "cli.h"
+#include "rerank/image_descriptor.h"
+#include "rerank/ranker.h"
 
 static const sr_pixel_layout rgb_layout = {3, 0, 1, 2};
 
+/* The second half of the paper for `--unary`: proposals, re-ranked by the
+ * ranker or by eq. 17. */
+typedef struct {
+  sr_proposer *proposer;
+  sr_ranker *ranker; /* NULL: eq. 17 */
+  int m;             /* proposals scored */
+} final_stage;
+
+/* Proposes for @img, picks one with the net's output @probs (and the conv5
+ * tap of @net for a ranker's classifier) and writes it as @path. */
+static int write_final(final_stage *fs, sr_net *net, const sr_image *img, const sr_tensor *probs, const char *path) {
+  sr_error err = {0};
+  sr_proposal_set set = {0};
+  sr_coarse_dist d = {probs->data, probs->c, probs->h, probs->w};
+  int best = 0, rc = 0;
+  sr_status st = sr_proposer_run(fs->proposer, img, NULL, &set, NULL, &err);
+  if (st == SR_OK && fs->ranker) {
+    float desc[4096];
+    const sr_tensor *tap = sr_net_tap(net);
+    int dims = tap ? sr_image_descriptor_dims(tap) : 0;
+    if (tap && dims <= 4096) sr_image_descriptor(tap, 0, desc);
+    st = sr_ranker_score_set(fs->ranker, &set, &d, tap ? desc : NULL, dims, fs->m, NULL, &best, &err);
+  } else if (st == SR_OK) {
+    sr_kl_score_params par;
+    sr_kl_score_params_default(&par);
+    st = sr_kl_rerank(&d, &set, fs->m, &par, NULL, &best, &err);
+  }
+  sr_image final = {set.width, set.height, 1, st == SR_OK ? sr_proposal_labels(&set, best) : NULL};
+  if (st == SR_OK) st = sr_image_save_png(path, &final, &err);
+  if (st != SR_OK) rc = cli_fail(&err);
+  else printf("  %s: proposal %d of %d (%s)\n", path, best, set.n < fs->m || fs->m <= 0 ? set.n : fs->m,
+              fs->ranker ? "ranker" : "eq. 17");
+  sr_proposal_set_clear(&set);
+  return rc;
+}
+
 /* Segments one image: writes NAME.labels.png, NAME.overlay.png, NAME.probs.npy. */
 static int infer_one(sr_net *net, const sr_model *m, const char *path, const char *out_dir, int in_w, int in_h,
-                     sr_tensor *input, sr_tensor *probs) {
+                     sr_tensor *input, sr_tensor *probs, final_stage *fs) {
   sr_error err = {0};
   sr_image img;
   if (sr_image_load_png(path, 0, &img, &err) != SR_OK) return cli_fail(&err);
@@ -42,6 +80,13 @@ static int infer_one(sr_net *net, const sr_model *m, const char *path, const cha
     rc = cli_fail(&err);
   else
     printf("%s -> %s %s %s (%dx%d map)\n", path, lp, op, np, probs->w, probs->h);
+  if (!rc && fs->proposer) {
+    char *fp = g_strdup_printf("%s/%s.final.png", out_dir, base);
+    sr_image_clear(&img);
+    if (sr_image_load_png(path, 0, &img, &err) != SR_OK) rc = cli_fail(&err); /* the overlay drew over it */
+    else rc = write_final(fs, net, &img, probs, fp);
+    g_free(fp);
+  }
   g_free(lp), g_free(op), g_free(np), g_free(base);
   sr_image_clear(&labels);
   sr_image_clear(&img);
@@ -49,10 +94,14 @@ static int infer_one(sr_net *net, const sr_model *m, const char *path, const cha
 }
 
 int cmd_infer(int argc, char **argv) {
-  char *model = NULL, *backend = "cpu", *out_dir = NULL, *size = NULL;
-  int threads = 0;
+  char *model = NULL, *backend = "cpu", *out_dir = NULL, *size = NULL, *unary = NULL, *ranker = NULL;
+  int threads = 0, num = 0;
   GOptionEntry entries[] = {
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file (default: the shipped model)", "M"},
+      {"unary", 'u', 0, G_OPTION_ARG_FILENAME, &unary,
+       "Also run the proposal source with this unary model (`default`: the shipped one) and write NAME.final.png", "U"},
+      {"ranker", 'r', 0, G_OPTION_ARG_FILENAME, &ranker, "With --unary: pick with this trained ranker (default: eq. 17)", "R"},
+      {"num-proposals", 'M', 0, G_OPTION_ARG_INT, &num, "With --unary: DivMBest solutions, all scored (default 10; 30 with --ranker, as trained)", "M"},
       {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Compute backend: cpu, ref (default cpu)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Net input W or WxH (default: the model's)", "S"},
@@ -61,7 +110,9 @@ int cmd_infer(int argc, char **argv) {
   if (!cli_parse(&argc, &argv, "IMAGE.png…",
                  "Writes, per image, NAME.labels.png (grey class indices at the image's resolution),\n"
                  "NAME.overlay.png (class colours blended over the image) and NAME.probs.npy\n"
-                 "(the coarse C×h×w float32 probability map).",
+                 "(the coarse C×h×w float32 probability map). With --unary, also NAME.final.png:\n"
+                 "the proposal (DivMBest on the superpixel CRF) that eq. 17 or --ranker picks,\n"
+                 "grey class indices at the image's resolution.",
                  entries))
     return 2;
   if (argc < 2 || !out_dir) {
@@ -81,10 +132,31 @@ int cmd_infer(int argc, char **argv) {
     fprintf(stderr, "segrank infer: cannot create %s\n", out_dir);
     return 1;
   }
+  final_stage fs = {0};
+  sr_unary_model *um = NULL;
+  sr_error err = {0};
+  int rc = 0;
+  if (ranker && !unary) {
+    fprintf(stderr, "segrank infer: --ranker needs --unary\n");
+    rc = 2;
+  } else if (unary) {
+    sr_proposer_params pp;
+    sr_proposer_params_default(&pp);
+    pp.num_solutions = num > 0 ? num : ranker ? 30 : pp.num_solutions;
+    pp.threads = threads;
+    fs.m = pp.num_solutions;
+    if (sr_unary_model_load(strcmp(unary, "default") ? unary : sr_default_unary_model_path(), &um, &err) != SR_OK ||
+        sr_proposer_new(um, &pp, &fs.proposer, &err) != SR_OK ||
+        (ranker && sr_ranker_load(ranker, m->classes, m->n_classes, &fs.ranker, &err) != SR_OK) ||
+        (fs.ranker && sr_ranker_classifier(fs.ranker) && sr_net_set_tap(net, SR_IMAGE_DESCRIPTOR_LAYER, &err) != SR_OK))
+      rc = cli_fail(&err);
+  }
   sr_tensor input = {0}, probs = {0};
   sr_tensor_alloc(&input, 1, 3, in_h, in_w);
-  int rc = 0;
-  for (int i = 1; i < argc && !rc; i++) rc = infer_one(net, m, argv[i], out_dir, in_w, in_h, &input, &probs);
+  for (int i = 1; i < argc && !rc; i++) rc = infer_one(net, m, argv[i], out_dir, in_w, in_h, &input, &probs, &fs);
+  sr_proposer_free(fs.proposer);
+  sr_ranker_free(fs.ranker);
+  sr_unary_model_free(um);
   sr_tensor_clear(&input);
   sr_tensor_clear(&probs);
   sr_net_free(net);

@@ -12,7 +12,10 @@
 
 #include "cli.h"
 #include "io/atomic_file.h"
+#include "ranker_study.h"
+#include "rerank/image_classifier.h"
 #include "rerank/kl_score.h"
+#include "rerank/ranker.h"
 
 enum { MAX_MS = 5 };
 
@@ -38,19 +41,67 @@ static double headroom(double pick, double map, double oracle) {
   return oracle - map > 1e-9 ? 100.0 * (pick - map) / (oracle - map) : NAN;
 }
 
-static sr_status write_json(const char *path, const GString *js, sr_error *err) {
-  sr_atomic_file af;
-  sr_status st = sr_atomic_open(&af, path, err);
-  if (st != SR_OK) return st;
-  if (fwrite(js->str, 1, js->len, af.f) != js->len) {
-    sr_atomic_abort(&af);
-    return sr_error_set(err, SR_ERR_IO, "%s: write failed", path);
+/* Each trained ranker's pick among the first @m proposals of every image of
+ * @ds, beside the MAP, eq. 17 and the oracle at the same M: the net (with
+ * its conv5 descriptor) runs once, each ranker's image classifier scores
+ * the descriptors. */
+static int report_rankers(char **paths, const sr_model *nm, const sr_dataset *ds, const char *dir, int m, int threads,
+                          GString *js) {
+  sr_error err = {0};
+  ranker_inputs in = {0};
+  fprintf(stderr, "net and conv5 descriptors for the rankers…\n");
+  if (ranker_inputs_from_net(nm, ds, threads, &in, &err) != SR_OK) return cli_fail(&err);
+  const int k = nm->n_classes, no = SR_IMAGE_CLASSIFIER_OUTPUTS(k), nt = SR_RERANK_COVER_LEVELS * k;
+  float *cls = malloc(sizeof(float) * ds->n * no), *thr = malloc(sizeof(float) * ds->n * nt);
+  int *pick = malloc(sizeof(int) * ds->n), rc = 0;
+  double vmap = -1, vor = -1;
+  printf("\ntrained rankers, first %d proposals:\n  %-44s %7s %9s\n", m, "ranker [groups]", "mIoU", "headroom");
+  for (int r = 0; paths[r] && !rc; r++) {
+    sr_ranker *rk = NULL;
+    ranker_study st = {0};
+    if (sr_ranker_load(paths[r], nm->classes, k, &rk, &err) != SR_OK) {
+      rc = cli_fail(&err);
+      break;
+    }
+    const sr_image_classifier *c = sr_ranker_classifier(rk);
+    for (int i = 0; i < ds->n && c && !rc; i++) {
+      if (sr_image_classifier_predict(c, in.desc + (size_t)i * in.dims, in.dims, cls + (size_t)i * no, &err) != SR_OK)
+        rc = cli_fail(&err);
+      memcpy(thr + (size_t)i * nt, sr_image_classifier_thresholds(c), sizeof(float) * nt);
+    }
+    if (!rc && ranker_study_build(ds, dir, m, &in, c ? cls : NULL, c ? thr : NULL, nm->classes, &st, &err) != SR_OK)
+      rc = cli_fail(&err);
+    if (!rc) {
+      if (vmap < 0) {
+        ranker_study_pick_map(&st, m, pick);
+        vmap = ranker_study_miou(&st, pick, NULL);
+        ranker_study_pick_oracle(&st, m, pick);
+        vor = ranker_study_miou(&st, pick, NULL);
+      }
+      ranker_study_pick_ranker(&st, rk, NULL, pick);
+      double v = ranker_study_miou(&st, pick, NULL);
+      char g[32], *base = g_path_get_basename(paths[r]), *label = g_strdup_printf("%s [%s]", base,
+                                                                                  sr_rerank_groups_format(sr_ranker_groups(rk), g, sizeof g));
+      double hr = headroom(v, vmap, vor);
+      printf("  %-44s %7.2f %8.1f%%\n", label, v, hr);
+      char *esc = g_strescape(paths[r], NULL);
+      g_string_append_printf(js, "%s{\"file\":\"%s\",\"groups\":\"%s\",\"miou\":%.4f,\"headroom_pct\":%.2f}",
+                             r ? "," : "", esc, g, v, isfinite(hr) ? hr : 0.0);
+      g_free(esc);
+      g_free(base), g_free(label);
+    }
+    ranker_study_clear(&st);
+    sr_ranker_free(rk);
   }
-  return sr_atomic_commit(&af, err);
+  if (!rc) printf("  (MAP %.2f, oracle %.2f at M %d)\n", vmap, vor, m);
+  free(cls), free(thr), free(pick);
+  ranker_inputs_clear(&in);
+  return rc;
 }
 
 int cmd_rerank(int argc, char **argv) {
   char *dir = NULL, *dataset = NULL, *split = "val", *model = NULL, *only = NULL, *json = NULL;
+  char **rankers = NULL;
   int m = 10, threads = 0;
   sr_kl_score_params par;
   sr_kl_score_params_default(&par);
@@ -68,6 +119,8 @@ int cmd_rerank(int argc, char **argv) {
       {"only", 0, 0, G_OPTION_ARG_STRING, &only, "Only images whose names start with one of these comma-separated prefixes", "P"},
       {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Also write the results (and each image's pick) as JSON", "FILE"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads for the net (0 = all cores)", "N"},
+      {"ranker", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &rankers,
+       "Also report the picks of this trained ranker (`segrank train-ranker`) among the first M; repeatable", "R"},
       {NULL}};
   if (!cli_parse(&argc, &argv, "",
                  "Re-ranks each image's proposals with the net (eq. 17: symmetric KL between the\n"
@@ -75,7 +128,8 @@ int cmd_rerank(int argc, char **argv) {
                  "smoothed, plus an optional class penalty; lowest wins) and prints the mIoU of\n"
                  "the MAP (rank 0), the eq. 17 pick and the oracle among the first 5, 10, 20, 30\n"
                  "and M proposals (up to M), the net's bilinear output, and the share of the\n"
-                 "MAP-to-oracle headroom the pick takes.",
+                 "MAP-to-oracle headroom the pick takes. With --ranker, each ranker's pick\n"
+                 "among the first M too.",
                  entries))
     return 2;
   par.penalty_weight = weight;
@@ -195,8 +249,10 @@ int cmd_rerank(int argc, char **argv) {
     }
     printf("time per image: %.1f ms loading + net, %.2f ms scoring %d proposals\n", 1e3 * t_net / used,
            1e3 * t_score / used, m);
-    g_string_append_printf(js, "},\"picks_at_M\":%d,\"picks\":{%s}}\n", m, picks->str);
-    if (json && write_json(json, js, &err) != SR_OK) rc = cli_fail(&err);
+    g_string_append_printf(js, "},\"picks_at_M\":%d,\"picks\":{%s},\"rankers\":[", m, picks->str);
+    if (rankers) rc = report_rankers(rankers, nm, &ds, dir, m, threads, js);
+    g_string_append(js, "]}\n");
+    if (!rc && json && sr_atomic_write(json, js->str, js->len, &err) != SR_OK) rc = cli_fail(&err);
     g_string_free(js, TRUE);
   }
   g_string_free(picks, TRUE);
@@ -208,5 +264,6 @@ int cmd_rerank(int argc, char **argv) {
   sr_dataset_clear(&all);
 out_net:
   sr_net_free(net), sr_backend_free(nb), sr_model_free(nm);
+  g_strfreev(rankers);
   return rc;
 }

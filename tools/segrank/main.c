@@ -22,7 +22,8 @@ static const struct {
     {"eval", cmd_eval, "mIoU of a model on a dataset split (PASCAL VOC protocol)"},
     {"train-unary", cmd_train_unary, "train the proposal source's superpixel unary classifier (.srunary)"},
     {"propose", cmd_propose, "write DivMBest CRF proposals per image (DIR/<image>/<rank>.png + scores.json)"},
-    {"rerank", cmd_rerank, "re-rank proposal folders with the net (eq. 17) and report the mIoU of the picks"},
+    {"rerank", cmd_rerank, "re-rank proposal folders with the net (eq. 17 or trained rankers) and report the mIoU of the picks"},
+    {"train-ranker", cmd_train_ranker, "train the ranking SVM on out-of-fold net outputs (C by leave-one-sequence-out CV)"},
     {"bench", cmd_bench, "time the forward pass per backend and per layer"},
 };
 
