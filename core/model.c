@@ -270,12 +270,3 @@ void sr_model_free(sr_model *m) {
   free(m);
 }
 
-const char *sr_default_model_path(void) {
-  /* Both candidates are compile-time strings: no buffer to share between threads. */
-  static const char installed[] = SR_MODEL_INSTALL_DIR "/" SR_DEFAULT_MODEL_NAME;
-  static const char built[] = SR_MODEL_BUILD_DIR "/" SR_DEFAULT_MODEL_NAME;
-  const char *env = getenv("SEGRANK_MODEL");
-  if (env && *env) return env;
-  struct stat st;
-  return stat(installed, &st) == 0 ? installed : built;
-}

@@ -76,6 +76,10 @@ sr_status sr_ranker_score_set(const sr_ranker *r, const sr_proposal_set *set, co
                               const float *descriptor, int descriptor_dim, int m, double *scores, int *best,
                               sr_error *err);
 
+/* The shipped ranker: $SEGRANK_RANKER, else the installed copy, else the
+ * build tree's (like sr_default_model_path). */
+const char *sr_default_ranker_path(void);
+
 /* ---- training (ranker_train.c) ---- */
 
 typedef struct {

@@ -50,14 +50,6 @@ void sr_unary_model_slic_params(const sr_unary_model *m, sr_slic_params *p) {
   p->threads = 0;
 }
 
-const char *sr_default_unary_model_path(void) {
-  static const char installed[] = SR_MODEL_INSTALL_DIR "/" SR_DEFAULT_UNARY_MODEL_NAME;
-  static const char built[] = SR_MODEL_BUILD_DIR "/" SR_DEFAULT_UNARY_MODEL_NAME;
-  const char *env = getenv("SEGRANK_UNARY_MODEL");
-  if (env && *env) return env;
-  struct stat st;
-  return stat(installed, &st) == 0 ? installed : built;
-}
 
 void sr_unary_classify(const sr_unary_model *m, const float *features, int n, float *probs) {
   const int d = m->feature_dim, k = m->n_classes;
