@@ -57,10 +57,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "gstsrprobmeta.h"
-#include "gstsrproposalmeta.h"
-#include "gstsrsegmentationmeta.h"
-
 GST_DEBUG_CATEGORY_STATIC(gst_proposal_score_debug);
 #define GST_CAT_DEFAULT gst_proposal_score_debug
 
@@ -93,55 +89,6 @@ static gboolean gst_proposal_score_start(GstBaseTransform *trans) {
   return TRUE;
 }
 
-/* A class name, or NULL when the table has none for @c. */
-static const gchar *class_name(gchar **names, guint c) {
-  return names && names[c] && names[c][0] ? names[c] : NULL;
-}
-
-/* "Sky, Building, ..." for the first @n names (unnamed: "?"). */
-static gchar *join_names(gchar **names, guint n) {
-  GString *s = g_string_new(NULL);
-  for (guint c = 0; c < n; c++) {
-    const gchar *name = class_name(names, c);
-    g_string_append_printf(s, "%s%s", c ? ", " : "", name ? name : "?");
-  }
-  return g_string_free(s, FALSE);
-}
-
-/* Posts an error and returns FALSE unless the net's classes are the
- * proposals': the same count, and the same names where both name a class. */
-static gboolean check_classes(GstProposalScore *self, const GstSrProbMeta *pm, const GstSrProposalMeta *prm) {
-  gint differ = -1;
-  if (pm->n_classes == prm->n_classes)
-    for (guint c = 0; c < pm->n_classes && differ < 0; c++) {
-      const gchar *a = class_name(pm->class_names, c), *b = class_name(prm->class_names, c);
-      if (a && b && strcmp(a, b) != 0) differ = (gint)c;
-    }
-  if (pm->n_classes == prm->n_classes && differ < 0) return TRUE;
-  gchar *net = join_names(pm->class_names, pm->n_classes), *props = join_names(prm->class_names, prm->n_classes);
-  const gchar *source = prm->source ? prm->source : "an unnamed source";
-  if (differ < 0)
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("The net's classes do not match the proposals'."),
-                      ("the net's distribution (GstSrProbMeta) has %u classes (%s), the proposals from %s "
-                       "(GstSrProposalMeta) have %u (%s)",
-                       pm->n_classes, net, source, prm->n_classes, props));
-  else
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("The net's classes do not match the proposals'."),
-                      ("class %d is \"%s\" in the net's distribution (GstSrProbMeta: %s) but \"%s\" in the "
-                       "proposals from %s (GstSrProposalMeta: %s)",
-                       differ, pm->class_names[differ], net, prm->class_names[differ], source, props));
-  g_free(net);
-  g_free(props);
-  return FALSE;
-}
-
-/* TRUE when @labels (@n of them) has a pixel of a class (< @n_classes). */
-static gboolean has_class_pixel(const guint8 *labels, gsize n, guint n_classes) {
-  for (gsize i = 0; i < n; i++)
-    if (labels[i] < n_classes) return TRUE;
-  return FALSE;
-}
-
 /* Scores the first @m proposals of @prm with eq. 17 into @costs and returns
  * the index of the lowest in @best (-1 when every one is void everywhere).
  * The usual case scores a view of the meta's maps; proposals that are void
@@ -151,14 +98,8 @@ static sr_status score_proposals(GstProposalScore *self, const sr_coarse_dist *n
                                  guint m, const sr_kl_score_params *par, gdouble *costs, gint *best,
                                  sr_error *err) {
   gsize px = (gsize)prm->width * prm->height;
-  guint *scorable = g_new(guint, m), n_scorable = 0;
-  for (guint k = 0; k < m; k++)
-    if (has_class_pixel(prm->labels + k * px, px, prm->n_classes)) scorable[n_scorable++] = k;
-  if (n_scorable < m && !self->warned_void_proposal)
-    GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Some proposals are void everywhere and cannot be scored."),
-                        ("%u of the %u scored proposals from %s have no class pixel; they get score +inf",
-                         m - n_scorable, m, prm->source ? prm->source : "an unnamed source"));
-  if (n_scorable < m) self->warned_void_proposal = TRUE;
+  guint *scorable = g_new(guint, m);
+  guint n_scorable = gst_segrank_scorable_proposals(GST_ELEMENT(self), prm, m, scorable, &self->warned_void_proposal);
   for (guint k = 0; k < m; k++) costs[k] = INFINITY;
   *best = -1;
   sr_status st = SR_OK;
@@ -183,17 +124,6 @@ static sr_status score_proposals(GstProposalScore *self, const sr_coarse_dist *n
   }
   g_free(scorable);
   return st;
-}
-
-/* The net's own output at @fw × @fh: its probabilities interpolated
- * bilinearly, then argmax (sr_labels_from_probs, as segoverlay draws it and
- * the evaluation's "bilinear" upsampling). */
-static guint8 *net_labels(const GstSrProbMeta *pm, gint fw, gint fh) {
-  guint8 *labels = g_malloc((gsize)fw * fh);
-  gfloat *scratch = g_malloc(sizeof(gfloat) * pm->n_classes * pm->height * (gsize)fw);
-  sr_labels_from_probs(pm->probs, (int)pm->n_classes, (int)pm->height, (int)pm->width, fw, fh, labels, scratch);
-  g_free(scratch);
-  return labels;
 }
 
 /* Attaches the final segmentation; frames pass unchanged. */
@@ -221,27 +151,13 @@ static GstFlowReturn gst_proposal_score_transform_ip(GstBaseTransform *trans, Gs
                        "segnetinfer upstream"));
     return GST_FLOW_ERROR;
   }
-  gboolean whole = pm->region.x == 0 && pm->region.y == 0 && pm->region.w == (gint)pm->frame_width &&
-                   pm->region.h == (gint)pm->frame_height;
-  if (!whole || pm->n_classes < 1 || pm->n_classes > 255 || pm->width < 1 || pm->height < 1) {
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("The class probabilities cannot be used for eq. 17."),
-                      ("GstSrProbMeta: %u classes on a %ux%u grid over %dx%d at (%d, %d) of a %ux%u frame; eq. 17 "
-                       "needs 1 to 255 classes on a grid over the whole frame",
-                       pm->n_classes, pm->width, pm->height, pm->region.w, pm->region.h, pm->region.x,
-                       pm->region.y, pm->frame_width, pm->frame_height));
-    return GST_FLOW_ERROR;
-  }
+  if (!gst_segrank_check_prob_meta(GST_ELEMENT(self), pm, "eq. 17")) return GST_FLOW_ERROR;
   if (par.penalty_class >= (gint)pm->n_classes) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("penalty-class %d is not a class of the net.", par.penalty_class),
                       ("the net has %u classes (0 to %u)", pm->n_classes, pm->n_classes - 1));
     return GST_FLOW_ERROR;
   }
-  /* A re-ranker further up already chose: this one's choice replaces it. */
-  GstSrSegmentationMeta *old;
-  while ((old = gst_buffer_get_sr_segmentation_meta(buf))) {
-    GST_DEBUG_OBJECT(self, "replacing the %s segmentation meta from upstream", old->method);
-    gst_buffer_remove_meta(buf, (GstMeta *)old);
-  }
+  gst_segrank_remove_segmentation_metas(GST_ELEMENT(self), buf);
 
   GstSrProposalMeta *prm = gst_buffer_get_sr_proposal_meta(buf);
   guint n = prm ? prm->n_proposals : 0;
@@ -249,7 +165,7 @@ static GstFlowReturn gst_proposal_score_transform_ip(GstBaseTransform *trans, Gs
   gdouble *costs = g_new(gdouble, MAX(m, 1));
   gint best = -1;
   if (m > 0) {
-    if (!check_classes(self, pm, prm)) {
+    if (!gst_segrank_check_net_classes(GST_ELEMENT(self), pm, prm)) {
       g_free(costs);
       return GST_FLOW_ERROR;
     }
@@ -265,34 +181,13 @@ static GstFlowReturn gst_proposal_score_transform_ip(GstBaseTransform *trans, Gs
       return GST_FLOW_ERROR;
     }
   } else {
-    if (!self->warned_no_proposals)
-      GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("A frame has no proposals: using the net's own output."),
-                          ("%s: the final segmentation is the net's distribution upsampled bilinearly to the "
-                           "frame; put divmbest or proposalload upstream",
-                           prm ? "the GstSrProposalMeta holds 0 proposals" : "no GstSrProposalMeta"));
-    self->warned_no_proposals = TRUE;
+    gst_segrank_warn_no_proposals(GST_ELEMENT(self), prm, &self->warned_no_proposals);
   }
 
-  GstSrSegmentationMeta *meta;
-  if (best >= 0) {
-    gsize px = (gsize)prm->width * prm->height;
-    meta = gst_buffer_add_sr_segmentation_meta(buf, "eq17", best, prm->width, prm->height, prm->n_classes,
-                                               (const gchar *const *)prm->class_names, prm->class_colors,
-                                               prm->labels + (gsize)best * px, m, costs);
-    GST_LOG_OBJECT(self, "proposal %d of %u scored best: %g", best, m, costs[best]);
-  } else {
-    guint8 *labels = net_labels(pm, fw, fh);
-    meta = gst_buffer_add_sr_segmentation_meta(buf, "net", -1, (guint)fw, (guint)fh, pm->n_classes,
-                                               (const gchar *const *)pm->class_names, pm->class_colors, labels, m,
-                                               costs);
-    g_free(labels);
-  }
+  if (best >= 0) GST_LOG_OBJECT(self, "proposal %d of %u scored best: %g", best, m, costs[best]);
+  gboolean ok = gst_segrank_attach_segmentation(GST_ELEMENT(self), buf, "eq17", best, pm, prm, fw, fh, m, costs);
   g_free(costs);
-  if (!meta) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, (NULL), ("could not attach the segmentation meta"));
-    return GST_FLOW_ERROR;
-  }
-  return GST_FLOW_OK;
+  return ok ? GST_FLOW_OK : GST_FLOW_ERROR;
 }
 
 static void gst_proposal_score_set_property(GObject *object, guint prop_id, const GValue *value,

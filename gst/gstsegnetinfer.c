@@ -1,6 +1,7 @@
 /* gstsegnetinfer.c: runs the paper's SegNet on every frame and attaches the
- * coarse class distribution as a GstSrProbMeta; the frame itself passes
- * through unchanged. */
+ * coarse class distribution, and the frame's image descriptor (conv5 pooled,
+ * for svmrerank), as a GstSrProbMeta; the frame itself passes through
+ * unchanged. */
 
 /**
  * SECTION:element-segnetinfer
@@ -9,6 +10,19 @@
  * Resizes each frame to the net's input size, converts it to BGR minus the
  * model's mean, runs SegNet (CaffeNet conv1-5 + conv6-8, Cogswell et al.
  * 2014) and attaches the C × h × w softmax output as a #GstSrProbMeta.
+ *
+ * With `descriptor` (the default) the meta also carries the frame's image
+ * descriptor: the net's conv5 output (after relu5) pooled over the map, per
+ * channel its mean and its maximum (2 × 256 floats, at any input size;
+ * sr_image_descriptor). `svmrerank` needs it when its ranker uses the
+ * classification features. Its cost is small (counted, not timed): at the
+ * shipped model's 480 × 360 input the conv5 map (256 × 22 × 29 floats, 638
+ * KiB; 256 × 13 × 13 at the paper's 227) is copied out of the net once per
+ * frame and pooled in about 2 × 163 k operations, against the forward
+ * pass's 5.4 GFLOP (sr_net_step_flops), and the meta grows by 2 KiB; on a
+ * GPU backend the copy adds one synchronisation in the middle of the pass.
+ * Set `descriptor=false` when nothing downstream reads it. A model without
+ * a conv5 layer gets no descriptor (a warning).
  *
  * ## Example launch line
  * |[
@@ -23,13 +37,14 @@
 GST_DEBUG_CATEGORY_STATIC(gst_segnet_infer_debug);
 #define GST_CAT_DEFAULT gst_segnet_infer_debug
 
-enum { PROP_0, PROP_MODEL, PROP_BACKEND, PROP_INPUT_SIZE, PROP_THREADS, PROP_BATCH_SIZE };
+enum { PROP_0, PROP_MODEL, PROP_BACKEND, PROP_INPUT_SIZE, PROP_THREADS, PROP_BATCH_SIZE, PROP_DESCRIPTOR };
 
 #define PROP_MODEL_DEFAULT NULL
 #define PROP_BACKEND_DEFAULT GST_SEGRANK_BACKEND_AUTO
 #define PROP_INPUT_SIZE_DEFAULT 0
 #define PROP_THREADS_DEFAULT 0
 #define PROP_BATCH_SIZE_DEFAULT 1
+#define PROP_DESCRIPTOR_DEFAULT TRUE
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_SEGRANK_VIDEO_FORMATS)));
@@ -56,6 +71,8 @@ static void release_net(GstSegnetInfer *self) {
   g_strfreev(self->class_names);
   g_free(self->class_colors);
   self->class_names = NULL, self->class_colors = NULL;
+  g_free(self->descriptor_buf);
+  self->descriptor_buf = NULL, self->descriptor_len = 0;
 }
 
 static gboolean gst_segnet_infer_start(GstBaseTransform *trans) {
@@ -65,7 +82,9 @@ static gboolean gst_segnet_infer_start(GstBaseTransform *trans) {
   GstSegrankBackend backend = self->prop_backend;
   gint size = self->prop_input_size, threads = self->prop_threads;
   self->batch = self->prop_batch_size;
+  self->descriptor = self->prop_descriptor;
   GST_OBJECT_UNLOCK(self);
+  self->warned_descriptor = FALSE;
 
   sr_error err = {0};
   if (sr_model_load(path, &self->model, &err) != SR_OK) {
@@ -81,6 +100,12 @@ static gboolean gst_segnet_infer_start(GstBaseTransform *trans) {
     GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not set up the compute backend."), ("%s", err.msg));
     release_net(self);
     return FALSE;
+  }
+  if (self->descriptor && sr_net_set_tap(self->net, SR_IMAGE_DESCRIPTOR_LAYER, &err) != SR_OK) {
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("The model cannot give an image descriptor: none is attached."),
+                        ("%s (the descriptor pools layer %s; set descriptor=false to silence this)", err.msg,
+                         SR_IMAGE_DESCRIPTOR_LAYER));
+    self->descriptor = FALSE;
   }
   self->in_w = size > 0 ? size : self->model->input_w;
   self->in_h = size > 0 ? size : self->model->input_h;
@@ -129,6 +154,30 @@ static gboolean load_frame(GstSegnetInfer *self, GstBuffer *buf, int slot, gint 
   return TRUE;
 }
 
+/* Pools batch item @i of the tapped conv5 map into @meta's descriptor;
+ * warns once when it cannot. */
+static void attach_descriptor(GstSegnetInfer *self, GstSrProbMeta *meta, int i) {
+  const sr_tensor *conv5 = sr_net_tap(self->net);
+  const gchar *why = NULL;
+  if (!conv5 || conv5->n <= i) {
+    why = "the net returned no conv5 map";
+  } else {
+    int len = sr_image_descriptor_dims(conv5);
+    if (len != self->descriptor_len) {
+      g_free(self->descriptor_buf);
+      self->descriptor_buf = g_new(gfloat, len);
+      self->descriptor_len = len;
+    }
+    sr_image_descriptor(conv5, i, self->descriptor_buf);
+    if (!gst_sr_prob_meta_set_descriptor(meta, (guint)len, self->descriptor_buf))
+      why = "the pooled conv5 features are not finite";
+  }
+  if (why && !self->warned_descriptor)
+    GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Some frames carry no image descriptor."),
+                        ("%s; those frames' GstSrProbMeta has none", why));
+  self->warned_descriptor = self->warned_descriptor || why;
+}
+
 /* Runs the net on @n frames (the batch, or a shorter last one) and attaches
  * each frame's meta. */
 static GstFlowReturn infer(GstSegnetInfer *self, GstBuffer **bufs, int n) {
@@ -153,6 +202,7 @@ static GstFlowReturn infer(GstSegnetInfer *self, GstBuffer **bufs, int n) {
                                                       (const gchar *const *)self->class_names, self->class_colors, fw,
                                                       fh);
     meta->input_width = self->in_w, meta->input_height = self->in_h;
+    if (self->descriptor) attach_descriptor(self, meta, i);
   }
   GST_LOG_OBJECT(self, "%d frame(s) %dx%d -> %u classes x %ux%u", n, fw, fh, self->probs.c, self->probs.w,
                  self->probs.h);
@@ -229,6 +279,9 @@ static void gst_segnet_infer_set_property(GObject *object, guint prop_id, const 
     case PROP_BATCH_SIZE:
       self->prop_batch_size = g_value_get_int(value);
       break;
+    case PROP_DESCRIPTOR:
+      self->prop_descriptor = g_value_get_boolean(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -254,6 +307,9 @@ static void gst_segnet_infer_get_property(GObject *object, guint prop_id, GValue
       break;
     case PROP_BATCH_SIZE:
       g_value_set_int(value, self->prop_batch_size);
+      break;
+    case PROP_DESCRIPTOR:
+      g_value_set_boolean(value, self->prop_descriptor);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -306,11 +362,20 @@ static void gst_segnet_infer_class_init(GstSegnetInferClass *klass) {
                        "cost of holding frames until the batch is full (a short batch runs at EOS)",
                        1, 64, PROP_BATCH_SIZE_DEFAULT,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_DESCRIPTOR,
+      g_param_spec_boolean("descriptor", "Image descriptor",
+                           "Attach each frame's image descriptor (conv5 mean and max per channel, 2 x 256 floats) "
+                           "to its GstSrProbMeta, for svmrerank's classification features; costs a copy of the "
+                           "conv5 map per frame",
+                           PROP_DESCRIPTOR_DEFAULT,
+                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_set_static_metadata(
       element_class, "SegNet inference", "Filter/Analyzer/Video",
       "Runs SegNet (CaffeNet conv1-5 + conv6-8, Cogswell et al. 2014) on each frame and attaches the coarse "
-      "per-pixel class distribution as a GstSrProbMeta; frames pass through unchanged",
+      "per-pixel class distribution, and the image descriptor (pooled conv5 features), as a GstSrProbMeta; "
+      "frames pass through unchanged",
       "segrank developers <segrank@localhost>");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
@@ -336,6 +401,7 @@ static void gst_segnet_infer_init(GstSegnetInfer *self) {
   self->prop_input_size = PROP_INPUT_SIZE_DEFAULT;
   self->prop_threads = PROP_THREADS_DEFAULT;
   self->prop_batch_size = PROP_BATCH_SIZE_DEFAULT;
+  self->prop_descriptor = PROP_DESCRIPTOR_DEFAULT;
   g_queue_init(&self->pending);
   g_queue_init(&self->ready);
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);

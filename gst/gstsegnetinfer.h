@@ -1,5 +1,5 @@
 /* gstsegnetinfer.h: the segnetinfer element (frames in, same frames out with
- * a GstSrProbMeta). */
+ * a GstSrProbMeta, optionally carrying the frame's image descriptor). */
 #ifndef GST_SEGNET_INFER_H
 #define GST_SEGNET_INFER_H
 
@@ -22,6 +22,7 @@ struct _GstSegnetInfer {
   gint prop_input_size;
   gint prop_threads;
   gint prop_batch_size;
+  gboolean prop_descriptor;
 
   /* Working state, built in start(). */
   sr_model *model;
@@ -33,6 +34,10 @@ struct _GstSegnetInfer {
   guint8 *class_colors;
   sr_pixel_layout layout;
   gint batch;          /* frames per forward pass, fixed at start */
+  gboolean descriptor; /* conv5 is tapped and pooled, fixed at start */
+  gfloat *descriptor_buf;
+  gint descriptor_len;
+  gboolean warned_descriptor;
   GQueue pending;      /* frames waiting for a full batch */
   GQueue ready;        /* frames with their meta, waiting to be pushed */
 };

@@ -1,7 +1,8 @@
 /* gstsrprobmeta.c: registration, copy/scale transform and accessors of
- * GstSrProbMeta. */
+ * GstSrProbMeta (its probabilities and optional image descriptor). */
 #include "gstsrprobmeta.h"
 
+#include <math.h>
 #include <string.h>
 
 GType gst_sr_prob_meta_api_get_type(void) {
@@ -24,6 +25,8 @@ static gboolean prob_meta_init(GstMeta *meta, gpointer params, GstBuffer *buffer
   m->class_colors = NULL;
   m->frame_width = m->frame_height = m->input_width = m->input_height = 0;
   memset(&m->region, 0, sizeof m->region);
+  m->n_descriptor = 0;
+  m->descriptor = NULL;
   return TRUE;
 }
 
@@ -33,6 +36,7 @@ static void prob_meta_free(GstMeta *meta, GstBuffer *buffer) {
   g_free(m->probs);
   g_strfreev(m->class_names);
   g_free(m->class_colors);
+  g_free(m->descriptor);
 }
 
 static gboolean prob_meta_transform(GstBuffer *dest, GstMeta *meta, GstBuffer *buffer, GQuark type, gpointer data) {
@@ -60,6 +64,10 @@ static gboolean prob_meta_transform(GstBuffer *dest, GstMeta *meta, GstBuffer *b
   if (!dst) return FALSE;
   dst->region = region;
   dst->input_width = src->input_width, dst->input_height = src->input_height;
+  if (src->n_descriptor > 0) {
+    dst->n_descriptor = src->n_descriptor;
+    dst->descriptor = g_memdup2(src->descriptor, sizeof(gfloat) * src->n_descriptor);
+  }
   return TRUE;
 }
 
@@ -106,6 +114,22 @@ const gfloat *gst_sr_prob_meta_get_probs(const GstSrProbMeta *meta, gsize *n_val
   g_return_val_if_fail(meta, NULL);
   *n_values = (gsize)meta->n_classes * meta->width * meta->height;
   return meta->probs;
+}
+
+gboolean gst_sr_prob_meta_set_descriptor(GstSrProbMeta *meta, guint n_descriptor, const gfloat *descriptor) {
+  g_return_val_if_fail(meta && (n_descriptor == 0 || descriptor), FALSE);
+  for (guint i = 0; i < n_descriptor; i++)
+    if (!isfinite(descriptor[i])) return FALSE;
+  g_free(meta->descriptor);
+  meta->descriptor = n_descriptor ? g_memdup2(descriptor, sizeof(gfloat) * n_descriptor) : NULL;
+  meta->n_descriptor = n_descriptor;
+  return TRUE;
+}
+
+const gfloat *gst_sr_prob_meta_get_descriptor(const GstSrProbMeta *meta, gsize *n_values) {
+  g_return_val_if_fail(meta, NULL);
+  *n_values = meta->n_descriptor;
+  return meta->descriptor;
 }
 
 const gchar *gst_sr_prob_meta_get_class_name(const GstSrProbMeta *meta, guint k) {

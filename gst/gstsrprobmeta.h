@@ -1,6 +1,14 @@
 /* gstsrprobmeta.h: GstSrProbMeta, the coarse per-pixel class distribution
- * that `segnetinfer` attaches to each video frame. Public: applications link
- * libgstsegrankmeta-1.0 and read it with gst_buffer_get_sr_prob_meta(). */
+ * that `segnetinfer` attaches to each video frame, and optionally the
+ * frame's image descriptor (the net's pooled conv5 features). Public:
+ * applications link libgstsegrankmeta-1.0 and read it with
+ * gst_buffer_get_sr_prob_meta(), or from Python through
+ * GstSegrank-1.0.typelib:
+ *
+ *   meta = GstSegrank.prob_meta_get(buffer)
+ *   probs = GstSegrank.ProbMeta.get_probs(meta)            # C·h·w floats
+ *   desc = GstSegrank.ProbMeta.get_descriptor(meta)        # 2·256 floats, or []
+ */
 #ifndef GST_SR_PROB_META_H
 #define GST_SR_PROB_META_H
 
@@ -30,10 +38,20 @@ G_BEGIN_DECLS
  *   region's height and width.
  * @input_width: width of the net input the frame was resized to
  * @input_height: height of that input
+ * @n_descriptor: length of @descriptor, 0 when there is none
+ * @descriptor: (array length=n_descriptor) (nullable): the frame's image
+ *   descriptor, NULL when @n_descriptor is 0: the net's conv5 output (after
+ *   relu5) pooled over the whole map, per channel its mean then its
+ *   maximum: descriptor[c] = mean of channel c, descriptor[K + c] = its
+ *   maximum, K channels (2 × 256 values for SegNet, at any input size).
+ *   `svmrerank`'s classification features (image-level "is class c
+ *   present", "does c cover more than t" SVMs) are computed from it;
+ *   `segnetinfer` attaches it unless its `descriptor` property is FALSE
  *
- * Survives copies and scaling (the frame size and region are rescaled);
- * dropped by any other transformation (crop, flip, rotation), which would make
- * the geometry wrong.
+ * Survives copies and scaling (the frame size and region are rescaled; the
+ * descriptor, an image-level value, is kept as it is); dropped by any other
+ * transformation (crop, flip, rotation), which would make the geometry
+ * wrong.
  */
 typedef struct {
   GstMeta meta;
@@ -48,6 +66,8 @@ typedef struct {
   GstVideoRectangle region;
   guint input_width;
   guint input_height;
+  guint n_descriptor;
+  gfloat *descriptor;
 } GstSrProbMeta;
 
 GType gst_sr_prob_meta_api_get_type(void);
@@ -99,6 +119,29 @@ GstSrProbMeta *gst_sr_prob_meta_get(GstBuffer *buffer);
  *   class-major (C × h × w)
  */
 const gfloat *gst_sr_prob_meta_get_probs(const GstSrProbMeta *meta, gsize *n_values);
+
+/**
+ * gst_sr_prob_meta_set_descriptor:
+ * @meta: the meta
+ * @n_descriptor: number of values (0 removes the descriptor)
+ * @descriptor: (array length=n_descriptor) (nullable): the image descriptor
+ *   (see #GstSrProbMeta), copied; NULL only when @n_descriptor is 0
+ *
+ * Attaches (or replaces, or with 0 removes) the frame's image descriptor.
+ *
+ * Returns: FALSE (and leaves the meta unchanged) when a value is not finite
+ */
+gboolean gst_sr_prob_meta_set_descriptor(GstSrProbMeta *meta, guint n_descriptor, const gfloat *descriptor);
+
+/**
+ * gst_sr_prob_meta_get_descriptor:
+ * @meta: the meta
+ * @n_values: (out): n_descriptor (0 when the meta has no descriptor)
+ *
+ * Returns: (transfer none) (array length=n_values) (nullable): the image
+ *   descriptor (conv5 mean then max per channel), NULL when there is none
+ */
+const gfloat *gst_sr_prob_meta_get_descriptor(const GstSrProbMeta *meta, gsize *n_values);
 
 /**
  * gst_sr_prob_meta_get_class_name:

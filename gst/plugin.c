@@ -6,6 +6,7 @@
 #include "gstproposalscore.h"
 #include "gstsegnetinfer.h"
 #include "gstsegoverlay.h"
+#include "gstsvmrerank.h"
 
 static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ret = FALSE;
@@ -14,6 +15,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ret |= GST_ELEMENT_REGISTER(divmbest, plugin);
   ret |= GST_ELEMENT_REGISTER(proposalload, plugin);
   ret |= GST_ELEMENT_REGISTER(proposalscore, plugin);
+  ret |= GST_ELEMENT_REGISTER(svmrerank, plugin);
   return ret;
 }
 

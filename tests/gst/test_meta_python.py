@@ -1,6 +1,7 @@
 """Reads GstSrProbMeta and GstSrProposalMeta from Python through GObject
 introspection (GstSegrank-1.0.typelib): runs videotestsrc ! segnetinfer !
-appsink and checks the prob meta's fields and probabilities, then
+appsink and checks the prob meta's fields, probabilities and image descriptor (and that
+segnetinfer descriptor=false attaches none), then
 videotestsrc ! proposalload ! appsink on a proposal folder written here and
 checks the proposal meta's label maps, scores and ranks; with
 SEGRANK_UNARY_MODEL set, also videotestsrc ! divmbest ! appsink. Skips (77)
@@ -45,6 +46,17 @@ for cell in (0, 84, 168):
 names = [GstSegrank.ProbMeta.get_class_name(meta, k) for k in range(meta.n_classes)]
 assert names[3] == "Road", names
 print("class names:", ", ".join(names))
+# The image descriptor: conv5 mean then max per channel, 2 x 256 floats.
+desc = GstSegrank.ProbMeta.get_descriptor(meta)
+assert meta.n_descriptor == 512 and len(desc) == 512, (meta.n_descriptor, len(desc))
+assert all(0 <= desc[c] <= desc[256 + c] for c in range(256)), "a channel's mean exceeds its max"
+print(f"descriptor: {len(desc)} values, mean of means {sum(desc[:256]) / 256:.4g}")
+pipe.set_state(Gst.State.NULL)
+pipe = Gst.parse_launch("videotestsrc num-buffers=1 ! video/x-raw,format=RGB,width=96,height=72 ! "
+                        "segnetinfer descriptor=false ! appsink name=out")
+pipe.set_state(Gst.State.PLAYING)
+meta = GstSegrank.prob_meta_get(pipe.get_by_name("out").emit("pull-sample").get_buffer())
+assert meta.n_descriptor == 0 and not GstSegrank.ProbMeta.get_descriptor(meta), "descriptor=false attached one"
 pipe.set_state(Gst.State.NULL)
 
 
