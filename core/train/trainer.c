@@ -4,6 +4,7 @@
 
 #include <cairo.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdio.h>
@@ -767,9 +768,72 @@ static sr_status fold_manifest(const char *oof, const sr_dataset *ds, int folds,
                         path);
   } else {
     st = sr_atomic_write(path, text, strlen(text), err);
+    /* A new plan: checkpoints left by another plan's folds must not be resumed. */
+    for (int f = 0; f < folds && st == SR_OK; f++) {
+      char *mp = sr_fold_model_path(out, f), *ck = g_strdup_printf("%s.ckpt", mp);
+      if (g_file_test(ck, G_FILE_TEST_EXISTS)) {
+        fprintf(stderr, "%s: left by another fold plan, removed\n", ck);
+        g_unlink(ck);
+      }
+      g_free(mp), g_free(ck);
+    }
   }
   g_free(old), g_free(path), g_free(text);
   return st;
+}
+
+static bool node_holds_out(JsonObject *o, const char *name) {
+  for (; o; o = sr_json_get_obj(o, "init")) {
+    if (strcmp(sr_json_get_str(o, "source", ""), "segrank train")) continue;
+    JsonArray *a = sr_json_get_arr(o, "held_out");
+    bool found = false;
+    for (guint i = 0; a && i < json_array_get_length(a) && !found; i++) {
+      JsonNode *e = json_array_get_element(a, i);
+      found = JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING &&
+              !strcmp(json_node_get_string(e), name);
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+bool sr_provenance_holds_out(const char *provenance, const char *name) {
+  if (!provenance) return true;
+  JsonParser *p = json_parser_new();
+  bool ok = false;
+  if (json_parser_load_from_data(p, provenance, -1, NULL)) {
+    JsonNode *root = json_parser_get_root(p);
+    ok = root && JSON_NODE_HOLDS_OBJECT(root) && node_holds_out(json_node_get_object(root), name);
+  }
+  g_object_unref(p);
+  return ok;
+}
+
+/* Whether @m has seen none of the images of fold @f. */
+static bool model_holds_out_fold(const sr_model *m, const sr_dataset *ds, int f, const int *fold_of, char **first_seen) {
+  for (int i = 0; i < ds->n; i++)
+    if (fold_of[i] == f && !sr_provenance_holds_out(m->provenance, ds->names[i])) {
+      *first_seen = ds->names[i];
+      return false;
+    }
+  return true;
+}
+
+/* Whether @m's provenance says it was trained by `segrank train` as fold
+ * @f of @folds. */
+static bool is_fold_model(const sr_model *m, int f, int folds) {
+  JsonParser *p = json_parser_new();
+  bool ok = false;
+  if (m->provenance && json_parser_load_from_data(p, m->provenance, -1, NULL)) {
+    JsonNode *root = json_parser_get_root(p);
+    JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+    int pf, pk;
+    ok = o && !strcmp(sr_json_get_str(o, "source", ""), "segrank train") &&
+         sr_json_get_int(o, "fold", 0, 1 << 20, &pf) && sr_json_get_int(o, "folds", 0, 1 << 20, &pk) && pf == f &&
+         pk == folds;
+  }
+  g_object_unref(p);
+  return ok;
 }
 
 /* The provenance members that name fold @f and its held-out images. */
@@ -838,11 +902,18 @@ sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset 
     char *path = sr_fold_model_path(config->out, f), *ckpt = g_strdup_printf("%s.ckpt", path);
     char *prov = fold_provenance(train, folds, f, fold_of);
     sr_model *m = NULL;
+    char *seen = NULL;
     if (g_file_test(path, G_FILE_TEST_EXISTS)) {
       st = sr_model_load(path, &m, err);
-      if (st == SR_OK && !(m->provenance && strstr(m->provenance, prov)))
-        st = sr_error_set(err, SR_ERR_INVALID, "%s exists but was not trained as fold %d of this plan", path, f);
+      if (st == SR_OK && (!is_fold_model(m, f, folds) || !model_holds_out_fold(m, train, f, fold_of, &seen)))
+        st = sr_error_set(err, SR_ERR_INVALID, "%s exists but was not trained as fold %d of this plan%s%s", path, f,
+                          seen ? ": it saw " : "", seen ? seen : "");
       if (st == SR_OK) fprintf(stderr, "fold %d/%d: %s exists, not retrained\n", f + 1, folds, path);
+    } else if (!model_holds_out_fold(proto, train, f, fold_of, &seen)) {
+      st = sr_error_set(err, SR_ERR_INVALID,
+                        "fold %d: the starting model was trained on %s, one of the fold's held-out images "
+                        "(start each fold from a model that did not see it, e.g. --init ce.fold{fold}.srmodel)",
+                        f, seen);
     } else {
       m = sr_model_copy(proto); /* every fold starts from the same weights */
       fprintf(stderr, "fold %d/%d: %d training images, %d held out\n", f + 1, folds, ni, no);

@@ -64,6 +64,13 @@ void sr_fold_plan(const sr_dataset *ds, int folds, int *fold_of);
 sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset *train, int folds, int only_fold,
                          const sr_train_config *cfg, bool *complete, sr_error *err);
 
+/* Whether a model with @provenance (its JSON text, nullable) never trained
+ * on the image @name: every model in its history made by `segrank train`
+ * (the provenance itself and its "init" chain) lists @name in "held_out".
+ * Models not made by `segrank train` (random starts, Caffe imports) have
+ * seen no image of the split. */
+bool sr_provenance_holds_out(const char *provenance, const char *name);
+
 /* The file names sr_train_folds uses for @out (cfg->out): OUT.fold<f>.srmodel
  * and OUT.oof (g_free them). */
 char *sr_fold_model_path(const char *out, int fold);

@@ -297,6 +297,23 @@ static void check_folds(sr_backend *b, sr_rng *rng) {
   printf("folds: accuracy on a fold's own training images %.2f, out of fold %.2f (chance 0.5)\n", in_acc, out_acc);
   CHECK(in_acc >= 0.9, "fold models did not learn their training images (%.2f)", in_acc);
   CHECK(out_acc <= 0.75, "out-of-fold predictions know the held-out images (%.2f): a leak", out_acc);
+  /* Starting a fold from a model that trained on its held-out images is
+   * refused: fold 0's model saw fold 1's images. */
+  {
+    char *f0 = g_strdup_printf("%s/k.fold0.srmodel", dir), *k2 = g_strdup_printf("%s/k2.srmodel", dir);
+    sr_model *seen = NULL;
+    CHECK(sr_model_load(f0, &seen, &err) == SR_OK, "%s", err.msg);
+    sr_train_config c2 = kc;
+    c2.out = k2;
+    CHECK(seen && sr_train_folds(seen, b, &ds, 2, 1, &c2, &complete, &err) == SR_ERR_INVALID &&
+              strstr(err.msg, "held-out"),
+          "a start that saw the held-out images: %s", err.msg);
+    CHECK(!sr_provenance_holds_out(seen->provenance, ds.names[QN - 1]) &&
+              sr_provenance_holds_out(seen->provenance, ds.names[0]),
+          "provenance hold-out check");
+    sr_model_free(seen);
+    g_free(f0), g_free(k2);
+  }
   /* A rerun finds the models and does not retrain; another plan is refused. */
   CHECK(sr_train_folds(proto, b, &ds, 2, -1, &kc, &complete, &err) == SR_OK && complete, "rerun: %s", err.msg);
   CHECK(sr_train_folds(proto, b, &ds, 3, 0, &kc, &complete, &err) == SR_ERR_INVALID && strstr(err.msg, "folds.json"),

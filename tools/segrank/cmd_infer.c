@@ -27,11 +27,12 @@ static int write_final(final_stage *fs, sr_net *net, const sr_image *img, const 
   int best = 0, rc = 0;
   sr_status st = sr_proposer_run(fs->proposer, img, NULL, &set, NULL, &err);
   if (st == SR_OK && fs->ranker) {
-    float desc[4096];
     const sr_tensor *tap = sr_net_tap(net);
     int dims = tap ? sr_image_descriptor_dims(tap) : 0;
-    if (tap && dims <= 4096) sr_image_descriptor(tap, 0, desc);
-    st = sr_ranker_score_set(fs->ranker, &set, &d, tap ? desc : NULL, dims, fs->m, NULL, &best, &err);
+    float *desc = dims ? malloc(sizeof(float) * dims) : NULL;
+    if (desc) sr_image_descriptor(tap, 0, desc);
+    st = sr_ranker_score_set(fs->ranker, &set, &d, desc, desc ? dims : 0, fs->m, NULL, &best, &err);
+    free(desc);
   } else if (st == SR_OK) {
     sr_kl_score_params par;
     sr_kl_score_params_default(&par);
@@ -101,7 +102,7 @@ int cmd_infer(int argc, char **argv) {
       {"unary", 'u', 0, G_OPTION_ARG_FILENAME, &unary,
        "Also run the proposal source with this unary model (`default`: the shipped one) and write NAME.final.png", "U"},
       {"ranker", 'r', 0, G_OPTION_ARG_FILENAME, &ranker, "With --unary: pick with this trained ranker (default: eq. 17)", "R"},
-      {"num-proposals", 'M', 0, G_OPTION_ARG_INT, &num, "With --unary: DivMBest solutions, all scored (default 10; 30 with --ranker, as trained)", "M"},
+      {"num-proposals", 'M', 0, G_OPTION_ARG_INT, &num, "With --unary: DivMBest solutions, all scored (default 10; with --ranker, the M it was trained with)", "M"},
       {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Compute backend: cpu, ref (default cpu)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Net input W or WxH (default: the model's)", "S"},
@@ -142,15 +143,23 @@ int cmd_infer(int argc, char **argv) {
   } else if (unary) {
     sr_proposer_params pp;
     sr_proposer_params_default(&pp);
-    pp.num_solutions = num > 0 ? num : ranker ? 30 : pp.num_solutions;
     pp.threads = threads;
+    if (ranker && sr_ranker_load(ranker, m->classes, m->n_classes, &fs.ranker, &err) != SR_OK) {
+      rc = cli_fail(&err);
+      goto run;
+    }
+    int trained_m = fs.ranker ? cli_ranker_m(fs.ranker) : 0;
+    pp.num_solutions = num > 0 ? num : trained_m > 0 ? trained_m : pp.num_solutions;
+    if (trained_m && trained_m != pp.num_solutions)
+      fprintf(stderr, "segrank infer: warning: %s was trained with M = %d, run here with M = %d\n", ranker, trained_m,
+              pp.num_solutions);
     fs.m = pp.num_solutions;
     if (sr_unary_model_load(strcmp(unary, "default") ? unary : sr_default_unary_model_path(), &um, &err) != SR_OK ||
         sr_proposer_new(um, &pp, &fs.proposer, &err) != SR_OK ||
-        (ranker && sr_ranker_load(ranker, m->classes, m->n_classes, &fs.ranker, &err) != SR_OK) ||
         (fs.ranker && sr_ranker_classifier(fs.ranker) && sr_net_set_tap(net, SR_IMAGE_DESCRIPTOR_LAYER, &err) != SR_OK))
       rc = cli_fail(&err);
   }
+run:;
   sr_tensor input = {0}, probs = {0};
   sr_tensor_alloc(&input, 1, 3, in_h, in_w);
   for (int i = 1; i < argc && !rc; i++) rc = infer_one(net, m, argv[i], out_dir, in_w, in_h, &input, &probs, &fs);

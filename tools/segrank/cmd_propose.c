@@ -56,6 +56,12 @@ int cmd_propose(int argc, char **argv) {
   const char *upath = unary ? unary : sr_default_unary_model_path();
   if (sr_unary_model_load(upath, &um, &err) != SR_OK) return cli_fail(&err);
   int c = sr_unary_model_n_classes(um);
+  if (folds && !cli_unary_holds_out_fold(um, fold, folds)) {
+    fprintf(stderr, "segrank propose: %s was not trained with fold %d of %d held out (segrank train-unary --folds %d "
+                    "--fold %d): its proposals for the fold would be in-sample\n", upath, fold, folds, folds, fold);
+    sr_unary_model_free(um);
+    return 1;
+  }
   sr_dataset all, ds;
   fprintf(stderr, "reading %s (%s)…\n", dataset, split);
   if (sr_dataset_open(dataset, split, c, FALSE, &all, &err) != SR_OK) {

@@ -129,10 +129,14 @@ int cmd_train_ranker(int argc, char **argv) {
   gchar **cs = g_strsplit(c_list, ",", -1);
   int n_c = (int)g_strv_length(cs), rc = 0;
   double *cvals = g_new(double, n_c > 0 ? n_c : 1);
-  for (int j = 0; j < n_c; j++) cvals[j] = g_ascii_strtod(cs[j], NULL);
+  for (int j = 0; j < n_c; j++) {
+    char *end;
+    cvals[j] = g_ascii_strtod(cs[j], &end);
+    if (end == cs[j] || *end || !isfinite(cvals[j]) || !(cvals[j] > 0)) n_c = 0; /* reported below */
+  }
   g_strfreev(cs);
   if (!dataset || !dir || !folds || !out || m < 2 || n_c < 1) {
-    fprintf(stderr, "segrank train-ranker: needs --dataset, --proposals, --folds, -o (and -M >= 2, --C)\n");
+    fprintf(stderr, "segrank train-ranker: needs --dataset, --proposals, --folds, -o (and -M >= 2, --C: positive numbers)\n");
     g_string_free(command, TRUE), g_free(cvals);
     return 2;
   }
@@ -158,10 +162,12 @@ int cmd_train_ranker(int argc, char **argv) {
   if (ranker_inputs_from_net(net_model, &ds, threads, &full, &err) != SR_OK) goto fail;
   fprintf(stderr, "out-of-fold nets (%s)…\n", folds);
   if (ranker_inputs_from_folds(folds, &ds, threads, &oof, &err) != SR_OK) goto fail;
-  if (oof.k != k || oof.dims != full.dims) {
-    err = (sr_error){SR_ERR_INVALID, ""};
-    g_snprintf(err.msg, sizeof err.msg, "the fold nets (%d classes) do not match %s (%d classes)", oof.k,
-               model ? model : "the shipped model", k);
+  if (oof.k != k || oof.dims != full.dims || oof.h != full.h || oof.w != full.w) {
+    /* The KL features sum over the grid: the fold nets must see the frames as the deployment net does. */
+    sr_error_set(&err, SR_ERR_INVALID,
+                 "the fold nets (%d classes, %dx%d map, %d-value descriptor) do not match %s (%d, %dx%d, %d): "
+                 "train the folds at the deployment net's input size",
+                 oof.k, oof.w, oof.h, oof.dims, model ? model : "the shipped model", k, full.w, full.h, full.dims);
     goto fail;
   }
   cov = gt_coverage(&ds, k);
@@ -173,7 +179,7 @@ int cmd_train_ranker(int argc, char **argv) {
   if (oof_classifier(&oof, cov, &cp, scores, thr, &err) != SR_OK) goto fail;
   if (sr_image_classifier_train(full.desc, ds.n, full.dims, cov, k, &cp, &deploy, &err) != SR_OK) goto fail;
   fprintf(stderr, "features of the first %d proposals…\n", m);
-  if (ranker_study_build(&ds, dir, m, &oof, scores, thr, net_model->classes, &study, &err) != SR_OK) goto fail;
+  if (ranker_study_build(&ds, dir, m, &oof, scores, thr, net_model->classes, NULL, &study, &err) != SR_OK) goto fail;
 
   int *pick = g_new(int, ds.n), *pmap = g_new(int, ds.n), *peq = g_new(int, ds.n), *por = g_new(int, ds.n);
   bool *use = g_new(bool, ds.n);

@@ -63,13 +63,17 @@ static int report_rankers(char **paths, const sr_model *nm, const sr_dataset *ds
       rc = cli_fail(&err);
       break;
     }
+    int trained_m = cli_ranker_m(rk);
+    if (trained_m && trained_m != m)
+      fprintf(stderr, "segrank rerank: warning: %s was trained with M = %d, scored here with M = %d "
+                      "(source.consensus depends on M)\n", paths[r], trained_m, m);
     const sr_image_classifier *c = sr_ranker_classifier(rk);
     for (int i = 0; i < ds->n && c && !rc; i++) {
       if (sr_image_classifier_predict(c, in.desc + (size_t)i * in.dims, in.dims, cls + (size_t)i * no, &err) != SR_OK)
         rc = cli_fail(&err);
       memcpy(thr + (size_t)i * nt, sr_image_classifier_thresholds(c), sizeof(float) * nt);
     }
-    if (!rc && ranker_study_build(ds, dir, m, &in, c ? cls : NULL, c ? thr : NULL, nm->classes, &st, &err) != SR_OK)
+    if (!rc && ranker_study_build(ds, dir, m, &in, c ? cls : NULL, c ? thr : NULL, nm->classes, sr_ranker_feature_params(rk), &st, &err) != SR_OK)
       rc = cli_fail(&err);
     if (!rc) {
       if (vmap < 0) {

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "io/json_fields.h"
 #include "sr_config.h"
 
 static const struct {
@@ -118,6 +119,33 @@ void cli_fold_subset(const sr_dataset *ds, int folds, int fold, gboolean held_ou
     if ((plan[i] == fold) == held_out) idx[n++] = i;
   sr_dataset_subset(ds, idx, n, out);
   g_free(plan), g_free(idx);
+}
+
+/* The JSON object of @text, or NULL (unref the parser). */
+static JsonObject *parse_object(const char *text, JsonParser **p) {
+  *p = json_parser_new();
+  if (!text || !json_parser_load_from_data(*p, text, -1, NULL)) return NULL;
+  JsonNode *root = json_parser_get_root(*p);
+  return root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+}
+
+gboolean cli_unary_holds_out_fold(const sr_unary_model *m, int fold, int folds) {
+  JsonParser *p;
+  JsonObject *o = parse_object(sr_unary_model_provenance(m), &p);
+  char want[64];
+  snprintf(want, sizeof want, "fold %d of %d", fold, folds);
+  gboolean ok = o && !strcmp(sr_json_get_str(o, "holdout_fold", ""), want);
+  g_object_unref(p);
+  return ok;
+}
+
+int cli_ranker_m(const sr_ranker *r) {
+  JsonParser *p;
+  JsonObject *o = parse_object(sr_ranker_provenance(r), &p);
+  int m = 0;
+  if (!o || !sr_json_get_int(o, "M", 1, 1 << 20, &m)) m = 0;
+  g_object_unref(p);
+  return m;
 }
 
 static void usage(FILE *f) {

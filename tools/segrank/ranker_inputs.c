@@ -42,15 +42,25 @@ static void tapped_close(tapped_net *t) {
   sr_tensor_clear(&t->in), sr_tensor_clear(&t->probs);
 }
 
-/* Runs the net on @img: t->probs and the descriptor in @desc. */
-static sr_status tapped_run(tapped_net *t, const sr_image *img, float *desc, sr_error *err) {
+/* Runs the net on @img: t->probs and the descriptor in @desc, which holds
+ * @cap floats; a descriptor of another length than @expect (> 0) or longer
+ * than @cap is an error. */
+static sr_status tapped_run(tapped_net *t, const sr_image *img, float *desc, int cap, int expect, sr_error *err) {
   const sr_pixel_layout rgb = {3, 0, 1, 2};
   sr_preprocess(img->data, img->width, img->height, img->width * 3, rgb, t->m->mean_bgr, t->m->input_w,
                 t->m->input_h, t->in.data);
   sr_status st = sr_net_forward(t->net, &t->in, &t->probs, err);
-  if (st == SR_OK) sr_image_descriptor(sr_net_tap(t->net), 0, desc);
-  return st;
+  if (st != SR_OK) return st;
+  const sr_tensor *tap = sr_net_tap(t->net);
+  int dims = sr_image_descriptor_dims(tap);
+  if ((expect > 0 && dims != expect) || dims > cap)
+    return sr_error_set(err, SR_ERR_INVALID, "descriptor of %d values where %d were expected (conv5 of another width?)",
+                        dims, expect > 0 ? expect : cap);
+  sr_image_descriptor(tap, 0, desc);
+  return SR_OK;
 }
+
+enum { FIRST_DESC_CAP = 1 << 16 }; /* the first image's descriptor, before the shapes are known */
 
 /* Sizes @r for @n images after the first pass has shown the shapes. */
 static sr_status size_inputs(ranker_inputs *r, int n, const tapped_net *t, sr_error *err) {
@@ -67,10 +77,11 @@ sr_status ranker_inputs_from_net(const sr_model *m, const sr_dataset *ds, int th
   tapped_net t;
   sr_status st = tapped_open(m, threads, &t, err);
   double t0 = cli_now_s();
-  float *d0 = NULL;
+  float *d0 = malloc(sizeof(float) * FIRST_DESC_CAP);
+  if (!d0) st = sr_error_set(err, SR_ERR_NOMEM, "out of memory");
   for (int i = 0; i < ds->n && st == SR_OK; i++) {
-    if (i == 0) d0 = malloc(sizeof(float) * 4096);
-    st = tapped_run(&t, &ds->images[i], i ? out->desc + (size_t)i * out->dims : d0, err);
+    st = i ? tapped_run(&t, &ds->images[i], out->desc + (size_t)i * out->dims, out->dims, out->dims, err)
+           : tapped_run(&t, &ds->images[i], d0, FIRST_DESC_CAP, 0, err);
     if (st == SR_OK && i == 0) {
       st = size_inputs(out, ds->n, &t, err);
       if (st == SR_OK) memcpy(out->desc, d0, sizeof(float) * out->dims);
@@ -141,24 +152,6 @@ static sr_status read_plan(const char *path, const sr_dataset *ds, int *folds, i
   return st;
 }
 
-/* Whether fold model @m's provenance lists @name as held out. */
-static gboolean held_out_by(const sr_model *m, const char *name) {
-  if (!m->provenance) return FALSE;
-  JsonParser *p = json_parser_new();
-  gboolean found = FALSE;
-  if (json_parser_load_from_data(p, m->provenance, -1, NULL)) {
-    JsonNode *root = json_parser_get_root(p);
-    JsonArray *a = JSON_NODE_HOLDS_OBJECT(root) ? sr_json_get_arr(json_node_get_object(root), "held_out") : NULL;
-    for (guint i = 0; a && i < json_array_get_length(a) && !found; i++) {
-      JsonNode *e = json_array_get_element(a, i);
-      found = JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING &&
-              !strcmp(json_node_get_string(e), name);
-    }
-  }
-  g_object_unref(p);
-  return found;
-}
-
 sr_status ranker_inputs_from_folds(const char *folds_out, const sr_dataset *ds, int threads, ranker_inputs *out,
                                    sr_error *err) {
   memset(out, 0, sizeof *out);
@@ -166,8 +159,9 @@ sr_status ranker_inputs_from_folds(const char *folds_out, const sr_dataset *ds, 
   char **models = NULL;
   int folds = 0;
   int *fold_of = malloc(sizeof(int) * ds->n);
-  sr_status st = read_plan(plan, ds, &folds, fold_of, &models, err);
-  float *d0 = malloc(sizeof(float) * 4096);
+  float *d0 = malloc(sizeof(float) * FIRST_DESC_CAP);
+  sr_status st = fold_of && d0 ? read_plan(plan, ds, &folds, fold_of, &models, err)
+                               : sr_error_set(err, SR_ERR_NOMEM, "out of memory");
   double t0 = cli_now_s();
   for (int f = 0; f < folds && st == SR_OK; f++) {
     sr_model *m = NULL;
@@ -176,7 +170,8 @@ sr_status ranker_inputs_from_folds(const char *folds_out, const sr_dataset *ds, 
     if (st == SR_OK) st = tapped_open(m, threads, &t, err);
     for (int i = 0; i < ds->n && st == SR_OK; i++) {
       float *slot = out->fold_desc ? out->fold_desc + ((size_t)f * ds->n + i) * out->dims : d0;
-      st = tapped_run(&t, &ds->images[i], slot, err);
+      st = out->fold_desc ? tapped_run(&t, &ds->images[i], slot, out->dims, out->dims, err)
+                          : tapped_run(&t, &ds->images[i], slot, FIRST_DESC_CAP, 0, err);
       if (st == SR_OK && !out->fold_desc) { /* first pass: now the shapes are known */
         st = size_inputs(out, ds->n, &t, err);
         out->folds = folds, out->fold = fold_of, fold_of = NULL;
@@ -184,14 +179,14 @@ sr_status ranker_inputs_from_folds(const char *folds_out, const sr_dataset *ds, 
         if (st == SR_OK && !out->fold_desc) st = sr_error_set(err, SR_ERR_NOMEM, "out of memory for descriptors");
         if (st == SR_OK) memcpy(out->fold_desc + (size_t)i * out->dims, d0, sizeof(float) * out->dims);
       }
-      if (st != SR_OK || out->fold[i] != f) goto progress;
-      if (t.probs.c != out->k || t.probs.h != out->h || t.probs.w != out->w) {
+      if (st == SR_OK && (t.probs.c != out->k || t.probs.h != out->h || t.probs.w != out->w)) {
         st = sr_error_set(err, SR_ERR_INVALID, "%s: output %dx%dx%d differs from fold 0's", models[f], t.probs.c,
                           t.probs.h, t.probs.w);
         break;
       }
-      if (!held_out_by(m, ds->names[i])) {
-        st = sr_error_set(err, SR_ERR_INVALID, "%s: its provenance does not hold %s out: it may have trained on it",
+      if (st != SR_OK || out->fold[i] != f) goto progress;
+      if (!sr_provenance_holds_out(m->provenance, ds->names[i])) {
+        st = sr_error_set(err, SR_ERR_INVALID, "%s: it, or a model it was trained from, did not hold %s out: it may have trained on it",
                           models[f], ds->names[i]);
         break;
       }

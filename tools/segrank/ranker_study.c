@@ -33,7 +33,8 @@ static int group_of(ranker_study *st, const char *name) {
 }
 
 sr_status ranker_study_build(const sr_dataset *ds, const char *dir, int m, const ranker_inputs *in, const float *cls,
-                             const float *thr, const sr_class *classes, ranker_study *st, sr_error *err) {
+                             const float *thr, const sr_class *classes, const sr_rerank_feature_params *par,
+                             ranker_study *st, sr_error *err) {
   memset(st, 0, sizeof *st);
   const int k = in->k;
   st->n = ds->n, st->m = m, st->k = k;
@@ -58,6 +59,7 @@ sr_status ranker_study_build(const sr_dataset *ds, const char *dir, int m, const
   }
   sr_rerank_feature_params fp;
   sr_rerank_feature_params_default(&fp);
+  if (par) fp = *par;
   sr_confusion conf;
   sr_confusion_init(&conf, k);
   double t0 = cli_now_s();

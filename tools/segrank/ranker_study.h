@@ -30,9 +30,11 @@ typedef struct {
 /* Builds the study of @ds (labels) with the proposals in @dir (first @m per
  * image), the net inputs @in and the classifier's decision values @cls
  * (n × 5C) with the thresholds that go with them @thr (n × 4C; both NULL:
- * the classification features are 0). */
+ * the classification features are 0), with the feature parameters @fp
+ * (NULL: the defaults; a ranker's own when evaluating it). */
 sr_status ranker_study_build(const sr_dataset *ds, const char *dir, int m, const ranker_inputs *in, const float *cls,
-                             const float *thr, const sr_class *classes, ranker_study *st, sr_error *err);
+                             const float *thr, const sr_class *classes, const sr_rerank_feature_params *fp,
+                             ranker_study *st, sr_error *err);
 void ranker_study_clear(ranker_study *st);
 
 /* The columns of the study's features that a ranker of @groups uses, in its
