@@ -15,6 +15,7 @@ def main():
     out, m = sys.argv[1], sys.argv[2]
     rows = []
     nets = [("ce", "CE"), ("uoi", "UOI (shipped)"), ("uoice", "UOI+CE")]
+    nets = [(t, l) for t, l in nets if os.path.exists(os.path.join(out, "kl-%s.json" % t))]
     for tag, label in nets:
         ev = load(out, "eval-%s.json" % tag)
         for up in ("naive", "superpixel", "bilinear"):

@@ -55,7 +55,7 @@ static sr_status oof_classifier(const ranker_inputs *in, const double *cov, cons
 
 /* Trains a ranker of @groups with @C on the images with @use[i]. */
 static sr_status fit(const ranker_study *s, unsigned groups, const sr_class *classes, const sr_image_classifier *cls,
-                     double C, const bool *use, sr_ranker **out, sr_error *err) {
+                     const sr_ranker_train_params *base, double C, const bool *use, sr_ranker **out, sr_error *err) {
   const int nc = sr_rerank_feature_dim(groups, s->k);
   int *cols = malloc(sizeof(int) * nc), ne = 0;
   ranker_study_columns(s, groups, cols);
@@ -67,8 +67,7 @@ static sr_status fit(const ranker_study *s, unsigned groups, const sr_class *cla
     ranker_study_rows(s, i, cols, nc, r);
     ex[ne++] = (sr_ranker_example){s->count[i], r, s->iou + (size_t)i * s->m};
   }
-  sr_ranker_train_params tp;
-  sr_ranker_train_params_default(&tp);
+  sr_ranker_train_params tp = *base;
   tp.C = C;
   sr_status st = sr_ranker_new(groups, classes, s->k, NULL, (groups & SR_RERANK_CLS) ? cls : NULL, out, err);
   if (st == SR_OK) st = sr_ranker_train(*out, ex, ne, &tp, err);
@@ -95,6 +94,8 @@ int cmd_train_ranker(int argc, char **argv) {
   char **group_sets = NULL;
   int m = 30, threads = 0;
   double cls_c = 1;
+  sr_ranker_train_params tp;
+  sr_ranker_train_params_default(&tp);
   GOptionEntry entries[] = {
       {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR, voc:DIR or folder:IMAGES,LABELS", "SPEC"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Training split (default train)", "S"},
@@ -108,6 +109,10 @@ int cmd_train_ranker(int argc, char **argv) {
        "Feature groups, comma-separated from segnet, cls, source, or all (default); repeat to train one ranker per set",
        "G"},
       {"C", 'C', 0, G_OPTION_ARG_STRING, &c_list, "Ranking-SVM C values tried by cross-validation (default 0.001,0.01,0.1,1,10)", "LIST"},
+      {"margin", 0, 0, G_OPTION_ARG_DOUBLE, &tp.margin,
+       "Pairs whose per-image IoU differs by less than this (IoU points) are skipped (default 0.5)", "P"},
+      {"max-pairs", 0, 0, G_OPTION_ARG_INT, &tp.max_pairs,
+       "Pairs per image at most, those with the image's best proposal first (default 200; 0: all)", "N"},
       {"classifier-C", 0, 0, G_OPTION_ARG_DOUBLE, &cls_c, "C of the image classifiers (default 1)", "C"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads for the nets (0 = all cores)", "N"},
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
@@ -205,7 +210,7 @@ int cmd_train_ranker(int argc, char **argv) {
       for (int q = 0; q < study.n_groups && !rc; q++) {
         for (int i = 0; i < ds.n; i++) use[i] = study.group[i] != q;
         sr_ranker *r = NULL;
-        if (fit(&study, masks[g], net_model->classes, deploy, cvals[j], use, &r, &err) != SR_OK) {
+        if (fit(&study, masks[g], net_model->classes, deploy, &tp, cvals[j], use, &r, &err) != SR_OK) {
           rc = cli_fail(&err);
           break;
         }
@@ -230,10 +235,10 @@ int cmd_train_ranker(int argc, char **argv) {
       printf(")\nchosen C %g (pooled %.2f); training on all %d images\n", best_c, best_v, ds.n);
       sr_ranker *r = NULL;
       char *path = output_path(out, masks[g], n_sets), *esc = g_strescape(command->str, NULL);
-      char *prov = g_strdup_printf("{\"source\":\"segrank train-ranker\",\"command\":\"%s\",\"M\":%d,\"C\":%g,"
+      char *prov = g_strdup_printf("{\"source\":\"segrank train-ranker\",\"command\":\"%s\",\"M\":%d,\"C\":%g,\"margin\":%g,\"max_pairs\":%d,"
                                    "\"cv_pooled_miou\":%s,\"train_images\":%d,\"folds\":%d,\"segrank_version\":\"%s\"}",
-                                   esc, m, best_c, cvjs->str, ds.n, oof.folds, SR_VERSION);
-      if (fit(&study, masks[g], net_model->classes, deploy, best_c, NULL, &r, &err) != SR_OK ||
+                                   esc, m, best_c, tp.margin, tp.max_pairs, cvjs->str, ds.n, oof.folds, SR_VERSION);
+      if (fit(&study, masks[g], net_model->classes, deploy, &tp, best_c, NULL, &r, &err) != SR_OK ||
           sr_ranker_set_provenance(r, prov, &err) != SR_OK || sr_ranker_save(r, path, &err) != SR_OK)
         rc = cli_fail(&err);
       else
