@@ -42,12 +42,14 @@
  * frame is checked.
  *
  * Only the first `num-proposals` proposals (in the meta's order: rank order
- * for divmbest) are scored, all when it is 0. A ranker is trained for a
- * given number of proposals M: its "source.consensus" feature (the mean
- * agreement of a proposal with the other scored ones) depends on how many
- * are scored, so set `num-proposals` to the M the ranker was trained with
- * (`segrank train-ranker`'s M, stored in the file's provenance) and give it
- * at least that many proposals.
+ * for divmbest) are scored. A ranker is trained for a given number of
+ * proposals M (`segrank train-ranker`'s M, stored in the file's
+ * provenance): its "source.consensus" feature (the mean agreement of a
+ * proposal with the other scored ones) depends on how many are scored. So
+ * `num-proposals` 0 (the default) scores the ranker's own M (all proposals
+ * when its provenance does not say), and a different number, or a frame
+ * with fewer proposals than the ranker's M, is scored but posts a warning
+ * once per stream: give it at least M proposals (divmbest num-solutions).
  *
  * - A frame without proposals (no #GstSrProposalMeta, or one with none)
  *   gets the net's own output as its final segmentation: the coarse
@@ -113,6 +115,7 @@ static gboolean gst_svm_rerank_start(GstBaseTransform *trans) {
   gchar *path = g_strdup(self->prop_ranker ? self->prop_ranker : sr_default_ranker_path());
   GST_OBJECT_UNLOCK(self);
   self->warned_no_proposals = self->warned_void_proposal = self->warned_no_output = self->noted_size = FALSE;
+  self->warned_m = FALSE;
 
   release_ranker(self);
   sr_error err = {0};
@@ -125,13 +128,14 @@ static gboolean gst_svm_rerank_start(GstBaseTransform *trans) {
   self->groups = sr_ranker_groups(self->ranker);
   self->descriptor_dim = sr_ranker_descriptor_dim(self->ranker);
   self->n_classes = (guint)sr_ranker_n_classes(self->ranker);
+  self->trained_m = sr_ranker_trained_m(self->ranker);
   const sr_class *classes = sr_ranker_classes(self->ranker);
   self->class_names = g_new0(gchar *, self->n_classes + 1);
   for (guint c = 0; c < self->n_classes; c++) self->class_names[c] = g_strdup(classes[c].name);
   char groups[24];
-  GST_INFO_OBJECT(self, "loaded %s: groups %s, %d features, %u classes, descriptor %d", path,
+  GST_INFO_OBJECT(self, "loaded %s: groups %s, %d features, %u classes, descriptor %d, trained with M %d", path,
                   sr_rerank_groups_format(self->groups, groups, sizeof groups), sr_ranker_dim(self->ranker),
-                  self->n_classes, self->descriptor_dim);
+                  self->n_classes, self->descriptor_dim, self->trained_m);
   return TRUE;
 }
 
@@ -286,7 +290,16 @@ static GstFlowReturn gst_svm_rerank_transform_ip(GstBaseTransform *trans, GstBuf
 
   GstSrProposalMeta *prm = gst_buffer_get_sr_proposal_meta(buf);
   guint n = prm ? prm->n_proposals : 0;
+  if (num <= 0) num = self->trained_m;
   guint m = num <= 0 || (guint)num > n ? n : (guint)num;
+  if (n > 0 && self->trained_m > 0 && m != (guint)self->trained_m && !self->warned_m) {
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Scoring a different number of proposals than the ranker was trained with."),
+                        ("%s was trained with M = %d proposals per frame; this frame's %u of %u proposals are scored "
+                         "(num-proposals %d): its consensus feature then means something else. Give it M proposals "
+                         "(divmbest num-solutions) and leave num-proposals at 0.",
+                         self->ranker_path, self->trained_m, m, n, num));
+    self->warned_m = TRUE;
+  }
   gdouble *costs = g_new(gdouble, MAX(m, 1));
   gint best = -1;
   if (m > 0) {
@@ -395,8 +408,9 @@ static void gst_svm_rerank_class_init(GstSvmRerankClass *klass) {
       gobject_class, PROP_NUM_PROPOSALS,
       g_param_spec_int("num-proposals", "Number of proposals",
                        "Score the first N proposals of each frame, in the proposal meta's order (rank order for "
-                       "divmbest); 0: all. Use the M the ranker was trained with: its consensus feature depends "
-                       "on it",
+                       "divmbest); 0: the M the ranker was trained with (its provenance), all when it does not say. "
+                       "Another N, or fewer proposals than M, is scored with a warning: the consensus feature "
+                       "depends on M",
                        0, G_MAXINT, PROP_NUM_PROPOSALS_DEFAULT,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
 

@@ -28,9 +28,10 @@ struct _GstSvmRerank {
   guint n_classes;
   unsigned groups;      /* its feature groups (SR_RERANK_*) */
   gint descriptor_dim;  /* the descriptor length its classifier takes, 0 without */
+  gint trained_m;       /* the M it was trained with (its provenance), 0 unknown */
 
   /* Once-per-stream warnings and notes, reset in start(). */
-  gboolean warned_no_proposals, warned_void_proposal, warned_no_output, noted_size;
+  gboolean warned_no_proposals, warned_void_proposal, warned_no_output, noted_size, warned_m;
 };
 
 GST_ELEMENT_REGISTER_DECLARE(svmrerank);

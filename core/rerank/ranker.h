@@ -60,6 +60,11 @@ const float *sr_ranker_std(const sr_ranker *r);
  * value, else SR_ERR_INVALID; NULL clears. */
 const char *sr_ranker_provenance(const sr_ranker *r);
 sr_status sr_ranker_set_provenance(sr_ranker *r, const char *json, sr_error *err);
+/* The number of proposals per image M the ranker was trained with (the
+ * integer "M" of its provenance object, as `segrank train-ranker` writes
+ * it), 0 when the provenance does not say. Score it with the same M: the
+ * source.consensus feature depends on it. */
+int sr_ranker_trained_m(const sr_ranker *r);
 
 /* Scores @n proposals' raw features (n × dim) into @scores (nullable) and
  * the index of the highest in @best (ties: the lower index). Non-finite

@@ -404,6 +404,19 @@ static sr_status parse(reader *r, JsonObject *o, const sr_class *expect, int n_e
   return st;
 }
 
+int sr_ranker_trained_m(const sr_ranker *r) {
+  const char *prov = sr_ranker_provenance(r);
+  if (!prov) return 0;
+  JsonParser *p = json_parser_new();
+  int m = 0;
+  if (json_parser_load_from_data(p, prov, -1, NULL)) {
+    JsonNode *root = json_parser_get_root(p);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root) || !sr_json_get_int(json_node_get_object(root), "M", 1, 1 << 20, &m)) m = 0;
+  }
+  g_object_unref(p);
+  return m;
+}
+
 sr_status sr_ranker_load(const char *path, const sr_class *expect, int n_expect, sr_ranker **out, sr_error *err) {
   *out = NULL;
   reader r = {path, err};

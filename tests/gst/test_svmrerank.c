@@ -10,7 +10,9 @@
  * exactly the negated sr_ranker_score_set scores of the same ranker file,
  * num-proposals limits the scored set; a void-everywhere proposal costs +inf
  * and the rest are scored as a set without it; frames without proposals
- * get the net's own bilinear argmax with one warning; a ranker whose classes
+ * get the net's own bilinear argmax with one warning; num-proposals 0 scores
+ * the M in the ranker's provenance, and another number or fewer proposals
+ * than M warn once; a ranker whose classes
  * differ from the frames', a missing or garbage ranker file, a segnet
  * ranker without the net, a cls ranker without (or with a wrong-sized)
  * descriptor are errors naming the cause; $SEGRANK_RANKER is the default
@@ -433,6 +435,87 @@ GST_START_TEST(test_picks_ranker_best) {
 }
 GST_END_TEST;
 
+/* A copy of the source ranker whose provenance says it was trained with @m
+ * proposals (NULL provenance for m 0). */
+static gchar *ranker_with_m(int m, const char *file) {
+  sr_ranker *r = NULL;
+  sr_error err = {0};
+  fail_unless(sr_ranker_load(source_ranker, NULL, 0, &r, &err) == SR_OK, "%s", err.msg);
+  gchar *prov = g_strdup_printf("{\"source\":\"test\",\"M\":%d}", m);
+  fail_unless(sr_ranker_set_provenance(r, m ? prov : NULL, &err) == SR_OK, "%s", err.msg);
+  fail_unless_equals_int(sr_ranker_trained_m(r), m);
+  gchar *path = g_build_filename(tmp_dir, file, NULL);
+  fail_unless(sr_ranker_save(r, path, &err) == SR_OK, "%s", err.msg);
+  sr_ranker_free(r);
+  g_free(prov);
+  return path;
+}
+
+GST_START_TEST(test_trained_m) {
+  g_print("svmrerank: num-proposals 0 scores the ranker's M; another number or too few proposals warn once\n");
+  make_rankers();
+  gchar *m2 = ranker_with_m(2, "m2.srranker"), *m6 = ranker_with_m(6, "m6.srranker");
+  sr_ranker *r = NULL;
+  sr_error err = {0};
+  fail_unless(sr_ranker_load(m2, NULL, 0, &r, &err) == SR_OK, "%s", err.msg);
+  fail_unless_equals_int(sr_ranker_trained_m(r), 2); /* survives the file */
+  fail_unless(sr_ranker_set_provenance(r, "{\"M\":\"ten\"}", &err) == SR_OK);
+  fail_unless_equals_int(sr_ranker_trained_m(r), 0);
+  fail_unless(sr_ranker_set_provenance(r, "[2]", &err) == SR_OK);
+  fail_unless_equals_int(sr_ranker_trained_m(r), 0);
+  sr_ranker_free(r);
+  guint8 maps[N_PROPOSALS * W * H];
+  proposal_maps(maps);
+  static const struct {
+    const gchar *file, *props;
+    guint n_scored;
+    gint best;
+    gboolean warns;
+  } cases[] = {
+      {"m2", "", 2, 1, FALSE},                 /* its M: the first 2 */
+      {"m2", "num-proposals=2", 2, 1, FALSE},  /* the same, said */
+      {"m2", "num-proposals=4", 4, 3, TRUE},   /* more than its M */
+      {"m6", "", 4, 3, TRUE},                  /* fewer proposals than its M */
+      {"none", "", 4, 3, FALSE},               /* no M known: all */
+  };
+  for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
+    const gchar *path = !strcmp(cases[c].file, "m2") ? m2 : !strcmp(cases[c].file, "m6") ? m6 : source_ranker;
+    gchar *desc = g_strdup_printf("svmrerank ranker=%s %s", path, cases[c].props);
+    GstBus *bus;
+    GstHarness *hrn = harness(desc, &bus);
+    double scores[N_PROPOSALS];
+    library_scores(path, maps, N_PROPOSALS, (int)cases[c].n_scored, NULL, scores);
+    for (int f = 0; f < 2; f++) {
+      GstBuffer *out = gst_harness_push_and_pull(hrn, test_frame(FALSE, 0, NULL, 0));
+      GstSrSegmentationMeta *m = gst_buffer_get_sr_segmentation_meta(out);
+      check_choice(m, maps, cases[c].n_scored, scores, cases[c].best);
+      gst_buffer_unref(out);
+    }
+    guint warnings = 0;
+    GstMessage *msg;
+    while ((msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR))) {
+      fail_unless(GST_MESSAGE_TYPE(msg) == GST_MESSAGE_WARNING, "%s: an error", desc);
+      GError *e = NULL;
+      gchar *dbg = NULL;
+      gst_message_parse_warning(msg, &e, &dbg);
+      fail_unless(strstr(dbg, "trained with M = ") != NULL, "%s: unexpected warning %s", desc, dbg);
+      g_error_free(e);
+      g_free(dbg);
+      gst_message_unref(msg);
+      warnings++;
+    }
+    g_print("  %-5s %-16s scored %u, warnings %u\n", cases[c].file, cases[c].props, cases[c].n_scored, warnings);
+    fail_unless_equals_int(warnings, cases[c].warns ? 1 : 0);
+    teardown(hrn, bus);
+    g_free(desc);
+  }
+  g_unlink(m2);
+  g_unlink(m6);
+  g_free(m2);
+  g_free(m6);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_void_proposals) {
   g_print("svmrerank: a void-everywhere proposal costs +inf, the others are scored without it\n");
   make_rankers();
@@ -780,6 +863,7 @@ static Suite *svmrerank_suite(void) {
   tcase_add_checked_fixture(tc, NULL, remove_rankers);
   tcase_add_test(tc, test_picks_ranker_best);
   tcase_add_test(tc, test_void_proposals);
+  tcase_add_test(tc, test_trained_m);
   tcase_add_test(tc, test_no_proposals);
   tcase_add_test(tc, test_errors);
   tcase_add_test(tc, test_bad_ranker_files);

@@ -59,9 +59,6 @@ void cli_fold_subset(const sr_dataset *ds, int folds, int fold, gboolean held_ou
 /* Whether the unary model's provenance says fold @fold of @folds was held
  * out of its training (`segrank train-unary --folds K --fold F`). */
 gboolean cli_unary_holds_out_fold(const sr_unary_model *m, int fold, int folds);
-/* The number of proposals a ranker was trained with (its provenance's
- * "M", from `segrank train-ranker`), or 0 when it does not say. */
-int cli_ranker_m(const sr_ranker *r);
 /* Parses "W" or "WxH" into a size; FALSE on anything else. */
 gboolean cli_parse_size(const char *s, int *w, int *h);
 

@@ -148,7 +148,7 @@ int cmd_infer(int argc, char **argv) {
       rc = cli_fail(&err);
       goto run;
     }
-    int trained_m = fs.ranker ? cli_ranker_m(fs.ranker) : 0;
+    int trained_m = fs.ranker ? sr_ranker_trained_m(fs.ranker) : 0;
     pp.num_solutions = num > 0 ? num : trained_m > 0 ? trained_m : pp.num_solutions;
     if (trained_m && trained_m != pp.num_solutions)
       fprintf(stderr, "segrank infer: warning: %s was trained with M = %d, run here with M = %d\n", ranker, trained_m,

@@ -63,7 +63,7 @@ static int report_rankers(char **paths, const sr_model *nm, const sr_dataset *ds
       rc = cli_fail(&err);
       break;
     }
-    int trained_m = cli_ranker_m(rk);
+    int trained_m = sr_ranker_trained_m(rk);
     if (trained_m && trained_m != m)
       fprintf(stderr, "segrank rerank: warning: %s was trained with M = %d, scored here with M = %d "
                       "(source.consensus depends on M)\n", paths[r], trained_m, m);

@@ -139,15 +139,6 @@ gboolean cli_unary_holds_out_fold(const sr_unary_model *m, int fold, int folds) 
   return ok;
 }
 
-int cli_ranker_m(const sr_ranker *r) {
-  JsonParser *p;
-  JsonObject *o = parse_object(sr_ranker_provenance(r), &p);
-  int m = 0;
-  if (!o || !sr_json_get_int(o, "M", 1, 1 << 20, &m)) m = 0;
-  g_object_unref(p);
-  return m;
-}
-
 static void usage(FILE *f) {
   fprintf(f, "segrank %s: SegNet + proposal re-ranking (Cogswell et al. 2014)\n\nUsage: segrank COMMAND [OPTION…]\n\n",
           SR_VERSION);
