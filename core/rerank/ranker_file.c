@@ -22,11 +22,10 @@
  * and, for a list mismatch, the first differing name. */
 #include <glib.h>
 #include <json-glib/json-glib.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../io/atomic_file.h"
+#include "../io/float_arrays.h"
 #include "../io/json_fields.h"
 #include "rerank_internal.h"
 
@@ -36,28 +35,20 @@
 #define CLASSIFIER_SOLVER "L2R_L2LOSS_SVC with bias, descriptor standardised"
 #define THRESHOLDS_TEXT "per class: 20/40/60/80th percentile of coverage over training images containing it"
 
-typedef struct {
-  const char *name;
-  int rows, cols; /* rows 0: a vector of cols */
-  float *data;
-} array_desc;
-
-static int ranker_arrays(const sr_ranker *r, const sr_image_classifier *c, array_desc *a) {
+static int ranker_arrays(const sr_ranker *r, const sr_image_classifier *c, sr_float_array *a) {
   int n = 0;
-  a[n++] = (array_desc){"mean", 0, r->dim, r->mean};
-  a[n++] = (array_desc){"std", 0, r->dim, r->std};
-  a[n++] = (array_desc){"weights", 0, r->dim, r->weights};
+  a[n++] = (sr_float_array){"mean", 0, r->dim, r->mean, NULL};
+  a[n++] = (sr_float_array){"std", 0, r->dim, r->std, NULL};
+  a[n++] = (sr_float_array){"weights", 0, r->dim, r->weights, NULL};
   if (c) {
-    a[n++] = (array_desc){"cls_desc_mean", 0, c->dim, c->desc_mean};
-    a[n++] = (array_desc){"cls_desc_std", 0, c->dim, c->desc_std};
-    a[n++] = (array_desc){"cls_weights", c->n_outputs, c->dim, c->weights};
-    a[n++] = (array_desc){"cls_bias", 0, c->n_outputs, c->bias};
-    a[n++] = (array_desc){"cls_thresholds", c->n_classes, SR_RERANK_COVER_LEVELS, c->thresholds};
+    a[n++] = (sr_float_array){"cls_desc_mean", 0, c->dim, c->desc_mean, NULL};
+    a[n++] = (sr_float_array){"cls_desc_std", 0, c->dim, c->desc_std, NULL};
+    a[n++] = (sr_float_array){"cls_weights", c->n_outputs, c->dim, c->weights, NULL};
+    a[n++] = (sr_float_array){"cls_bias", 0, c->n_outputs, c->bias, NULL};
+    a[n++] = (sr_float_array){"cls_thresholds", c->n_classes, SR_RERANK_COVER_LEVELS, c->thresholds, NULL};
   }
   return n;
 }
-
-static size_t array_count(const array_desc *a) { return (size_t)(a->rows ? a->rows : 1) * a->cols; }
 
 /* ---- writing ---- */
 
@@ -74,7 +65,7 @@ static void member_string(JsonBuilder *b, const char *k, const char *v) {
   json_builder_add_string_value(b, v);
 }
 
-static char *build_header(const sr_ranker *r, const array_desc *arr, int n_arr) {
+static char *build_header(const sr_ranker *r, const sr_float_array *arr, int n_arr) {
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
   member_string(b, "format", SR_RANKER_FORMAT);
@@ -126,61 +117,18 @@ static char *build_header(const sr_ranker *r, const array_desc *arr, int n_arr) 
       json_builder_add_value(b, prov);
     }
   }
-  json_builder_set_member_name(b, "tensors");
-  json_builder_begin_object(b);
-  gint64 at = 0;
-  for (int i = 0; i < n_arr; i++) {
-    json_builder_set_member_name(b, arr[i].name);
-    json_builder_begin_object(b);
-    member_string(b, "dtype", "F32");
-    json_builder_set_member_name(b, "shape");
-    json_builder_begin_array(b);
-    if (arr[i].rows) json_builder_add_int_value(b, arr[i].rows);
-    json_builder_add_int_value(b, arr[i].cols);
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "data_offsets");
-    json_builder_begin_array(b);
-    json_builder_add_int_value(b, at);
-    at += (gint64)array_count(&arr[i]) * 4;
-    json_builder_add_int_value(b, at);
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-  }
-  json_builder_end_object(b);
+  sr_float_arrays_describe(b, arr, n_arr);
   json_builder_end_object(b);
   return sr_json_builder_finish(b, TRUE);
 }
 
 sr_status sr_ranker_save(const sr_ranker *r, const char *path, sr_error *err) {
-  array_desc arr[8];
+  sr_float_array arr[8];
   int n_arr = ranker_arrays(r, r->cls, arr);
-  for (int i = 0; i < n_arr; i++)
-    for (size_t j = 0; j < array_count(&arr[i]); j++)
-      if (!isfinite(arr[i].data[j]))
-        return sr_error_set(err, SR_ERR_INVALID, "%s: not written: array %s value %zu is not finite", path, arr[i].name, j);
   char *header = build_header(r, arr, n_arr);
-  sr_atomic_file af;
-  sr_status st = sr_atomic_open(&af, path, err);
-  if (st != SR_OK) {
-    g_free(header);
-    return st;
-  }
-  int bad = sr_json_write_header(af.f, header);
+  sr_status st = sr_float_arrays_save(path, header, arr, n_arr, err);
   g_free(header);
-  for (int i = 0; i < n_arr && !bad; i++) {
-    size_t n = array_count(&arr[i]);
-    for (size_t j = 0; j < n && !bad; j++) {
-      guint32 u;
-      memcpy(&u, &arr[i].data[j], 4);
-      u = GUINT32_TO_LE(u);
-      bad = fwrite(&u, 4, 1, af.f) != 1;
-    }
-  }
-  if (bad) {
-    sr_atomic_abort(&af);
-    return sr_error_set(err, SR_ERR_IO, "%s: write failed", path);
-  }
-  return sr_atomic_commit(&af, err);
+  return st;
 }
 
 /* ---- reading ---- */
@@ -313,58 +261,12 @@ static sr_status read_classifier(reader *r, JsonObject *o, sr_ranker *k) {
   return st;
 }
 
+/* The arrays, then the checks on their values. */
 static sr_status read_arrays(reader *r, JsonObject *o, const guint8 *data, guint64 data_len, sr_ranker *k) {
-  JsonObject *tensors = sr_json_get_obj(o, "tensors");
-  if (!tensors) return bad(r, "no \"tensors\" object");
-  array_desc arr[8];
+  sr_float_array arr[8];
   int n_arr = ranker_arrays(k, k->cls, arr);
-  if ((int)json_object_get_size(tensors) != n_arr)
-    return bad(r, "\"tensors\" lists %u arrays, expected %d", json_object_get_size(tensors), n_arr);
-  guint64 at = 0;
-  for (int i = 0; i < n_arr; i++) {
-    const array_desc *a = &arr[i];
-    JsonObject *t = sr_json_get_obj(tensors, a->name);
-    if (!t) return bad(r, "array %s is missing", a->name);
-    const char *dtype = sr_json_get_str(t, "dtype", NULL);
-    if (!dtype || strcmp(dtype, "F32")) return bad(r, "array %s: dtype must be F32", a->name);
-    JsonArray *shape = sr_json_get_arr(t, "shape");
-    int rank = a->rows ? 2 : 1, want[2] = {a->rows ? a->rows : a->cols, a->cols};
-    gboolean same = shape && (int)json_array_get_length(shape) == rank;
-    for (int d = 0; same && d < rank; d++) {
-      JsonNode *e = json_array_get_element(shape, d);
-      same = JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_INT64 && json_node_get_int(e) == want[d];
-    }
-    if (!same) {
-      if (rank == 2) return bad(r, "array %s: shape must be [%d, %d]", a->name, want[0], want[1]);
-      return bad(r, "array %s: shape must be [%d]", a->name, want[0]);
-    }
-    JsonArray *off = sr_json_get_arr(t, "data_offsets");
-    JsonNode *b0 = off && json_array_get_length(off) == 2 ? json_array_get_element(off, 0) : NULL;
-    JsonNode *b1 = b0 ? json_array_get_element(off, 1) : NULL;
-    if (!b0 || !JSON_NODE_HOLDS_VALUE(b0) || !JSON_NODE_HOLDS_VALUE(b1) ||
-        json_node_get_value_type(b0) != G_TYPE_INT64 || json_node_get_value_type(b1) != G_TYPE_INT64)
-      return bad(r, "array %s: data_offsets must be two integers", a->name);
-    gint64 begin = json_node_get_int(b0), end = json_node_get_int(b1);
-    guint64 bytes = array_count(a) * 4;
-    if (begin < 0 || (guint64)begin != at || end < begin || (guint64)(end - begin) != bytes)
-      return bad(r, "array %s: data_offsets [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "), expected [%" G_GUINT64_FORMAT
-                    ", %" G_GUINT64_FORMAT ")",
-                 a->name, begin, end, at, at + bytes);
-    if ((guint64)end > data_len)
-      return bad(r, "array %s ends at byte %" G_GINT64_FORMAT " of a %" G_GUINT64_FORMAT "-byte data section (truncated file)",
-                 a->name, end, data_len);
-    for (size_t j = 0; j < array_count(a); j++) {
-      guint32 u;
-      memcpy(&u, data + begin + 4 * j, 4);
-      u = GUINT32_FROM_LE(u);
-      memcpy(&a->data[j], &u, 4);
-      if (!isfinite(a->data[j])) return bad(r, "array %s: value %zu is not finite", a->name, j);
-    }
-    at = (guint64)end;
-  }
-  if (at != data_len)
-    return bad(r, "data section is %" G_GUINT64_FORMAT " bytes, the arrays cover %" G_GUINT64_FORMAT " (trailing bytes)",
-               data_len, at);
+  sr_status st = sr_float_arrays_read(r->path, o, data, data_len, arr, n_arr, r->err);
+  if (st != SR_OK) return st;
   for (int d = 0; d < k->dim; d++)
     if (!(k->std[d] > 0)) return bad(r, "std of feature %s is not positive", k->names[d]);
   if (k->cls) {

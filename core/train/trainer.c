@@ -334,7 +334,7 @@ static cairo_status_t write_stream(void *closure, const unsigned char *data, uns
 }
 
 /* Training loss (left axis) and validation mIoU (right axis) per epoch. */
-static void write_plot(const char *path, const train_state *s, const char *title) {
+static void write_plot(const char *path, const train_state *s, const char *title, const char *val_name) {
   const int W = 720, H = 420, L = 60, R = 60, T = 40, B = 45;
   cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
   cairo_t *cr = cairo_create(surf);
@@ -358,7 +358,8 @@ static void write_plot(const char *path, const train_state *s, const char *title
   cairo_show_text(cr, buf);
   cairo_move_to(cr, W - 260, H - 10);
   cairo_set_source_rgb(cr, 0.85, 0.3, 0.1);
-  cairo_show_text(cr, "val mIoU % (right axis, 0-100)");
+  snprintf(buf, sizeof buf, "%s mIoU %% (right axis, 0-100)", val_name);
+  cairo_show_text(cr, buf);
   cairo_set_source_rgb(cr, 0, 0, 0);
   snprintf(buf, sizeof buf, "epochs 1..%d", n);
   cairo_move_to(cr, W / 2 - 30, H - 28);
@@ -640,7 +641,8 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
         g_array_append_val(s.loss_hist, mean);
         g_array_append_val(s.miou_hist, miou);
         s.epoch_loss = 0, s.epoch_n = 0;
-        if (due) fprintf(stderr, "epoch %ld: mean loss %.4f, val mIoU %.2f (%s)\n", epoch + 1, mean, miou,
+        if (due) fprintf(stderr, "epoch %ld: mean loss %.4f, %s mIoU %.2f (%s)\n", epoch + 1, mean,
+                         c->val_name ? c->val_name : "val", miou,
                          sr_upsample_name(c->eval_upsample));
         FILE *f = fopen(metrics, "a");
         if (f) {
@@ -653,7 +655,7 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
         }
         char title[200];
         snprintf(title, sizeof title, "%s: loss %s, batch %d, lr %g", c->out, sr_loss_name(c->loss.kind), B, c->lr);
-        write_plot(plot, &s, title);
+        write_plot(plot, &s, title, c->val_name ? c->val_name : "val");
       }
       if (epoch_end || (c->checkpoint_every > 0 && (s.iter + 1) % c->checkpoint_every == 0) || s.iter + 1 == stop) {
         train_state next = s;
@@ -677,6 +679,7 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
                              c->freeze, train->n);
       if (isnan(last)) g_string_append(prov, "\"val_miou\":null");
       else g_string_append_printf(prov, "\"val_miou\":%.2f,\"val_upsample\":\"%s\"", last, sr_upsample_name(c->eval_upsample));
+      if (c->val_name) g_string_append_printf(prov, ",\"val_set\":\"%s\"", c->val_name);
       if (c->command) {
         char *esc = g_strescape(c->command, NULL);
         g_string_append_printf(prov, ",\"command\":\"%s\"", esc);
@@ -921,6 +924,7 @@ sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset 
       fc.out = path;
       fc.resume = config->resume && g_file_test(ckpt, G_FILE_TEST_EXISTS);
       fc.provenance_extra = prov;
+      fc.val_name = "held-out fold";
       st = sr_train(m, b, &tr, &held, &fc, err);
       done = st == SR_OK && g_file_test(path, G_FILE_TEST_EXISTS); /* stop_after leaves no model */
     }

@@ -33,6 +33,8 @@ typedef struct {
   bool fp16;              /* store the final model in fp16 */
   const char *command;    /* recorded in the model's provenance */
   const char *provenance_extra; /* nullable: JSON members (`"a":1,"b":[..]`) added to the provenance */
+  const char *val_name;   /* what the validation set is, in messages, the curves and the provenance's
+                             "val_set" (NULL: "val"; sr_train_folds: "held-out fold") */
 } sr_train_config;
 
 /* Trains @m (updated in place) on @train, validating on @val (nullable). */

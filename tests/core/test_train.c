@@ -276,6 +276,8 @@ static void check_folds(sr_backend *b, sr_rng *rng) {
     sr_model *m = NULL;
     sr_net *net = NULL;
     CHECK(sr_model_load(fp, &m, &err) == SR_OK && strstr(m->provenance, "\"held_out\":["), "%s: %s", fp, err.msg);
+    /* Its validation figure is on the held-out fold and says so. */
+    CHECK(strstr(m->provenance, "\"val_set\":\"held-out fold\""), "%s: provenance does not name its validation set", fp);
     sr_net_new(m, b, &net, &err);
     for (int i = 0; i < QN; i++) {
       if (plan[i] == f) continue; /* the fold's own training images */

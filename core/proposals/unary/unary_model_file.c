@@ -21,37 +21,29 @@
  * this build computes. */
 #include <glib.h>
 #include <json-glib/json-glib.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../classes.h"
-#include "../../io/atomic_file.h"
+#include "../../io/float_arrays.h"
 #include "../../io/json_fields.h"
 #include "unary_internal.h"
 
 #define MAX_HEADER (1u << 20)
 #define NORMALISATION_TEXT "feature = (chi2_map(raw) - norm_shift) * norm_scale; scalars are not mapped"
 
-typedef struct {
-  const char *name;
-  int rows, cols; /* rows 0: a vector of cols */
-  float *data;
-} array_desc;
-
-static int model_arrays(const sr_unary_model *m, array_desc *a) {
+static int model_arrays(const sr_unary_model *m, sr_float_array *a) {
   int n = 0;
-  a[n++] = (array_desc){"textons", m->n_textons, SR_N_FILTERS, m->textons};
-  a[n++] = (array_desc){"filter_mean", 0, SR_N_FILTERS, (float *)m->filter_mean};
-  a[n++] = (array_desc){"filter_std", 0, SR_N_FILTERS, (float *)m->filter_std};
-  a[n++] = (array_desc){"norm_shift", 0, m->feature_dim, m->norm_shift};
-  a[n++] = (array_desc){"norm_scale", 0, m->feature_dim, m->norm_scale};
-  a[n++] = (array_desc){"weights", m->n_classes, m->feature_dim, m->weights};
-  a[n++] = (array_desc){"bias", 0, m->n_classes, m->bias};
+  a[n++] = (sr_float_array){"textons", m->n_textons, SR_N_FILTERS, m->textons, NULL};
+  a[n++] = (sr_float_array){"filter_mean", 0, SR_N_FILTERS, (float *)m->filter_mean, NULL};
+  a[n++] = (sr_float_array){"filter_std", 0, SR_N_FILTERS, (float *)m->filter_std, NULL};
+  a[n++] = (sr_float_array){"norm_shift", 0, m->feature_dim, m->norm_shift, NULL};
+  a[n++] = (sr_float_array){"norm_scale", 0, m->feature_dim, m->norm_scale, NULL};
+  a[n++] = (sr_float_array){"weights", m->n_classes, m->feature_dim, m->weights,
+                            " (classes × feature dim: class count mismatch?)"};
+  a[n++] = (sr_float_array){"bias", 0, m->n_classes, m->bias, " (one per class: class count mismatch?)"};
   return n;
 }
-
-static size_t array_count(const array_desc *a) { return (size_t)(a->rows ? a->rows : 1) * a->cols; }
 
 /* ---- writing ---- */
 
@@ -68,7 +60,7 @@ static void member_string(JsonBuilder *b, const char *k, const char *v) {
   json_builder_add_string_value(b, v);
 }
 
-static char *build_header(const sr_unary_model *m, const array_desc *arr, int n_arr) {
+static char *build_header(const sr_unary_model *m, const sr_float_array *arr, int n_arr) {
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
   member_string(b, "format", SR_UNARY_FORMAT);
@@ -136,58 +128,19 @@ static char *build_header(const sr_unary_model *m, const array_desc *arr, int n_
       json_node_unref(prov);
     }
   }
-  json_builder_set_member_name(b, "tensors");
-  json_builder_begin_object(b);
-  gint64 at = 0;
-  for (int i = 0; i < n_arr; i++) {
-    json_builder_set_member_name(b, arr[i].name);
-    json_builder_begin_object(b);
-    member_string(b, "dtype", "F32");
-    json_builder_set_member_name(b, "shape");
-    json_builder_begin_array(b);
-    if (arr[i].rows) json_builder_add_int_value(b, arr[i].rows);
-    json_builder_add_int_value(b, arr[i].cols);
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "data_offsets");
-    json_builder_begin_array(b);
-    json_builder_add_int_value(b, at);
-    at += (gint64)array_count(&arr[i]) * 4;
-    json_builder_add_int_value(b, at);
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-  }
-  json_builder_end_object(b);
+  sr_float_arrays_describe(b, arr, n_arr);
   json_builder_end_object(b);
   char *text = sr_json_builder_finish(b, TRUE);
   return text;
 }
 
 sr_status sr_unary_model_save(const sr_unary_model *m, const char *path, sr_error *err) {
-  array_desc arr[8];
+  sr_float_array arr[8];
   int n_arr = model_arrays(m, arr);
   char *header = build_header(m, arr, n_arr);
-  sr_atomic_file af;
-  sr_status st = sr_atomic_open(&af, path, err);
-  if (st != SR_OK) {
-    g_free(header);
-    return st;
-  }
-  int bad = sr_json_write_header(af.f, header);
+  sr_status st = sr_float_arrays_save(path, header, arr, n_arr, err);
   g_free(header);
-  for (int i = 0; i < n_arr && !bad; i++) {
-    size_t n = array_count(&arr[i]);
-    for (size_t j = 0; j < n && !bad; j++) {
-      guint32 u;
-      memcpy(&u, &arr[i].data[j], 4);
-      u = GUINT32_TO_LE(u);
-      bad = fwrite(&u, 4, 1, af.f) != 1;
-    }
-  }
-  if (bad) {
-    sr_atomic_abort(&af);
-    return sr_error_set(err, SR_ERR_IO, "%s: write failed", path);
-  }
-  return sr_atomic_commit(&af, err);
+  return st;
 }
 
 /* ---- reading ---- */
@@ -314,61 +267,12 @@ static sr_status check_features(reader *r, JsonObject *o, const sr_unary_model *
   return SR_OK;
 }
 
+/* The arrays, then the checks on their values. */
 static sr_status read_arrays(reader *r, JsonObject *o, const guint8 *data, guint64 data_len, sr_unary_model *m) {
-  JsonObject *tensors = sr_json_get_obj(o, "tensors");
-  if (!tensors) return bad(r, "no \"tensors\" object");
-  array_desc arr[8];
+  sr_float_array arr[8];
   int n_arr = model_arrays(m, arr);
-  if ((int)json_object_get_size(tensors) != n_arr)
-    return bad(r, "\"tensors\" lists %u arrays, expected %d", json_object_get_size(tensors), n_arr);
-  guint64 at = 0;
-  for (int i = 0; i < n_arr; i++) {
-    const array_desc *a = &arr[i];
-    JsonObject *t = sr_json_get_obj(tensors, a->name);
-    if (!t) return bad(r, "array %s is missing", a->name);
-    const char *dtype = sr_json_get_str(t, "dtype", NULL);
-    if (!dtype || strcmp(dtype, "F32")) return bad(r, "array %s: dtype must be F32", a->name);
-    JsonArray *shape = sr_json_get_arr(t, "shape");
-    int rank = a->rows ? 2 : 1, want[2] = {a->rows ? a->rows : a->cols, a->cols};
-    gboolean same = shape && (int)json_array_get_length(shape) == rank;
-    for (int d = 0; same && d < rank; d++) {
-      JsonNode *e = json_array_get_element(shape, d);
-      same = JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_INT64 && json_node_get_int(e) == want[d];
-    }
-    if (!same) {
-      if (rank == 2)
-        return bad(r, "array %s: shape must be [%d, %d]%s", a->name, want[0], want[1],
-                   !strcmp(a->name, "weights") ? " (classes × feature dim: class count mismatch?)" : "");
-      return bad(r, "array %s: shape must be [%d]%s", a->name, want[0],
-                 !strcmp(a->name, "bias") ? " (one per class: class count mismatch?)" : "");
-    }
-    JsonArray *off = sr_json_get_arr(t, "data_offsets");
-    JsonNode *b0 = off && json_array_get_length(off) == 2 ? json_array_get_element(off, 0) : NULL;
-    JsonNode *b1 = b0 ? json_array_get_element(off, 1) : NULL;
-    if (!b0 || !JSON_NODE_HOLDS_VALUE(b0) || !JSON_NODE_HOLDS_VALUE(b1) ||
-        json_node_get_value_type(b0) != G_TYPE_INT64 || json_node_get_value_type(b1) != G_TYPE_INT64)
-      return bad(r, "array %s: data_offsets must be two integers", a->name);
-    gint64 begin = json_node_get_int(b0), end = json_node_get_int(b1);
-    guint64 bytes = array_count(a) * 4;
-    if (begin < 0 || (guint64)begin != at || end < begin || (guint64)(end - begin) != bytes)
-      return bad(r, "array %s: data_offsets [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "), expected [%" G_GUINT64_FORMAT
-                    ", %" G_GUINT64_FORMAT ")",
-                 a->name, begin, end, at, at + bytes);
-    if ((guint64)end > data_len)
-      return bad(r, "array %s ends at byte %" G_GINT64_FORMAT " of a %" G_GUINT64_FORMAT "-byte data section (truncated file)",
-                 a->name, end, data_len);
-    for (size_t j = 0; j < array_count(a); j++) {
-      guint32 u;
-      memcpy(&u, data + begin + 4 * j, 4);
-      u = GUINT32_FROM_LE(u);
-      memcpy(&a->data[j], &u, 4);
-      if (!isfinite(a->data[j])) return bad(r, "array %s: value %zu is not finite", a->name, j);
-    }
-    at = (guint64)end;
-  }
-  if (at != data_len)
-    return bad(r, "data section is %" G_GUINT64_FORMAT " bytes, the arrays cover %" G_GUINT64_FORMAT " (trailing bytes)",
-               data_len, at);
+  sr_status st = sr_float_arrays_read(r->path, o, data, data_len, arr, n_arr, r->err);
+  if (st != SR_OK) return st;
   for (int f = 0; f < SR_N_FILTERS; f++)
     if (!(m->filter_std[f] > 0)) return bad(r, "filter_std[%d] is not positive", f);
   return SR_OK;
