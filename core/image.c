@@ -18,9 +18,15 @@ static sr_status load_png_indices(const char *path, sr_image *img, sr_error *err
   FILE *f = fopen(path, "rb");
   if (!f) return sr_error_set(err, SR_ERR_IO, "%s: cannot open", path);
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-  png_infop info = png_create_info_struct(png);
-  png_bytep *rows = NULL;
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  /* Changed after setjmp and read by its handler, so volatile. */
+  png_bytep *volatile rows = NULL;
   memset(img, 0, sizeof *img);
+  if (!info) {
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(f);
+    return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+  }
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, &info, NULL);
     fclose(f);
@@ -36,6 +42,13 @@ static sr_status load_png_indices(const char *path, sr_image *img, sr_error *err
   img->channels = 1;
   img->data = malloc((size_t)img->width * img->height);
   rows = malloc(sizeof(png_bytep) * img->height);
+  if (!img->data || !rows) {
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(f);
+    free(rows);
+    sr_image_clear(img);
+    return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+  }
   for (int y = 0; y < img->height; y++) rows[y] = img->data + (size_t)y * img->width;
   png_read_image(png, rows);
   png_read_end(png, NULL);
@@ -159,6 +172,11 @@ static sr_status load_jpeg(const char *path, int grey, sr_image *img, sr_error *
   jpeg_start_decompress(&cinfo);
   img->width = (int)cinfo.output_width, img->height = (int)cinfo.output_height, img->channels = grey ? 1 : 3;
   img->data = malloc((size_t)img->width * img->height * img->channels);
+  if (!img->data) {
+    jpeg_destroy_decompress(&cinfo);
+    fclose(f);
+    return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+  }
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW row = img->data + (size_t)cinfo.output_scanline * img->width * img->channels;
     jpeg_read_scanlines(&cinfo, &row, 1);

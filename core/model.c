@@ -156,6 +156,13 @@ sr_status sr_model_validate(sr_model *m, sr_error *err) {
       case SR_LAYER_MAXPOOL:
         if (l->pool.kernel < 1 || l->pool.stride < 1 || l->pool.pad < 0 || l->pool.pad >= l->pool.kernel)
           return sr_error_set(err, SR_ERR_FORMAT, "layer %s: pooling parameters out of range", l->name);
+        /* With a stride above the kernel, windows skip input and Caffe's ceil
+         * rounding can place the last one wholly outside it. */
+        if (l->pool.stride > l->pool.kernel)
+          return sr_error_set(err, SR_ERR_FORMAT,
+                              "layer %s: pooling stride %d exceeds kernel %d (windows would skip input, the last "
+                              "could lie outside it)",
+                              l->name, l->pool.stride, l->pool.kernel);
         break;
       case SR_LAYER_LRN:
         if (l->lrn.size < 1 || l->lrn.size % 2 == 0 || !(l->lrn.k > 0) || !isfinite(l->lrn.alpha) ||

@@ -115,7 +115,14 @@ static gboolean gst_segnet_infer_start(GstBaseTransform *trans) {
     release_net(self);
     return FALSE;
   }
-  sr_tensor_alloc(&self->input, self->batch, 3, self->in_h, self->in_w);
+  if (sr_tensor_alloc(&self->input, self->batch, 3, self->in_h, self->in_w) != SR_OK) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT,
+                      ("Out of memory for the net input: input-size %d x batch-size %d.", self->in_w, self->batch),
+                      ("%d x 3 x %d x %d floats could not be allocated; lower input-size or batch-size", self->batch,
+                       self->in_h, self->in_w));
+    release_net(self);
+    return FALSE;
+  }
   self->class_names = g_new0(gchar *, self->model->n_classes + 1);
   self->class_colors = g_new(guint8, 3 * self->model->n_classes);
   for (int i = 0; i < self->model->n_classes; i++) {

@@ -20,6 +20,13 @@ sr_status sr_atomic_open(sr_atomic_file *af, const char *path, sr_error *err) {
   }
   fchmod(fd, 0644); /* mkstemp makes it 0600; outputs are meant to be shared */
   af->f = fdopen(fd, "wb");
+  if (!af->f) {
+    int e = errno;
+    close(fd);
+    sr_atomic_abort(af);
+    return sr_error_set(err, e == ENOMEM ? SR_ERR_NOMEM : SR_ERR_IO, "%s: cannot open a temporary file: %s", path,
+                        g_strerror(e));
+  }
   return SR_OK;
 }
 
@@ -60,6 +67,9 @@ sr_status sr_atomic_write(const char *path, const void *data, size_t len, sr_err
   sr_atomic_file af;
   sr_status st = sr_atomic_open(&af, path, err);
   if (st != SR_OK) return st;
-  fwrite(data, 1, len, af.f);
+  if (fwrite(data, 1, len, af.f) != len) {
+    sr_atomic_abort(&af);
+    return sr_error_set(err, SR_ERR_IO, "%s: write failed", path);
+  }
   return sr_atomic_commit(&af, err);
 }

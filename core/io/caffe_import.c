@@ -8,11 +8,16 @@
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "caffe.pb-c.h"
+#include "input_file.h"
+
+/* protobuf messages are limited to 2 GiB. */
+#define CAFFE_MAX_BYTES ((guint64)2 << 30)
 
 /* One layer record, whichever of the two formats it came from. */
 typedef struct {
@@ -113,6 +118,7 @@ static sr_status take_blob(ctx *c, const clayer *l, size_t i, const int *shape, 
   size_t count = 1;
   for (int k = 0; k < rank; k++) count *= shape[k];
   float *v = malloc(count * sizeof(float));
+  if (!v) return sr_error_set(c->err, SR_ERR_NOMEM, "%s: out of memory", c->path);
   if (b->n_data == count) {
     memcpy(v, b->data, count * sizeof(float));
   } else if (b->n_double_data == count) {
@@ -122,6 +128,11 @@ static sr_status take_blob(ctx *c, const clayer *l, size_t i, const int *shape, 
     return fail(c, l, "blob %zu holds %zu values for a %zu-value shape", i, b->n_data ? b->n_data : b->n_double_data,
                 count);
   }
+  for (size_t k = 0; k < count; k++)
+    if (!isfinite(v[k])) {
+      free(v);
+      return fail(c, l, "blob %zu: value %zu is not finite as a float32", i, k);
+    }
   *out = v;
   return SR_OK;
 }
@@ -229,12 +240,9 @@ static sr_status import_layers(ctx *c, const clayer *cls, size_t n, const sr_caf
 sr_status sr_caffe_import(const char *path, const sr_caffe_options *opt, sr_model **out, sr_error *err) {
   gchar *contents;
   gsize size;
-  GError *gerr = NULL;
-  if (!g_file_get_contents(path, &contents, &size, &gerr)) {
-    sr_status st = sr_error_set(err, SR_ERR_IO, "%s", gerr->message);
-    g_error_free(gerr);
-    return st;
-  }
+  *out = NULL;
+  sr_status rst = sr_input_read(path, CAFFE_MAX_BYTES, "caffemodel", &contents, &size, err);
+  if (rst != SR_OK) return rst;
   ctx c = {path, err};
   Caffe__NetParameter *net = caffe__net_parameter__unpack(NULL, size, (const uint8_t *)contents);
   g_free(contents);

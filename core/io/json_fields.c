@@ -1,9 +1,11 @@
-/* json_fields.c: typed look-ups of JSON object members (see json_fields.h). */
+/* json_fields.c: typed look-ups of JSON object members, depth-bounded
+ * parsing and the header writer (see json_fields.h). */
 #include "json_fields.h"
 
+#include <math.h>
 #include <string.h>
 
-#include <math.h>
+#include "input_file.h"
 
 static JsonNode *member(JsonObject *o, const char *key) { return o ? json_object_get_member(o, key) : NULL; }
 
@@ -63,4 +65,52 @@ int sr_json_write_header(FILE *f, const char *json) {
   for (size_t i = len; i < padded; i++)
     if (fputc(' ', f) == EOF) return -1;
   return 0;
+}
+
+gboolean sr_json_depth_ok(const char *text, gssize len, int max_depth) {
+  int depth = 0;
+  gboolean in_string = FALSE;
+  for (gssize i = 0; len < 0 ? text[i] != '\0' : i < len; i++) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\' && (len < 0 ? text[i + 1] != '\0' : i + 1 < len)) i++; /* the escaped character */
+      else if (c == '"') in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return FALSE;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
+sr_status sr_json_parse(JsonParser *p, const char *text, gssize len, const char *path, const char *what,
+                        sr_error *err) {
+  if (!sr_json_depth_ok(text, len, SR_JSON_MAX_DEPTH))
+    return sr_error_set(err, SR_ERR_FORMAT, "%s: %s nests arrays or objects deeper than %d levels", path, what,
+                        SR_JSON_MAX_DEPTH);
+  GError *gerr = NULL;
+  if (!json_parser_load_from_data(p, text, len, &gerr)) {
+    sr_status st = sr_error_set(err, SR_ERR_FORMAT, "%s: %s is not JSON: %s", path, what, gerr->message);
+    g_error_free(gerr);
+    return st;
+  }
+  return SR_OK;
+}
+
+sr_status sr_json_load_file(JsonParser *p, const char *path, guint64 max_bytes, sr_error *err) {
+  gchar *text;
+  gsize size;
+  sr_status st = sr_input_read(path, max_bytes, "JSON file", &text, &size, err);
+  if (st != SR_OK) return st;
+  st = sr_json_parse(p, text, (gssize)size, path, "the file", err);
+  g_free(text);
+  return st;
+}
+
+JsonObject *sr_json_root_obj(JsonParser *p) {
+  JsonNode *root = json_parser_get_root(p);
+  return root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
 }

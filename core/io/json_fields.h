@@ -3,12 +3,32 @@
  * (each returns the member only when it has the expected JSON kind, so a
  * reader never hands json-glib a node of the wrong type; all accept a NULL
  * object, the member is then missing), and for the writers the builder's
- * text and the length-prefixed header both formats start with. */
+ * text and the length-prefixed header both formats start with. Every JSON
+ * document segrank reads goes through sr_json_parse, which bounds its nesting
+ * before json-glib (which recurses once per level) sees it. */
 #ifndef SR_JSON_FIELDS_H
 #define SR_JSON_FIELDS_H
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+
+#include "../status.h"
+
+/* The deepest nesting of arrays and objects accepted in a document read. */
+#define SR_JSON_MAX_DEPTH 128
+
+/* TRUE when @text (@len bytes, or up to its NUL when @len < 0) never nests
+ * arrays and objects deeper than @max_depth (brackets inside strings do not
+ * count). */
+gboolean sr_json_depth_ok(const char *text, gssize len, int max_depth);
+/* Loads @text into @p after that check with SR_JSON_MAX_DEPTH; else an
+ * SR_ERR_FORMAT "@path: @what is not JSON: …" or "… nests deeper than …". */
+sr_status sr_json_parse(JsonParser *p, const char *text, gssize len, const char *path, const char *what,
+                        sr_error *err);
+/* sr_input_read (a regular file of at most @max_bytes) + sr_json_parse. */
+sr_status sr_json_load_file(JsonParser *p, const char *path, guint64 max_bytes, sr_error *err);
+/* The root if it is an object, else NULL. */
+JsonObject *sr_json_root_obj(JsonParser *p);
 
 /* The member if it is an object / array, else NULL. */
 JsonObject *sr_json_get_obj(JsonObject *o, const char *key);

@@ -16,6 +16,7 @@
 #include "../half.h"
 #include "../model.h"
 #include "atomic_file.h"
+#include "input_file.h"
 #include "json_fields.h"
 
 #define MAX_HEADER (16u << 20)
@@ -351,6 +352,7 @@ static sr_status parse_layers(reader *r, JsonArray *layers, sr_model *m) {
   guint n = json_array_get_length(layers);
   if (n == 0 || n > 256) return bad(r, "layer list has %u entries (1..256 allowed)", n);
   m->layers = calloc(n, sizeof *m->layers);
+  if (!m->layers) return sr_error_set(r->err, SR_ERR_NOMEM, "%s: out of memory", r->path);
   for (guint i = 0; i < n; i++) {
     JsonNode *ln = json_array_get_element(layers, i);
     if (!JSON_NODE_HOLDS_OBJECT(ln)) return bad(r, "layer %u is not an object", i);
@@ -389,17 +391,13 @@ static sr_status parse_layers(reader *r, JsonArray *layers, sr_model *m) {
 }
 
 static sr_status parse_metadata(reader *r, const char *text, sr_model *m) {
-  GError *gerr = NULL;
   JsonParser *p = json_parser_new();
-  if (!json_parser_load_from_data(p, text, -1, &gerr)) {
-    sr_status st = bad(r, "segrank metadata is not JSON: %s", gerr->message);
-    g_error_free(gerr);
+  sr_status st = sr_json_parse(p, text, -1, r->path, "segrank metadata", r->err);
+  if (st != SR_OK) {
     g_object_unref(p);
     return st;
   }
-  sr_status st = SR_OK;
-  JsonNode *root = json_parser_get_root(p);
-  JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  JsonObject *o = sr_json_root_obj(p);
   JsonObject *in = sr_json_get_obj(o, "input");
   JsonArray *mean = sr_json_get_arr(in, "mean_bgr");
   JsonArray *classes = sr_json_get_arr(o, "classes");
@@ -425,6 +423,7 @@ static sr_status parse_metadata(reader *r, const char *text, sr_model *m) {
   if (st == SR_OK) {
     m->n_classes = (int)json_array_get_length(classes);
     m->classes = calloc(m->n_classes, sizeof *m->classes);
+    if (!m->classes) st = sr_error_set(r->err, SR_ERR_NOMEM, "%s: out of memory", r->path);
     for (int i = 0; i < m->n_classes && st == SR_OK; i++) {
       JsonNode *cn = json_array_get_element(classes, i);
       JsonObject *c = JSON_NODE_HOLDS_OBJECT(cn) ? json_node_get_object(cn) : NULL;
@@ -450,39 +449,22 @@ static sr_status parse_metadata(reader *r, const char *text, sr_model *m) {
   return st;
 }
 
-/* Reads and checks the fixed part; returns the header text in @json and the
- * whole file in @contents. */
-static sr_status read_file(const char *path, gchar **contents, gsize *size, char **json, guint64 *hlen,
-                           sr_error *err) {
-  GError *gerr = NULL;
-  if (!g_file_get_contents(path, contents, size, &gerr)) {
-    sr_status st = sr_error_set(err, SR_ERR_IO, "%s", gerr->message);
-    g_error_free(gerr);
-    return st;
-  }
-  guint64 le;
-  if (*size < 8) {
-    g_free(*contents);
-    return sr_error_set(err, SR_ERR_FORMAT, "%s: %zu bytes is too short for a model file", path, (size_t)*size);
-  }
-  memcpy(&le, *contents, 8);
-  *hlen = GUINT64_FROM_LE(le);
-  if (*hlen > MAX_HEADER || *hlen > *size - 8) {
-    g_free(*contents);
-    return sr_error_set(err, SR_ERR_FORMAT,
-                        "%s: header length %" G_GUINT64_FORMAT " does not fit the %zu-byte file (not a "
-                        "segrank model, or truncated)",
-                        path, *hlen, (size_t)*size);
-  }
-  *json = g_strndup(*contents + 8, *hlen);
-  return SR_OK;
+/* Reads and checks the fixed part (the whole file, or with @header_only
+ * just the header); returns the header text in @json and the bytes read in
+ * @contents. */
+static sr_status read_file(const char *path, gboolean header_only, gchar **contents, gsize *size, char **json,
+                           guint64 *hlen, sr_error *err) {
+  sr_status st = sr_input_read_prefixed(path, "segrank model", MAX_HEADER, header_only, contents, size, hlen, err);
+  if (st == SR_OK) *json = g_strndup(*contents + 8, *hlen);
+  return st;
 }
 
 sr_status sr_model_read_header(const char *path, char **json, sr_error *err) {
   gchar *contents;
   gsize size;
   guint64 hlen;
-  sr_status st = read_file(path, &contents, &size, json, &hlen, err);
+  *json = NULL;
+  sr_status st = read_file(path, TRUE, &contents, &size, json, &hlen, err);
   if (st == SR_OK) g_free(contents);
   return st;
 }
@@ -492,19 +474,17 @@ static sr_status load_model(const char *path, sr_model **out, float ***mom_w, fl
   gchar *contents = NULL, *json = NULL;
   gsize size = 0;
   guint64 hlen = 0;
-  sr_status st = read_file(path, &contents, &size, &json, &hlen, err);
+  *out = NULL;
+  sr_status st = read_file(path, FALSE, &contents, &size, &json, &hlen, err);
   if (st != SR_OK) return st;
   reader r = {.path = path, .data = (const guint8 *)contents + 8 + hlen, .data_len = size - 8 - hlen, .err = err};
   gboolean is_checkpoint = FALSE;
   sr_model *m = calloc(1, sizeof *m);
   JsonParser *p = json_parser_new();
-  GError *gerr = NULL;
-  if (!json_parser_load_from_data(p, json, -1, &gerr)) {
-    st = bad(&r, "header is not JSON: %s", gerr->message);
-    g_error_free(gerr);
-  } else {
-    JsonNode *root = json_parser_get_root(p);
-    r.tensors = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  if (!m) {
+    st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+  } else if ((st = sr_json_parse(p, json, -1, path, "header", err)) == SR_OK) {
+    r.tensors = sr_json_root_obj(p);
     JsonObject *meta = sr_json_get_obj(r.tensors, "__metadata__");
     const char *text = meta ? sr_json_get_str(meta, "segrank", NULL) : NULL;
     if (!text)
@@ -522,6 +502,10 @@ static sr_status load_model(const char *path, sr_model **out, float ***mom_w, fl
     st = sr_model_validate(m, err);
     if (st != SR_OK) sr_error_prefix(err, "%s", path);
   }
+  /* Everything downstream reads the output as class probabilities. */
+  if (st == SR_OK && m->layers[m->n_layers - 1].type != SR_LAYER_SOFTMAX)
+    st = bad(&r, "the last layer (%s, %s) is not a softmax: the net would output logits, not probabilities",
+             m->layers[m->n_layers - 1].name, sr_layer_type_name(m->layers[m->n_layers - 1].type));
   int expected = 1; /* __metadata__ */
   for (int i = 0; st == SR_OK && i < m->n_layers; i++) {
     sr_layer *l = &m->layers[i];
@@ -537,6 +521,7 @@ static sr_status load_model(const char *path, sr_model **out, float ***mom_w, fl
   if (st == SR_OK && mom_w) {
     *mom_w = calloc(m->n_layers, sizeof(float *)); /* filled by read_tensor below */
     *mom_b = calloc(m->n_layers, sizeof(float *));
+    if (!*mom_w || !*mom_b) st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
   }
   for (int i = 0; st == SR_OK && mom_w && i < m->n_layers; i++) {
     sr_layer *l = &m->layers[i];
@@ -560,7 +545,7 @@ static sr_status load_model(const char *path, sr_model **out, float ***mom_w, fl
   g_free(json);
   g_free(contents);
   if (st != SR_OK) {
-    if (mom_w && *mom_w) sr_param_buffers_free(m->n_layers, *mom_w, *mom_b);
+    if (mom_w && (*mom_w || *mom_b)) sr_param_buffers_free(m ? m->n_layers : 0, *mom_w, *mom_b);
     if (mom_w) *mom_w = *mom_b = NULL;
     if (train_state) g_free(*train_state), *train_state = NULL;
     sr_model_free(m);

@@ -6,6 +6,10 @@
 #include <string.h>
 
 #include "atomic_file.h"
+#include "input_file.h"
+
+/* The largest .npy file read (the whole file is held in memory). */
+#define NPY_MAX_BYTES ((guint64)1 << 34)
 
 sr_status sr_npy_save(const char *path, const float *data, const int *shape, int rank, sr_error *err) {
   GString *h = g_string_new("{'descr': '<f4', 'fortran_order': False, 'shape': (");
@@ -32,15 +36,11 @@ sr_status sr_npy_save(const char *path, const float *data, const int *shape, int
 }
 
 sr_status sr_npy_load(const char *path, float **data, int *shape, int *rank, sr_error *err) {
+  *data = NULL;
   gchar *c;
   gsize size;
-  GError *gerr = NULL;
-  if (!g_file_get_contents(path, &c, &size, &gerr)) {
-    sr_status st = sr_error_set(err, SR_ERR_IO, "%s", gerr->message);
-    g_error_free(gerr);
-    return st;
-  }
-  sr_status st = SR_OK;
+  sr_status st = sr_input_read(path, NPY_MAX_BYTES, ".npy file", &c, &size, err);
+  if (st != SR_OK) return st;
   guint16 hl = 0;
   if (size < 10 || memcmp(c, "\x93NUMPY\x01", 7)) {
     st = sr_error_set(err, SR_ERR_FORMAT, "%s: not a version 1 .npy file", path);
@@ -53,7 +53,10 @@ sr_status sr_npy_load(const char *path, float **data, int *shape, int *rank, sr_
   if (st == SR_OK && (!strstr(hdr, "'descr': '<f4'") || !strstr(hdr, "'fortran_order': False")))
     st = sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: only little-endian float32 C-order arrays are read", path);
   const char *sp = hdr ? strstr(hdr, "'shape': (") : NULL;
-  size_t count = 1;
+  /* The values the data bytes can hold: the shape's product may not exceed
+   * it at any step, so the product never wraps. */
+  const guint64 room = st == SR_OK ? (size - 10 - hl) / sizeof(float) : 0;
+  guint64 count = 1;
   *rank = 0;
   if (st == SR_OK && !sp) st = sr_error_set(err, SR_ERR_FORMAT, "%s: no shape in the header", path);
   for (const char *p = sp ? sp + 10 : NULL; st == SR_OK && p && *p != ')';) {
@@ -64,17 +67,21 @@ sr_status sr_npy_load(const char *path, float **data, int *shape, int *rank, sr_
       break;
     }
     shape[(*rank)++] = (int)v;
-    count *= v;
+    if (v > 0 && count > room / (guint64)v) {
+      st = sr_error_set(err, SR_ERR_FORMAT, "%s: shape holds more values than the %" G_GUINT64_FORMAT
+                        " data bytes (truncated file?)", path, (guint64)(size - 10 - hl));
+      break;
+    }
+    count *= (guint64)v;
     p = end;
     while (*p == ',' || *p == ' ') p++;
   }
   if (st == SR_OK && size - 10 - hl != count * sizeof(float))
-    st = sr_error_set(err, SR_ERR_FORMAT, "%s: %zu data bytes for %zu float32 values", path,
+    st = sr_error_set(err, SR_ERR_FORMAT, "%s: %zu data bytes for %" G_GUINT64_FORMAT " float32 values", path,
                       (size_t)(size - 10 - hl), count);
-  if (st == SR_OK) {
-    *data = malloc(count * sizeof(float) + 1);
-    memcpy(*data, c + 10 + hl, count * sizeof(float));
-  }
+  if (st == SR_OK && !(*data = malloc(count * sizeof(float) + 1)))
+    st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+  if (st == SR_OK) memcpy(*data, c + 10 + hl, count * sizeof(float));
   g_free(hdr);
   g_free(c);
   return st;

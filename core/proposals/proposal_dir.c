@@ -14,7 +14,11 @@
 
 #include "../image.h"
 #include "../io/atomic_file.h"
+#include "../io/json_fields.h"
 #include "proposal_set.h"
+
+/* The largest scores.json read. */
+#define SCORES_MAX_BYTES ((guint64)1 << 28)
 
 static gboolean has_png_suffix(const char *name) {
   size_t n = strlen(name);
@@ -207,15 +211,9 @@ static sr_status load_scores(const char *dir, score_list *l, sr_error *err) {
     return SR_OK;
   }
   JsonParser *p = json_parser_new();
-  GError *gerr = NULL;
   sr_status st = SR_OK;
-  if (!json_parser_load_from_file(p, path, &gerr)) {
-    st = sr_error_set(err, SR_ERR_FORMAT, "%s: %s", path, gerr->message);
-    g_error_free(gerr);
-    goto out;
-  }
-  JsonNode *root = json_parser_get_root(p);
-  JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  if ((st = sr_json_load_file(p, path, SCORES_MAX_BYTES, err)) != SR_OK) goto out;
+  JsonObject *o = sr_json_root_obj(p);
   JsonNode *arr_node = o ? json_object_get_member(o, "proposals") : NULL;
   if (!arr_node || !JSON_NODE_HOLDS_ARRAY(arr_node)) {
     st = sr_error_set(err, SR_ERR_FORMAT, "%s: expected an object with a \"proposals\" array", path);

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "../io/float_arrays.h"
+#include "../io/input_file.h"
 #include "../io/json_fields.h"
 #include "rerank_internal.h"
 
@@ -311,10 +312,8 @@ int sr_ranker_trained_m(const sr_ranker *r) {
   if (!prov) return 0;
   JsonParser *p = json_parser_new();
   int m = 0;
-  if (json_parser_load_from_data(p, prov, -1, NULL)) {
-    JsonNode *root = json_parser_get_root(p);
-    if (!root || !JSON_NODE_HOLDS_OBJECT(root) || !sr_json_get_int(json_node_get_object(root), "M", 1, 1 << 20, &m)) m = 0;
-  }
+  JsonObject *o = sr_json_parse(p, prov, -1, "ranker", "provenance", NULL) == SR_OK ? sr_json_root_obj(p) : NULL;
+  if (!o || !sr_json_get_int(o, "M", 1, 1 << 20, &m)) m = 0;
   g_object_unref(p);
   return m;
 }
@@ -324,35 +323,15 @@ sr_status sr_ranker_load(const char *path, const sr_class *expect, int n_expect,
   reader r = {path, err};
   gchar *contents = NULL;
   gsize size = 0;
-  GError *gerr = NULL;
-  if (!g_file_get_contents(path, &contents, &size, &gerr)) {
-    sr_status st = sr_error_set(err, SR_ERR_IO, "%s", gerr->message);
-    g_error_free(gerr);
-    return st;
-  }
-  if (size < 8) {
-    g_free(contents);
-    return bad(&r, "%zu bytes is too short for a ranker file", (size_t)size);
-  }
   guint64 hlen;
-  memcpy(&hlen, contents, 8);
-  hlen = GUINT64_FROM_LE(hlen);
-  if (hlen > MAX_HEADER || hlen > size - 8) {
-    g_free(contents);
-    return bad(&r, "header length %" G_GUINT64_FORMAT " does not fit the %zu-byte file (not a .srranker file, or truncated)",
-               hlen, (size_t)size);
-  }
+  sr_status st = sr_input_read_prefixed(path, ".srranker file", MAX_HEADER, FALSE, &contents, &size, &hlen, err);
+  if (st != SR_OK) return st;
   sr_ranker *k = calloc(1, sizeof *k);
   JsonParser *p = json_parser_new();
-  sr_status st = SR_OK;
   if (!k) {
     st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
-  } else if (!json_parser_load_from_data(p, contents + 8, (gssize)hlen, &gerr)) {
-    st = bad(&r, "header is not JSON: %s", gerr->message);
-    g_error_free(gerr);
-  } else {
-    JsonNode *root = json_parser_get_root(p);
-    JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  } else if ((st = sr_json_parse(p, contents + 8, (gssize)hlen, path, "header", err)) == SR_OK) {
+    JsonObject *o = sr_json_root_obj(p);
     st = parse(&r, o, expect, n_expect, (const guint8 *)contents + 8 + hlen, size - 8 - hlen, k);
   }
   g_object_unref(p);

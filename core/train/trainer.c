@@ -301,30 +301,57 @@ static char *state_to_json(const train_state *s, const sr_train_config *c) {
   return g_string_free(j, FALSE);
 }
 
-static sr_status state_from_json(const char *text, train_state *s, const sr_train_config *c, sr_error *err) {
+/* A finite number (@allow_null: or null, read as NaN) for each element of @a
+ * into @out; FALSE on anything else. */
+static gboolean read_hist(JsonArray *a, gboolean allow_null, GArray *out) {
+  for (guint i = 0; i < json_array_get_length(a); i++) {
+    JsonNode *n = json_array_get_element(a, i);
+    GType t = JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID;
+    double v;
+    if (allow_null && JSON_NODE_HOLDS_NULL(n)) v = NAN;
+    else if (t == G_TYPE_INT64 || t == G_TYPE_DOUBLE) v = json_node_get_double(n);
+    else return FALSE;
+    if (!isfinite(v) && !isnan(v)) return FALSE;
+    g_array_append_val(out, v);
+  }
+  return TRUE;
+}
+
+/* Reads checkpoint @path's training state for a run of @total iterations,
+ * @ipe per epoch: every field present, of its kind and in range (the
+ * iteration indexes the epoch's permutation), the histories one entry per
+ * finished epoch. */
+static sr_status state_from_json(const char *path, const char *text, train_state *s, const sr_train_config *c,
+                                 long total, long ipe, sr_error *err) {
   JsonParser *p = json_parser_new();
-  sr_status st = SR_OK;
-  if (!json_parser_load_from_data(p, text, -1, NULL) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
-    g_object_unref(p);
-    return sr_error_set(err, SR_ERR_FORMAT, "checkpoint: unreadable train_state");
-  }
-  JsonObject *o = json_node_get_object(json_parser_get_root(p));
-  s->iter = json_object_get_int_member_with_default(o, "iter", 0);
-  s->epoch_loss = json_object_get_double_member_with_default(o, "epoch_loss", 0);
-  s->epoch_n = json_object_get_int_member_with_default(o, "epoch_n", 0);
-  if ((uint64_t)json_object_get_int_member_with_default(o, "seed", 0) != c->seed)
+  sr_status st = sr_json_parse(p, text, -1, path, "train_state", err);
+  JsonObject *o = st == SR_OK ? sr_json_root_obj(p) : NULL;
+  JsonNode *seed = o ? json_object_get_member(o, "seed") : NULL;
+  JsonArray *lh = sr_json_get_arr(o, "loss_hist"), *mh = sr_json_get_arr(o, "miou_hist");
+  double iter = -1, epoch_n = -1, epoch_loss = NAN;
+  if (st != SR_OK) {
+    /* reported */
+  } else if (!sr_json_get_num(o, "iter", &iter) || iter != floor(iter) || iter < 0 || iter > total) {
+    st = sr_error_set(err, SR_ERR_FORMAT, "%s: train_state.iter must be an integer in 0..%ld (this run's iterations)",
+                      path, total);
+  } else if (!sr_json_get_num(o, "epoch_n", &epoch_n) || epoch_n != floor(epoch_n) || epoch_n < 0 || epoch_n > ipe) {
+    st = sr_error_set(err, SR_ERR_FORMAT, "%s: train_state.epoch_n must be an integer in 0..%ld", path, ipe);
+  } else if (!sr_json_get_num(o, "epoch_loss", &epoch_loss)) {
+    st = sr_error_set(err, SR_ERR_FORMAT, "%s: train_state.epoch_loss must be a finite number", path);
+  } else if (!seed || !JSON_NODE_HOLDS_VALUE(seed) || json_node_get_value_type(seed) != G_TYPE_INT64) {
+    st = sr_error_set(err, SR_ERR_FORMAT, "%s: train_state.seed must be an integer", path);
+  } else if ((uint64_t)json_node_get_int(seed) != c->seed) {
     st = sr_error_set(err, SR_ERR_INVALID, "checkpoint was made with another --seed: resuming would not be exact");
-  JsonArray *lh = json_object_has_member(o, "loss_hist") ? json_object_get_array_member(o, "loss_hist") : NULL;
-  JsonArray *mh = json_object_has_member(o, "miou_hist") ? json_object_get_array_member(o, "miou_hist") : NULL;
-  for (guint i = 0; lh && i < json_array_get_length(lh); i++) {
-    double v = json_array_get_double_element(lh, i);
-    g_array_append_val(s->loss_hist, v);
+  } else if (!lh || !mh || !read_hist(lh, FALSE, s->loss_hist) || !read_hist(mh, TRUE, s->miou_hist)) {
+    st = sr_error_set(err, SR_ERR_FORMAT, "%s: train_state needs loss_hist (numbers) and miou_hist (numbers or null)",
+                      path);
+  } else if (s->loss_hist->len != (guint)((long)iter / ipe) || s->miou_hist->len != s->loss_hist->len) {
+    st = sr_error_set(err, SR_ERR_INVALID,
+                      "%s: train_state has %u/%u epochs of history at iteration %.0f, not %ld: made with another "
+                      "batch size or dataset",
+                      path, s->loss_hist->len, s->miou_hist->len, iter, (long)iter / ipe);
   }
-  for (guint i = 0; mh && i < json_array_get_length(mh); i++) {
-    JsonNode *n = json_array_get_element(mh, i);
-    double v = JSON_NODE_HOLDS_NULL(n) ? NAN : json_node_get_double(n);
-    g_array_append_val(s->miou_hist, v);
-  }
+  if (st == SR_OK) s->iter = (long)iter, s->epoch_n = (long)epoch_n, s->epoch_loss = epoch_loss;
   g_object_unref(p);
   return st;
 }
@@ -518,11 +545,16 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
   }
   if (c->freeze >= convs) st = sr_error_set(err, SR_ERR_INVALID, "--freeze %d leaves nothing to train", c->freeze);
   if (st == SR_OK && c->resume) {
-    sr_model *cm;
-    float **cw, **cb;
-    char *state;
+    sr_model *cm = NULL;
+    float **cw = NULL, **cb = NULL;
+    char *state = NULL;
+    const long ipe = (train->n + B - 1) / B;
     st = sr_checkpoint_load(ckpt, &cm, &cw, &cb, &state, err);
-    if (st == SR_OK && (cm->n_layers != m->n_layers || cm->n_classes != m->n_classes)) {
+    bool same = st == SR_OK && cm->n_layers == m->n_layers && cm->n_classes == m->n_classes;
+    for (int i = 0; same && i < m->n_layers; i++)
+      same = cm->layers[i].type == m->layers[i].type &&
+             (m->layers[i].type != SR_LAYER_CONV || !memcmp(&cm->layers[i].conv, &m->layers[i].conv, sizeof m->layers[i].conv));
+    if (st == SR_OK && !same) {
       st = sr_error_set(err, SR_ERR_INVALID, "%s: checkpoint does not match the model being trained", ckpt);
     } else if (st == SR_OK) {
       for (int i = 0; i < m->n_layers; i++) {
@@ -533,8 +565,8 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
         memcpy(mom_w[i], cw[i], wc * sizeof(float));
         memcpy(mom_b[i], cb[i], m->layers[i].conv.out_c * sizeof(float));
       }
-      st = state_from_json(state, &s, c, err);
-      fprintf(stderr, "resuming from %s at iteration %ld\n", ckpt, s.iter);
+      st = state_from_json(ckpt, state, &s, c, ipe * c->epochs, ipe, err);
+      if (st == SR_OK) fprintf(stderr, "resuming from %s at iteration %ld\n", ckpt, s.iter);
     }
     if (cm) {
       sr_param_buffers_free(cm->n_layers, cw, cb);

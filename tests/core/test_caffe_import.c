@@ -178,6 +178,15 @@ int main(void) {
   expect_error(dir, "wrong-stride", m, (variant){.params = TRUE, .stride1 = 2}, 0, "differ from the paper");
   expect_error(dir, "class-clash", m, (variant){0}, 4, "predicts 5 classes");
 
+  /* A weight that is not finite (NaN in conv3, inf in conv5's bias) is refused, not written. */
+  sr_model *nonfinite = sr_model_copy(m);
+  nonfinite->layers[8].weight[17] = NAN;
+  expect_error(dir, "nan-weight", nonfinite, (variant){0}, 0, "not finite");
+  nonfinite->layers[8].weight[17] = 0;
+  nonfinite->layers[12].bias[3] = INFINITY;
+  expect_error(dir, "inf-bias", nonfinite, (variant){0}, 0, "not finite");
+  sr_model_free(nonfinite);
+
   /* Wrong shapes: a model with other conv2 grouping written as SegNet. */
   sr_model *odd;
   sr_model_new_segnet(5, NULL, 3, &odd, &err);

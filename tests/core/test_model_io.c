@@ -1,9 +1,13 @@
 /* test_model_io.c: model files round-trip (fp32 exactly, fp16 within half
  * precision) and every kind of damaged file is rejected with a message that
- * names the file; fp16 conversion is checked on edge values. */
+ * names the file; fp16 conversion is checked on edge values. Every file
+ * loader (model, checkpoint, unary, .npy) also refuses FIFOs and devices
+ * without blocking, deeply nested JSON headers, and .npy shapes whose product
+ * would wrap, and leaves its out-pointers NULL on failure. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "half.h"
 #include "test_util.h"
@@ -62,6 +66,80 @@ static void reject_patched(const gchar *good, gsize len, const char *name, const
   gchar *bad = patch(good, len, from, to);
   expect_reject(name, bad, len, needle);
   g_free(bad);
+}
+
+/* A length-prefixed file whose header is 100000 nested arrays. */
+static char *write_deep(const char *name) {
+  enum { DEPTH = 100000 };
+  GString *b = g_string_new(NULL);
+  guint64 le = GUINT64_TO_LE((guint64)2 * DEPTH);
+  g_string_append_len(b, (const char *)&le, 8);
+  for (int i = 0; i < 2 * DEPTH; i++) g_string_append_c(b, i < DEPTH ? '[' : ']');
+  char *p = path_in(name);
+  g_file_set_contents(p, b->str, (gssize)b->len, NULL);
+  g_string_free(b, TRUE);
+  return p;
+}
+
+/* @st failed with a message naming @p and holding @needle. */
+static void check_refused(const char *what, sr_status st, const sr_error *err, const char *p, const char *needle) {
+  CHECK(st != SR_OK, "%s accepted", what);
+  CHECK(strstr(err->msg, p) && strstr(err->msg, needle), "%s: message lacks the file or '%s': %s", what, needle,
+        err->msg);
+  printf("rejected %-22s %s\n", what, err->msg);
+}
+
+static void check_hostile_files(void) {
+  sr_error err = {0};
+  /* A FIFO with no writer: opening it for reading would block for ever. */
+  char *fifo = path_in("fifo");
+  CHECK(mkfifo(fifo, 0600) == 0, "mkfifo %s", fifo);
+  sr_model *m = (sr_model *)&err; /* not NULL: the loaders must clear it */
+  check_refused("model from a FIFO", sr_model_load(fifo, &m, &err), &err, fifo, "not a regular file");
+  CHECK(m == NULL, "sr_model_load left its out-pointer set");
+  float **mw = (float **)&err, **mb = (float **)&err;
+  char *state = (char *)&err;
+  m = (sr_model *)&err;
+  check_refused("checkpoint from a FIFO", sr_checkpoint_load(fifo, &m, &mw, &mb, &state, &err), &err, fifo,
+                "not a regular file");
+  CHECK(m == NULL && mw == NULL && mb == NULL && state == NULL, "sr_checkpoint_load left out-pointers set");
+  sr_unary_model *u = (sr_unary_model *)&err;
+  check_refused("unary from a FIFO", sr_unary_model_load(fifo, &u, &err), &err, fifo, "not a regular file");
+  CHECK(u == NULL, "sr_unary_model_load left its out-pointer set");
+  float *data = (float *)&err;
+  int shape[4], rank;
+  check_refused("npy from a FIFO", sr_npy_load(fifo, &data, shape, &rank, &err), &err, fifo, "not a regular file");
+  CHECK(data == NULL, "sr_npy_load left its out-pointer set");
+  char *header = NULL;
+  check_refused("model header of /dev/zero", sr_model_read_header("/dev/zero", &header, &err), &err, "/dev/zero",
+                "not a regular file");
+  g_free(fifo);
+
+  /* JSON nested 100000 deep: json-glib would recurse off the stack. */
+  char *deep = write_deep("deep.srmodel");
+  check_refused("deep model header", sr_model_load(deep, &m, &err), &err, deep, "nests arrays or objects deeper");
+  u = NULL;
+  check_refused("deep unary header", sr_unary_model_load(deep, &u, &err), &err, deep, "nests arrays or objects deeper");
+  g_free(deep);
+
+  /* .npy: 2^24 x 3 x 2^24 x 2^16 values wrap a 64-bit count to 0, which would
+   * match the zero data bytes. */
+  char hdr[128];
+  int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (16777216, 3, 16777216, 65536), }");
+  while ((10 + n + 1) % 64) hdr[n++] = ' ';
+  hdr[n++] = '\n';
+  GString *npy = g_string_new_len("\x93NUMPY\x01\x00", 8);
+  guint16 hl = GUINT16_TO_LE((guint16)n);
+  g_string_append_len(npy, (const char *)&hl, 2);
+  g_string_append_len(npy, hdr, n);
+  char *np = path_in("wrap.npy");
+  g_file_set_contents(np, npy->str, (gssize)npy->len, NULL);
+  data = NULL;
+  check_refused("npy with a wrapping shape", sr_npy_load(np, &data, shape, &rank, &err), &err, np,
+                "more values than");
+  free(data);
+  g_string_free(npy, TRUE);
+  g_free(np);
 }
 
 int main(void) {
@@ -139,6 +217,8 @@ int main(void) {
   CHECK(sr_model_load(missing, &back, &err) == SR_ERR_IO && strstr(err.msg, "does-not-exist"), "missing file: %s",
         err.msg);
   g_free(missing);
+
+  check_hostile_files();
 
   /* No temporary files are left behind by the atomic writes. */
   GDir *d = g_dir_open(dir, 0, NULL);

@@ -2,7 +2,9 @@
  * device exists: lavapipe in CI) against the ref backend, on
  * random shapes covering stride, padding, groups and odd sizes (the way
  * ggml's test-backend-ops works): same inputs, compare within the row's
- * stated tolerance; then the whole SegNet on a small input. */
+ * stated tolerance; then the whole SegNet on a small input; and max-pool
+ * geometry whose last window would be empty (kernel 1, stride 2): refused by
+ * model validation, and pooled without touching memory outside the plane. */
 #include <glib.h>
 #include <string.h>
 #include <unistd.h>
@@ -319,10 +321,59 @@ static void check_backend(sr_backend *ref, sr_backend *b, uint64_t seed) {
   sr_model_free(m);
 }
 
+/* Kernel 1, stride 2 on 4x4 planes: Caffe's ceil rounding gives 3x3 outputs
+ * whose last row and column of windows lie outside the input. Validation
+ * refuses the geometry; a backend handed it anyway pools the non-empty
+ * windows exactly, outputs 0 for empty ones, passes them no gradient and
+ * writes nothing past the planes (a guard after the buffers stays intact). */
+static void check_empty_pool_windows(sr_backend *b) {
+  enum { N = 2, H = 4, W = 4, OH = 3, OW = 3, GUARD = 64 };
+  const sr_pool_params pp = {1, 2, 0};
+  CHECK(sr_pool_out_size(H, pp.kernel, pp.stride, pp.pad) == OH, "ceil rounding changed");
+  float xin[N * H * W], dyv[N * OH * OW], yv[N * OH * OW + GUARD], dxv[N * H * W + GUARD];
+  for (int i = 0; i < N * H * W; i++) xin[i] = (float)(i % 7) - 3.f;
+  for (int i = 0; i < N * OH * OW; i++) dyv[i] = (float)(i + 1);
+  for (int i = 0; i < N * OH * OW + GUARD; i++) yv[i] = 1234.f;
+  for (int i = 0; i < N * H * W + GUARD; i++) dxv[i] = 1234.f;
+  sr_tensor x = {N, 1, H, W, xin}, y = {N, 1, OH, OW, yv}, dy = {N, 1, OH, OW, dyv}, dx = {N, 1, H, W, dxv};
+  CHECK(b->ops->maxpool(b, &pp, &x, &y) == SR_OK, "%s: maxpool", b->ops->name);
+  CHECK(b->ops->maxpool_backward(b, &pp, &x, &dy, &dx) == SR_OK, "%s: maxpool backward", b->ops->name);
+  int bad_y = 0, bad_dx = 0, guard = 0;
+  for (int n = 0; n < N; n++) {
+    for (int oy = 0; oy < OH; oy++)
+      for (int ox = 0; ox < OW; ox++) {
+        float want = oy < 2 && ox < 2 ? xin[(n * H + 2 * oy) * W + 2 * ox] : 0.f;
+        bad_y += yv[(n * OH + oy) * OW + ox] != want;
+      }
+    for (int iy = 0; iy < H; iy++)
+      for (int ix = 0; ix < W; ix++) {
+        float want = iy % 2 == 0 && ix % 2 == 0 ? dyv[(n * OH + iy / 2) * OW + ix / 2] : 0.f;
+        bad_dx += dxv[(n * H + iy) * W + ix] != want;
+      }
+  }
+  for (int i = 0; i < GUARD; i++) guard += yv[N * OH * OW + i] != 1234.f || dxv[N * H * W + i] != 1234.f;
+  CHECK(bad_y == 0, "%s: %d wrong max-pool outputs with empty windows", b->ops->name, bad_y);
+  CHECK(bad_dx == 0, "%s: %d wrong max-pool gradients with empty windows", b->ops->name, bad_dx);
+  CHECK(guard == 0, "%s: max pooling wrote %d floats past its planes", b->ops->name, guard);
+}
+
+static void check_pool_geometry_refused(void) {
+  sr_model *m;
+  sr_error err = {0};
+  CHECK(sr_model_new_segnet(3, NULL, 1, &m, &err) == SR_OK, "%s", err.msg);
+  for (int i = 0; i < m->n_layers; i++)
+    if (m->layers[i].type == SR_LAYER_MAXPOOL) m->layers[i].pool.kernel = 1; /* stride stays 2 */
+  CHECK(sr_model_validate(m, &err) != SR_OK && strstr(err.msg, "stride 2 exceeds kernel 1"),
+        "pooling kernel 1, stride 2 accepted: %s", err.msg);
+  sr_model_free(m);
+}
+
 int main(void) {
+  check_pool_geometry_refused();
   sr_backend *ref;
   sr_error err = {0};
   CHECK(sr_backend_new("ref", 1, &ref, &err) == SR_OK, "%s", err.msg);
+  check_empty_pool_windows(ref);
   const char *const *names = sr_backend_list();
   for (int i = 0; names[i]; i++) {
     if (!strcmp(names[i], "ref")) continue;
@@ -344,6 +395,7 @@ int main(void) {
       continue;
     }
     check_backend(ref, b, 1234);
+    if (b->ops->maxpool_backward) check_empty_pool_windows(b);
     sr_backend_free(b);
     if (cache) {
       check_pipeline_cache(ref, cache);

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <png.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "synthetic_scenes.h"
 #include "test_util.h"
@@ -102,11 +103,26 @@ static void test_io(void) {
   g_file_set_contents(sj, "{\"proposals\": [", -1, NULL);
   CHECK(sr_proposal_set_load_dir(empty, 4, 255, 0, 0, 0, &t, &err) == SR_ERR_FORMAT && strstr(err.msg, "scores.json"),
         "truncated scores.json: %s", err.msg);
+  /* Nested 100000 deep: refused before json-glib recurses off the stack. */
+  GString *deep = g_string_new("{\"proposals\": ");
+  for (int i = 0; i < 200000; i++) g_string_append_c(deep, i < 100000 ? '[' : ']');
+  g_string_append_c(deep, '}');
+  g_file_set_contents(sj, deep->str, (gssize)deep->len, NULL);
+  g_string_free(deep, TRUE);
+  CHECK(sr_proposal_set_load_dir(empty, 4, 255, 0, 0, 0, &t, &err) == SR_ERR_FORMAT && strstr(err.msg, "scores.json") &&
+            strstr(err.msg, "deeper than"),
+        "deeply nested scores.json: %s", err.msg);
+  /* A FIFO as scores.json: refused, not waited on. */
+  g_unlink(sj);
+  CHECK(mkfifo(sj, 0600) == 0, "mkfifo %s", sj);
+  CHECK(sr_proposal_set_load_dir(empty, 4, 255, 0, 0, 0, &t, &err) != SR_OK && strstr(err.msg, "not a regular file"),
+        "FIFO scores.json: %s", err.msg);
+  g_unlink(sj);
   g_free(sj);
   g_free(empty);
   g_free(dir);
   sr_proposal_set_clear(&s);
-  printf("proposal folders: round trip, max_n, copy and 8 error cases checked\n");
+  printf("proposal folders: round trip, max_n, copy and 10 error cases checked\n");
 }
 
 /* Writes @body as DIR/scores.json. */

@@ -15,6 +15,7 @@
  *    differing name), a truncated file, a NAN weight, a zero std. */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "proposals/oracle.h"
@@ -413,6 +414,23 @@ static void test_file(sr_image_classifier *cls) {
   if (at) memcpy(at, "segrank-unary ", 14);
   write_all(bad, copy, len);
   expect_refused(bad, three, 3, "not a segrank ranker", "another format");
+  /* A header of 100000 nested arrays (json-glib would recurse off the
+   * stack) and a FIFO with no writer (reading would block for ever). */
+  GString *deep = g_string_new(NULL);
+  guint64 deep_len = GUINT64_TO_LE(200000);
+  g_string_append_len(deep, (const char *)&deep_len, 8);
+  for (int i = 0; i < 200000; i++) g_string_append_c(deep, i < 100000 ? '[' : ']');
+  write_all(bad, deep->str, deep->len);
+  g_string_free(deep, TRUE);
+  expect_refused(bad, three, 3, "nests arrays or objects deeper", "a deeply nested header");
+  g_unlink(bad);
+  CHECK(mkfifo(bad, 0600) == 0, "mkfifo %s", bad);
+  sr_ranker *from_fifo = (sr_ranker *)&err; /* not NULL: the loader must clear it */
+  CHECK(sr_ranker_load(bad, NULL, 0, &from_fifo, &err) != SR_OK && from_fifo == NULL &&
+            strstr(err.msg, "not a regular file"),
+        "a FIFO: %s", err.msg);
+  printf("refused a FIFO: %s\n", err.msg);
+  g_unlink(bad);
   sr_ranker *none = NULL;
   CHECK(sr_ranker_load("/nonexistent/r.srranker", NULL, 0, &none, &err) == SR_ERR_IO, "a missing file loaded");
   /* Saving refuses a non-finite weight (poked in for the test). */

@@ -36,15 +36,19 @@ static void write_dataset(const char *dir, int n, sr_rng *rng) {
   g_free(id), g_free(ld);
 }
 
+static sr_train_config run_config(const char *out, long stop_after, bool resume) {
+  return (sr_train_config){.out = out, .loss = {SR_LOSS_CE, 0.7, 0.3}, .batch = 4, .epochs = 10, .lr = 0.002,
+                           .momentum = 0.9, .weight_decay = 5e-4, .warmup = 3, .aug = {S, S, 0.9f, 1.1f, 1, 0.1f},
+                           .seed = 11, .checkpoint_every = 5, .eval_every = 3, .eval_w = S, .eval_h = S,
+                           .eval_upsample = SR_UPSAMPLE_BILINEAR, .resume = resume, .stop_after = stop_after};
+}
+
 static sr_model *train_run(const char *out, const sr_dataset *ds, long stop_after, bool resume, sr_backend *b,
                            bool paper_mode) {
   sr_model *m;
   sr_error err = {0};
   sr_model_new_segnet(3, NULL, 3, &m, &err);
-  sr_train_config c = {.out = out, .loss = {SR_LOSS_CE, 0.7, 0.3}, .batch = 4, .epochs = 10, .lr = 0.002,
-                       .momentum = 0.9, .weight_decay = 5e-4, .warmup = 3, .aug = {S, S, 0.9f, 1.1f, 1, 0.1f},
-                       .seed = 11, .checkpoint_every = 5, .eval_every = 3, .eval_w = S, .eval_h = S,
-                       .eval_upsample = SR_UPSAMPLE_BILINEAR, .resume = resume, .stop_after = stop_after};
+  sr_train_config c = run_config(out, stop_after, resume);
   if (paper_mode) c.freeze = 5, c.cache_features = true, c.lr = 0.01;
   CHECK(sr_train(m, b, ds, ds, &c, &err) == SR_OK, "%s", err.msg);
   return m;
@@ -70,6 +74,62 @@ static double full_loss(const sr_model *m, sr_backend *b, const sr_dataset *ds) 
   free(labels);
   sr_tensor_clear(&x);
   return v;
+}
+
+/* --resume from OUT.ckpt holding @state (or garbage when @state is NULL;
+ * no file when @good is NULL too) must fail with @needle, not crash. */
+static void expect_resume_fails(const char *out, const char *good, const char *state, const sr_dataset *ds,
+                                sr_backend *b, const char *needle) {
+  char *ckpt = g_strdup_printf("%s.ckpt", out);
+  g_unlink(ckpt);
+  sr_error err = {0};
+  if (state) {
+    sr_model *cm;
+    float **cw, **cb;
+    char *old;
+    CHECK(sr_checkpoint_load(good, &cm, &cw, &cb, &old, &err) == SR_OK, "%s", err.msg);
+    CHECK(sr_checkpoint_save(cm, cw, cb, state, ckpt, &err) == SR_OK, "%s", err.msg);
+    sr_param_buffers_free(cm->n_layers, cw, cb);
+    sr_model_free(cm);
+    g_free(old);
+  } else if (good) {
+    g_file_set_contents(ckpt, "not a checkpoint at all", -1, NULL);
+  }
+  sr_model *m;
+  sr_model_new_segnet(3, NULL, 3, &m, &err);
+  sr_train_config c = run_config(out, 0, true);
+  sr_status st = sr_train(m, b, ds, NULL, &c, &err);
+  CHECK(st != SR_OK && strstr(err.msg, ckpt) && strstr(err.msg, needle), "resume from %s: %s (wanted '%s')",
+        state ? state : good ? "garbage" : "nothing", st == SR_OK ? "accepted" : err.msg, needle);
+  printf("resume refused: %s\n", err.msg);
+  sr_model_free(m);
+  g_unlink(ckpt);
+  g_free(ckpt);
+}
+
+/* A missing or damaged checkpoint, and train states out of range. */
+static void check_hostile_checkpoints(const char *dir, const char *trained, const sr_dataset *ds, sr_backend *b) {
+  char *out = g_strdup_printf("%s/hostile.srmodel", dir), *good = g_strdup_printf("%s.ckpt", trained);
+  expect_resume_fails(out, NULL, NULL, ds, b, "cannot open");
+  expect_resume_fails(out, good, NULL, ds, b, "does not fit");
+  static const struct {
+    const char *state, *needle;
+  } cases[] = {
+      {"{\"iter\":-5,\"epoch_loss\":0,\"epoch_n\":0,\"seed\":11,\"loss_hist\":[],\"miou_hist\":[]}", "train_state.iter"},
+      {"{\"iter\":99999,\"epoch_loss\":0,\"epoch_n\":0,\"seed\":11,\"loss_hist\":[],\"miou_hist\":[]}", "train_state.iter"},
+      {"{\"iter\":1.5,\"epoch_loss\":0,\"epoch_n\":0,\"seed\":11,\"loss_hist\":[],\"miou_hist\":[]}", "train_state.iter"},
+      {"{\"iter\":1,\"epoch_loss\":0,\"epoch_n\":-1,\"seed\":11,\"loss_hist\":[],\"miou_hist\":[]}", "epoch_n"},
+      {"{\"iter\":1,\"epoch_loss\":\"x\",\"epoch_n\":1,\"seed\":11,\"loss_hist\":[],\"miou_hist\":[]}", "epoch_loss"},
+      {"{\"iter\":1,\"epoch_loss\":0,\"epoch_n\":1,\"seed\":11,\"loss_hist\":[\"x\"],\"miou_hist\":[]}", "loss_hist"},
+      {"{\"iter\":3,\"epoch_loss\":0,\"epoch_n\":1,\"seed\":11,\"loss_hist\":[1,2],\"miou_hist\":[null,3]}", "history"},
+      {"{\"iter\":1,\"epoch_loss\":0,\"epoch_n\":1,\"loss_hist\":[],\"miou_hist\":[]}", "seed"},
+      {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+       "nests"},
+      {"not json", "not JSON"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    expect_resume_fails(out, good, cases[i].state, ds, b, cases[i].needle);
+  g_free(out), g_free(good);
 }
 
 static void check_training(sr_backend *b, sr_rng *rng) {
@@ -150,6 +210,8 @@ static void check_training(sr_backend *b, sr_rng *rng) {
   const char *name;
   while ((name = g_dir_read_name(d))) CHECK(!strstr(name, ".tmp-"), "leftover temporary file %s", name);
   g_dir_close(d);
+
+  check_hostile_checkpoints(dir, bpath, &ds, b);
 
   /* A label out of range is an error naming the file, or skipped. */
   sr_image bad = {S, S, 1, calloc(S * S, 1)};

@@ -5,6 +5,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <glib/gstdio.h>
+#include <sys/resource.h>
 #include <gst/video/video.h>
 
 #include "gstsrprobmeta.h"
@@ -157,12 +158,9 @@ GST_START_TEST(test_vulkan_backend) {
 }
 GST_END_TEST;
 
-/* Starting segnetinfer with model=@path must fail and post a RESOURCE error
- * whose debug text contains @needle. */
-static void expect_start_error(const gchar *path, const gchar *needle) {
-  GstElement *el = gst_element_factory_make("segnetinfer", NULL);
-  fail_unless(el != NULL);
-  g_object_set(el, "model", path, NULL);
+/* Starting @el (consumed) must fail and post a RESOURCE error whose message
+ * contains @msg_needle and whose debug text contains @dbg_needle. */
+static void expect_start_failure(GstElement *el, const gchar *msg_needle, const gchar *dbg_needle) {
   GstBus *bus = gst_bus_new();
   gst_element_set_bus(el, bus);
   fail_unless_equals_int(gst_element_set_state(el, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
@@ -172,8 +170,8 @@ static void expect_start_error(const gchar *path, const gchar *needle) {
   gchar *dbg = NULL;
   gst_message_parse_error(msg, &err, &dbg);
   fail_unless(err->domain == GST_RESOURCE_ERROR);
-  fail_unless(strstr(err->message, path) != NULL, "%s", err->message);
-  fail_unless(dbg && strstr(dbg, needle) != NULL, "%s", dbg);
+  fail_unless(strstr(err->message, msg_needle) != NULL, "%s", err->message);
+  fail_unless(dbg && strstr(dbg, dbg_needle) != NULL, "%s", dbg);
   g_error_free(err);
   g_free(dbg);
   gst_message_unref(msg);
@@ -181,6 +179,15 @@ static void expect_start_error(const gchar *path, const gchar *needle) {
   gst_element_set_bus(el, NULL);
   gst_object_unref(bus);
   gst_object_unref(el);
+}
+
+/* Starting segnetinfer with model=@path must fail and post a RESOURCE error
+ * naming @path whose debug text contains @needle. */
+static void expect_start_error(const gchar *path, const gchar *needle) {
+  GstElement *el = gst_element_factory_make("segnetinfer", NULL);
+  fail_unless(el != NULL);
+  g_object_set(el, "model", path, NULL);
+  expect_start_failure(el, path, needle);
 }
 
 GST_START_TEST(test_bad_model_posts_error) {
@@ -197,6 +204,22 @@ GST_START_TEST(test_corrupt_model_posts_error) {
 }
 GST_END_TEST;
 
+/* An input tensor that cannot be allocated (input-size 4096 x batch-size 64
+ * is 12.9 GB, over an address-space limit of 6 GiB set in this forked test)
+ * fails start() with a RESOURCE error instead of crashing on the first frame. */
+GST_START_TEST(test_input_alloc_failure_posts_error) {
+  struct rlimit rl;
+  fail_unless(getrlimit(RLIMIT_AS, &rl) == 0);
+  rl.rlim_cur = (rlim_t)6 << 30;
+  fail_unless(setrlimit(RLIMIT_AS, &rl) == 0);
+  GstElement *el = gst_element_factory_make("segnetinfer", NULL);
+  fail_unless(el != NULL);
+  gst_util_set_object_arg(G_OBJECT(el), "backend", "cpu");
+  g_object_set(el, "threads", 1, "input-size", 4096, "batch-size", 64, NULL);
+  expect_start_failure(el, "batch-size 64", "could not be allocated");
+}
+GST_END_TEST;
+
 static Suite *segnetinfer_suite(void) {
   Suite *s = suite_create("segnetinfer");
   TCase *tc = tcase_create("general");
@@ -208,6 +231,7 @@ static Suite *segnetinfer_suite(void) {
   tcase_add_test(tc, test_vulkan_backend);
   tcase_add_test(tc, test_bad_model_posts_error);
   tcase_add_test(tc, test_corrupt_model_posts_error);
+  tcase_add_test(tc, test_input_alloc_failure_posts_error);
   return s;
 }
 

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "io/atomic_file.h"
+#include "io/json_fields.h"
 
 static sr_status open_dataset(const char *spec, const char *split, int classes, gboolean skip_bad, sr_dataset *ds) {
   sr_error err = {0};
@@ -177,6 +179,23 @@ static void eval_progress(int done, int total, void *data) {
   if (done == total || done % 20 == 0) fprintf(stderr, "  %d/%d images\n", done, total);
 }
 
+/* "miou", "pixel_accuracy" and "per_class" (class name → IoU %, null when
+ * the class never occurs) of one method, as members of @b's open object. */
+static void add_scores(JsonBuilder *b, const sr_model *m, double miou, double acc, const double *per) {
+  json_builder_set_member_name(b, "miou");
+  json_builder_add_double_value(b, miou);
+  json_builder_set_member_name(b, "pixel_accuracy");
+  json_builder_add_double_value(b, acc);
+  json_builder_set_member_name(b, "per_class");
+  json_builder_begin_object(b);
+  for (int k = 0; k < m->n_classes; k++) {
+    json_builder_set_member_name(b, m->classes[k].name);
+    if (isnan(per[k])) json_builder_add_null_value(b);
+    else json_builder_add_double_value(b, per[k]);
+  }
+  json_builder_end_object(b);
+}
+
 int cmd_eval(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--proposals") || g_str_has_prefix(argv[i], "--proposals=") || !strcmp(argv[i], "-p"))
@@ -206,6 +225,11 @@ int cmd_eval(int argc, char **argv) {
     fprintf(stderr, "segrank eval: needs --dataset\n");
     return 2;
   }
+  sr_upsample only;
+  if (strcmp(upsample, "all") && sr_upsample_from_name(upsample, &only)) {
+    fprintf(stderr, "segrank eval: unknown --upsample '%s' (naive, bilinear, superpixel or all)\n", upsample);
+    return 2;
+  }
   sr_model *m;
   sr_backend *b;
   sr_net *net;
@@ -218,8 +242,13 @@ int cmd_eval(int argc, char **argv) {
     fprintf(stderr, "segrank eval: dataset has %d classes, model %d\n", ds.n_classes, m->n_classes);
     return 1;
   }
-  GString *js = g_string_new("{");
-  int rc = 0;
+  /* One object per method, then the first method's scores again at the top
+   * level with its name as "upsample". */
+  JsonBuilder *jb = json_builder_new();
+  json_builder_begin_object(jb);
+  int rc = 0, n_done = 0;
+  double first_miou = NAN, first_acc = NAN, *first_per = g_new(double, m->n_classes);
+  sr_upsample first_up = SR_UPSAMPLE_NAIVE;
   for (int u = 0; u < SR_UPSAMPLE_COUNT && !rc; u++) {
     sr_upsample up = (sr_upsample)u;
     if (strcmp(upsample, "all") && strcmp(upsample, sr_upsample_name(up))) continue;
@@ -229,47 +258,46 @@ int cmd_eval(int argc, char **argv) {
     fprintf(stderr, "evaluating %s on %s/%s at %dx%d, %s upsampling\n", model ? model : sr_default_model_path(),
             dataset, split, w, h, sr_upsample_name(up));
     if (sr_evaluate(net, m, &ds, w, h, up, &conf, eval_progress, NULL, &err) != SR_OK) {
+      sr_confusion_clear(&conf);
       rc = cli_fail(&err);
       break;
     }
     double *per = g_new(double, m->n_classes);
     double miou = sr_confusion_miou(&conf, per), acc = sr_confusion_pixel_accuracy(&conf);
     printf("upsampling: %s\n%-12s %7s\n", sr_upsample_name(up), "class", "IoU %");
-    g_string_append_printf(js, "%s\"%s\":{\"miou\":%.4f,\"pixel_accuracy\":%.4f,\"per_class\":{", js->len > 1 ? "," : "",
-                           sr_upsample_name(up), miou, acc);
-    for (int k = 0; k < m->n_classes; k++) {
-      printf("%-12s %7.2f\n", m->classes[k].name, per[k]);
-      g_string_append_printf(js, "%s\"%s\":", k ? "," : "", m->classes[k].name);
-      if (isnan(per[k])) g_string_append(js, "null");
-      else g_string_append_printf(js, "%.4f", per[k]);
-    }
-    g_string_append(js, "}}");
+    for (int k = 0; k < m->n_classes; k++) printf("%-12s %7.2f\n", m->classes[k].name, per[k]);
     printf("pixel accuracy: %.2f\nmIoU: %.2f\n\n", acc, miou);
+    json_builder_set_member_name(jb, sr_upsample_name(up));
+    json_builder_begin_object(jb);
+    add_scores(jb, m, miou, acc, per);
+    json_builder_end_object(jb);
+    if (n_done++ == 0) {
+      first_miou = miou, first_acc = acc, first_up = up;
+      memcpy(first_per, per, sizeof(double) * m->n_classes);
+    }
     g_free(per);
     sr_confusion_clear(&conf);
   }
-  g_string_append_printf(js, ",\"images\":%d,\"input\":[%d,%d]", ds.n, w, h);
-  /* The first method evaluated also provides the top-level keys. */
-  if (!rc && json) {
-    JsonParser *p = json_parser_new();
-    g_string_append(js, "}");
-    json_parser_load_from_data(p, js->str, -1, NULL);
-    JsonObject *o = json_node_get_object(json_parser_get_root(p));
-    GList *members = json_object_get_members(o);
-    JsonObject *first = json_object_get_object_member(o, members->data);
-    json_object_set_double_member(o, "miou", json_object_get_double_member(first, "miou"));
-    json_object_set_double_member(o, "pixel_accuracy", json_object_get_double_member(first, "pixel_accuracy"));
-    json_object_set_member(o, "per_class", json_node_copy(json_object_get_member(first, "per_class")));
-    json_object_set_string_member(o, "upsample", members->data);
-    g_list_free(members);
-    JsonGenerator *gen = json_generator_new();
-    json_generator_set_root(gen, json_parser_get_root(p));
-    json_generator_set_pretty(gen, TRUE);
-    if (!json_generator_to_file(gen, json, NULL)) rc = 1, fprintf(stderr, "segrank eval: cannot write %s\n", json);
-    g_object_unref(gen);
-    g_object_unref(p);
+  json_builder_set_member_name(jb, "images");
+  json_builder_add_int_value(jb, ds.n);
+  json_builder_set_member_name(jb, "input");
+  json_builder_begin_array(jb);
+  json_builder_add_int_value(jb, w);
+  json_builder_add_int_value(jb, h);
+  json_builder_end_array(jb);
+  if (n_done) {
+    add_scores(jb, m, first_miou, first_acc, first_per);
+    json_builder_set_member_name(jb, "upsample");
+    json_builder_add_string_value(jb, sr_upsample_name(first_up));
   }
-  g_string_free(js, TRUE);
+  json_builder_end_object(jb);
+  char *text = sr_json_builder_finish(jb, TRUE);
+  if (!rc && json) {
+    sr_error err = {0};
+    if (sr_atomic_write(json, text, strlen(text), &err) != SR_OK) rc = cli_fail(&err);
+  }
+  g_free(text);
+  g_free(first_per);
   sr_dataset_clear(&ds);
   sr_net_free(net);
   sr_backend_free(b);

@@ -100,17 +100,13 @@ sr_status ranker_inputs_from_net(const sr_model *m, const sr_dataset *ds, int th
 static sr_status read_plan(const char *path, const sr_dataset *ds, int *folds, int *fold_of, char ***models,
                            sr_error *err) {
   JsonParser *p = json_parser_new();
-  GError *ge = NULL;
-  sr_status st = SR_OK;
-  if (!json_parser_load_from_file(p, path, &ge)) {
-    st = sr_error_set(err, SR_ERR_IO, "%s: %s (train the folds with `segrank train --folds K -o OUT` first)", path,
-                      ge->message);
-    g_error_free(ge);
+  sr_status st = sr_json_load_file(p, path, 1u << 30, err);
+  if (st != SR_OK) {
+    sr_error_prefix(err, "no usable fold plan (train the folds with `segrank train --folds K -o OUT` first)");
     g_object_unref(p);
     return st;
   }
-  JsonNode *root = json_parser_get_root(p);
-  JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  JsonObject *o = sr_json_root_obj(p);
   JsonArray *imgs = sr_json_get_arr(o, "images"), *mods = sr_json_get_arr(o, "models");
   if (!sr_json_get_int(o, "folds", 2, 1000, folds) || !imgs || !mods || (int)json_array_get_length(mods) != *folds) {
     g_object_unref(p);

@@ -188,6 +188,7 @@ static void maxpool_backward_task(void *ctx, int task, int thread) {
       for (int ox = 0; ox < dy->w; ox++) {
         int x0, x1;
         sr__pool_window(ox, p->stride, p->pad, p->kernel, x->w, &x0, &x1);
+        if (y0 >= y1 || x0 >= x1) continue; /* an empty window: no input, no gradient */
         int best = y0 * x->w + x0;
         for (int iy = y0; iy < y1; iy++)
           for (int ix = x0; ix < x1; ix++)

@@ -296,7 +296,7 @@ static void maxpool_task(void *ctx, int task, int thread) {
       for (int ox = 0; ox < y->w; ox++) {
         int x0, x1;
         sr__pool_window(ox, p->stride, p->pad, p->kernel, x->w, &x0, &x1);
-        float m = -FLT_MAX;
+        float m = y0 < y1 && x0 < x1 ? -FLT_MAX : 0.f; /* an empty window (outside the input) gives 0 */
         for (int iy = y0; iy < y1; iy++)
           for (int ix = x0; ix < x1; ix++) m = in[iy * x->w + ix] > m ? in[iy * x->w + ix] : m;
         out[oy * y->w + ox] = m;

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define FIELD_BITS 20
@@ -77,10 +78,18 @@ sr_pool *sr_pool_new(int n) {
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
   p->threads = calloc(p->n, sizeof(pthread_t));
+  if (!p->threads) p->n = 1; /* no room to track workers: run on the caller's thread */
   for (int i = 1; i < p->n; i++) {
     worker_arg *wa = malloc(sizeof *wa);
-    wa->p = p, wa->index = i;
-    pthread_create(&p->threads[i], NULL, worker, wa);
+    if (wa) wa->p = p, wa->index = i;
+    if (!wa || pthread_create(&p->threads[i], NULL, worker, wa) != 0) {
+      /* No memory or thread for worker i: run with the i threads there are
+       * (the workers started so far all have lower indices). */
+      free(wa);
+      fprintf(stderr, "segrank: could start only %d of %d worker threads\n", i, p->n);
+      p->n = i;
+      break;
+    }
   }
   return p;
 }

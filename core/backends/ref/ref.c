@@ -2,6 +2,8 @@
  * for clarity and never optimised: it is the oracle every other backend is
  * tested against. */
 #include <float.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -52,13 +54,15 @@ static sr_status ref_maxpool(sr_backend *b, const sr_pool_params *p, const sr_te
         for (int ox = 0; ox < y->w; ox++) {
           int y0 = oy * p->stride - p->pad, x0 = ox * p->stride - p->pad;
           float m = -FLT_MAX;
+          bool any = false;
           for (int iy = y0; iy < y0 + p->kernel; iy++)
             for (int ix = x0; ix < x0 + p->kernel; ix++) {
               if (iy < 0 || iy >= x->h || ix < 0 || ix >= x->w) continue;
               float v = x->data[(((size_t)n * x->c + c) * x->h + iy) * x->w + ix];
               if (v > m) m = v;
+              any = true;
             }
-          y->data[(((size_t)n * y->c + c) * y->h + oy) * y->w + ox] = m;
+          y->data[(((size_t)n * y->c + c) * y->h + oy) * y->w + ox] = any ? m : 0.f; /* empty window: 0 */
         }
   return SR_OK;
 }
@@ -149,14 +153,15 @@ static sr_status ref_maxpool_backward(sr_backend *b, const sr_pool_params *p, co
       for (int oy = 0; oy < dy->h; oy++)
         for (int ox = 0; ox < dy->w; ox++) {
           int y0 = oy * p->stride - p->pad, x0 = ox * p->stride - p->pad;
-          size_t best = 0;
+          size_t best = SIZE_MAX;
           float m = -FLT_MAX;
           for (int iy = y0; iy < y0 + p->kernel; iy++)
             for (int ix = x0; ix < x0 + p->kernel; ix++) {
               if (iy < 0 || iy >= x->h || ix < 0 || ix >= x->w) continue;
               size_t at = (((size_t)n * x->c + c) * x->h + iy) * x->w + ix;
-              if (x->data[at] > m) m = x->data[at], best = at;
+              if (best == SIZE_MAX || x->data[at] > m) m = x->data[at], best = at;
             }
+          if (best == SIZE_MAX) continue; /* an empty window: no gradient */
           dx->data[best] += dy->data[(((size_t)n * dy->c + c) * dy->h + oy) * dy->w + ox];
         }
   return SR_OK;

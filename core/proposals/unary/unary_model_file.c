@@ -26,6 +26,7 @@
 
 #include "../../classes.h"
 #include "../../io/float_arrays.h"
+#include "../../io/input_file.h"
 #include "../../io/json_fields.h"
 #include "unary_internal.h"
 
@@ -282,35 +283,16 @@ sr_status sr_unary_model_load(const char *path, sr_unary_model **out, sr_error *
   reader r = {path, err};
   gchar *contents = NULL;
   gsize size = 0;
-  GError *gerr = NULL;
-  if (!g_file_get_contents(path, &contents, &size, &gerr)) {
-    sr_status st = sr_error_set(err, SR_ERR_IO, "%s", gerr->message);
-    g_error_free(gerr);
-    return st;
-  }
-  if (size < 8) {
-    g_free(contents);
-    return bad(&r, "%zu bytes is too short for a unary model file", (size_t)size);
-  }
   guint64 hlen;
-  memcpy(&hlen, contents, 8);
-  hlen = GUINT64_FROM_LE(hlen);
-  if (hlen > MAX_HEADER || hlen > size - 8) {
-    g_free(contents);
-    return bad(&r, "header length %" G_GUINT64_FORMAT " does not fit the %zu-byte file (not a .srunary file, or truncated)",
-               hlen, (size_t)size);
-  }
+  *out = NULL;
+  sr_status st = sr_input_read_prefixed(path, ".srunary file", MAX_HEADER, FALSE, &contents, &size, &hlen, err);
+  if (st != SR_OK) return st;
   sr_unary_model *m = calloc(1, sizeof *m);
   JsonParser *p = json_parser_new();
-  sr_status st = SR_OK;
   if (!m) {
     st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
-  } else if (!json_parser_load_from_data(p, contents + 8, (gssize)hlen, &gerr)) {
-    st = bad(&r, "header is not JSON: %s", gerr->message);
-    g_error_free(gerr);
-  } else {
-    JsonNode *root = json_parser_get_root(p);
-    JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  } else if ((st = sr_json_parse(p, contents + 8, (gssize)hlen, path, "header", err)) == SR_OK) {
+    JsonObject *o = sr_json_root_obj(p);
     const char *format = sr_json_get_str(o, "format", NULL);
     int version = 0;
     if (!format || strcmp(format, SR_UNARY_FORMAT))
