@@ -2,8 +2,10 @@
 # cli_hostile.sh: the `segrank` command on hostile input (issue 13): deeply
 # nested JSON headers, endless or blocking files (/dev/zero, a FIFO), a bogus
 # `eval --upsample`, class names that need JSON escaping, and a model whose
-# weights are not finite. Every case must end with a clear message naming
-# the file and a non-zero status, never a signal or a hang.
+# weights are not finite, `train --freeze` without `--init`, and a resume
+# with other settings than its checkpoint's. Every case must end with a
+# clear message naming the file (or option) and a non-zero status, never a
+# signal or a hang.
 # Usage: SEGRANK_BIN=… cli_hostile.sh (python3 crafts the files).
 set -u
 BIN=${SEGRANK_BIN:?SEGRANK_BIN must name the segrank binary}
@@ -111,6 +113,21 @@ fi
 
 # 9. A net without its final softmax is refused at load.
 expect_fail "softmax" "$BIN" info "$T/nosoftmax.srmodel"
+
+# 10. train: --freeze without --init would freeze a random trunk; a resume
+# with another setting than the checkpoint's is refused, naming both.
+expect_fail "--init" "$BIN" train -d "$DS" --classes 2 --no-val --freeze 5 -o "$T/frozen.srmodel"
+if timeout 120 "$BIN" train -d "$DS" --classes 2 --no-val --epochs 1 --batch 2 --crop 96x96 -t 1 \
+     -o "$T/r.srmodel" >"$T/out" 2>"$T/err"; then
+  expect_fail "$T/r.srmodel.ckpt: checkpoint was made with --lr 0.01, this run has 0.02" \
+    "$BIN" train -d "$DS" --classes 2 --no-val --epochs 1 --batch 2 --crop 96x96 -t 1 --lr 0.02 --resume -o "$T/r.srmodel"
+  expect_fail "--loss ce, this run has --loss uoi+ce" \
+    "$BIN" train -d "$DS" --classes 2 --no-val --epochs 1 --batch 2 --crop 96x96 -t 1 -l uoi+ce --resume -o "$T/r.srmodel"
+else
+  echo "FAIL: a one-iteration training run (rc $?)"
+  tail -5 "$T/err"
+  fails=$((fails + 1))
+fi
 
 if [ "$fails" -gt 0 ]; then
   echo "$fails failure(s)"

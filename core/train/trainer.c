@@ -285,10 +285,51 @@ typedef struct {
   GArray *loss_hist, *miou_hist; /* per finished epoch (miou NaN when not evaluated) */
 } train_state;
 
+/* The settings a resumed run must share with its checkpoint: all that shapes
+ * the weights' trajectory (the seed is checked on its own). @option names
+ * the command-line option in messages. */
+typedef struct {
+  const char *key, *option;
+  double value;
+} run_setting;
+
+enum { N_RUN_SETTINGS = 20 };
+
+static void run_settings(const sr_train_config *c, run_setting *s) {
+  const run_setting all[N_RUN_SETTINGS] = {
+      {"loss", "--loss", c->loss.kind},
+      {"w_uoi", "--uoi-weight", c->loss.w_uoi},
+      {"w_ce", "--ce-weight", c->loss.w_ce},
+      {"lr", "--lr", c->lr},
+      {"momentum", "--momentum", c->momentum},
+      {"weight_decay", "--weight-decay", c->weight_decay},
+      {"warmup", "--warmup", c->warmup},
+      {"clip", "--clip", c->clip},
+      {"batch", "--batch", c->batch},
+      {"epochs", "--epochs", c->epochs},
+      {"crop_w", "--crop (width)", c->aug.crop_w},
+      {"crop_h", "--crop (height)", c->aug.crop_h},
+      {"scale_min", "--scale-min", c->aug.scale_min},
+      {"scale_max", "--scale-max", c->aug.scale_max},
+      {"flip", "--no-flip (flip)", c->aug.flip != 0},
+      {"jitter", "--jitter", c->aug.jitter},
+      {"freeze", "--freeze", c->freeze},
+      {"cache_features", "--cache-features", c->cache_features},
+      /* cached features are computed at the validation size */
+      {"eval_w", "--eval-size (width, with --cache-features)", c->cache_features ? c->eval_w : 0},
+      {"eval_h", "--eval-size (height, with --cache-features)", c->cache_features ? c->eval_h : 0},
+  };
+  memcpy(s, all, sizeof all);
+}
+
 static char *state_to_json(const train_state *s, const sr_train_config *c) {
   GString *j = g_string_new("");
-  g_string_append_printf(j, "{\"iter\":%ld,\"epoch_loss\":%.17g,\"epoch_n\":%ld,\"seed\":%llu,\"loss_hist\":[", s->iter,
+  g_string_append_printf(j, "{\"iter\":%ld,\"epoch_loss\":%.17g,\"epoch_n\":%ld,\"seed\":%llu,\"settings\":{", s->iter,
                          s->epoch_loss, s->epoch_n, (unsigned long long)c->seed);
+  run_setting set[N_RUN_SETTINGS];
+  run_settings(c, set);
+  for (int i = 0; i < N_RUN_SETTINGS; i++) g_string_append_printf(j, "%s\"%s\":%.17g", i ? "," : "", set[i].key, set[i].value);
+  g_string_append(j, "},\"loss_hist\":[");
   for (guint i = 0; i < s->loss_hist->len; i++)
     g_string_append_printf(j, "%s%.9g", i ? "," : "", g_array_index(s->loss_hist, double, i));
   g_string_append(j, "],\"miou_hist\":[");
@@ -317,6 +358,35 @@ static gboolean read_hist(JsonArray *a, gboolean allow_null, GArray *out) {
   return TRUE;
 }
 
+/* Refuses a checkpoint whose train_state.settings differ from @c's (a
+ * checkpoint from before they were recorded is resumed with a warning). */
+static sr_status check_settings(const char *path, JsonObject *state, const sr_train_config *c, sr_error *err) {
+  JsonObject *o = sr_json_get_obj(state, "settings");
+  if (!o) {
+    fprintf(stderr, "warning: %s records no training settings (an older checkpoint): only --seed is checked\n", path);
+    return SR_OK;
+  }
+  run_setting set[N_RUN_SETTINGS];
+  run_settings(c, set);
+  for (int i = 0; i < N_RUN_SETTINGS; i++) {
+    double v;
+    if (!sr_json_get_num(o, set[i].key, &v))
+      return sr_error_set(err, SR_ERR_FORMAT, "%s: train_state.settings.%s must be a finite number", path, set[i].key);
+    if (v == set[i].value) continue;
+    if (!strcmp(set[i].key, "loss"))
+      return sr_error_set(err, SR_ERR_INVALID,
+                          "%s: checkpoint was made with --loss %s, this run has --loss %s: resuming would not be "
+                          "exact (use the same settings, or another -o to start afresh)",
+                          path, v >= 0 && v <= SR_LOSS_COMBO && v == floor(v) ? sr_loss_name((sr_loss_kind)v) : "?",
+                          sr_loss_name(c->loss.kind));
+    return sr_error_set(err, SR_ERR_INVALID,
+                        "%s: checkpoint was made with %s %g, this run has %g: resuming would not be exact "
+                        "(use the same settings, or another -o to start afresh)",
+                        path, set[i].option, v, set[i].value);
+  }
+  return SR_OK;
+}
+
 /* Reads checkpoint @path's training state for a run of @total iterations,
  * @ipe per epoch: every field present, of its kind and in range (the
  * iteration indexes the epoch's permutation), the histories one entry per
@@ -329,7 +399,7 @@ static sr_status state_from_json(const char *path, const char *text, train_state
   JsonNode *seed = o ? json_object_get_member(o, "seed") : NULL;
   JsonArray *lh = sr_json_get_arr(o, "loss_hist"), *mh = sr_json_get_arr(o, "miou_hist");
   double iter = -1, epoch_n = -1, epoch_loss = NAN;
-  if (st != SR_OK) {
+  if (st != SR_OK || (st = check_settings(path, o, c, err)) != SR_OK) {
     /* reported */
   } else if (!sr_json_get_num(o, "iter", &iter) || iter != floor(iter) || iter < 0 || iter > total) {
     st = sr_error_set(err, SR_ERR_FORMAT, "%s: train_state.iter must be an integer in 0..%ld (this run's iterations)",
@@ -341,7 +411,9 @@ static sr_status state_from_json(const char *path, const char *text, train_state
   } else if (!seed || !JSON_NODE_HOLDS_VALUE(seed) || json_node_get_value_type(seed) != G_TYPE_INT64) {
     st = sr_error_set(err, SR_ERR_FORMAT, "%s: train_state.seed must be an integer", path);
   } else if ((uint64_t)json_node_get_int(seed) != c->seed) {
-    st = sr_error_set(err, SR_ERR_INVALID, "checkpoint was made with another --seed: resuming would not be exact");
+    st = sr_error_set(err, SR_ERR_INVALID, "%s: checkpoint was made with --seed %lld, this run has --seed %llu: "
+                      "resuming would not be exact", path, (long long)json_node_get_int(seed),
+                      (unsigned long long)c->seed);
   } else if (!lh || !mh || !read_hist(lh, FALSE, s->loss_hist) || !read_hist(mh, TRUE, s->miou_hist)) {
     st = sr_error_set(err, SR_ERR_FORMAT, "%s: train_state needs loss_hist (numbers) and miou_hist (numbers or null)",
                       path);
@@ -353,6 +425,37 @@ static sr_status state_from_json(const char *path, const char *text, train_state
   }
   if (st == SR_OK) s->iter = (long)iter, s->epoch_n = (long)epoch_n, s->epoch_loss = epoch_loss;
   g_object_unref(p);
+  return st;
+}
+
+/* Keeps the lines of metrics file @path for epochs 1..@epochs (those the
+ * checkpoint has; 0 for a fresh run) and drops the rest, atomically: a run
+ * killed after an epoch's line but before its checkpoint re-runs that epoch
+ * on resume, and must not log it twice. Unparsable lines (one torn by a
+ * kill) go too. No file: nothing to do. */
+static sr_status trim_metrics(const char *path, long epochs, sr_error *err) {
+  char *text = NULL;
+  gsize len = 0;
+  if (!g_file_test(path, G_FILE_TEST_EXISTS)) return SR_OK;
+  if (!g_file_get_contents(path, &text, &len, NULL))
+    return sr_error_set(err, SR_ERR_IO, "%s: cannot read the metrics file", path);
+  GString *kept = g_string_new("");
+  bool dropped = false;
+  for (char *line = text, *end; line < text + len; line = end + 1) {
+    end = memchr(line, '\n', (size_t)(text + len - line));
+    if (!end) end = text + len; /* a last line without its newline was cut short */
+    long e = 0;
+    bool keep = end < text + len && sscanf(line, "{\"epoch\":%ld,", &e) == 1 && e >= 1 && e <= epochs;
+    if (keep) g_string_append_len(kept, line, end - line + 1);
+    else dropped = true;
+  }
+  sr_status st = SR_OK;
+  if (dropped) {
+    if (epochs > 0) fprintf(stderr, "%s: dropped the lines past epoch %ld (the checkpoint's)\n", path, epochs);
+    st = sr_atomic_write(path, kept->str, kept->len, err);
+  }
+  g_string_free(kept, TRUE);
+  g_free(text);
   return st;
 }
 
@@ -452,10 +555,24 @@ static int cache_point(const sr_model *m, int first_trainable) {
   return at;
 }
 
-/* Runs the frozen layers once per image and writes OUT.features (float32,
- * images × C × h × w) atomically; returns it memory-mapped. */
+/* Mirrors each of the @rows rows of @w floats at @v in place. */
+static void mirror_rows(float *v, size_t rows, int w) {
+  for (size_t r = 0; r < rows; r++)
+    for (int x = 0, y = w - 1; x < y; x++, y--) {
+      float t = v[r * w + x];
+      v[r * w + x] = v[r * w + y], v[r * w + y] = t;
+    }
+}
+
+/* Runs the frozen layers once per image and writes OUT.features (float32)
+ * atomically; returns it memory-mapped. Layout: per image, @views blocks of
+ * C × h × w (*@per_image floats each): the image's features, then (@views 2,
+ * for random flips) those of the mirrored image. A mirrored feature map is
+ * not the features of the mirrored image (conv strides and pool windows do
+ * not line up under a mirror), so the mirrored input is run too. */
 static sr_status build_feature_cache(const sr_model *m, sr_backend *b, const sr_dataset *ds, int at, int w, int h,
-                                     const char *path, GMappedFile **out, size_t *per_image, sr_error *err) {
+                                     int views, const char *path, GMappedFile **out, size_t *per_image,
+                                     sr_error *err) {
   tgraph g;
   sr_status st = tg_init(&g, m, b, 1, h, w, err);
   if (st != SR_OK) return st;
@@ -463,15 +580,18 @@ static sr_status build_feature_cache(const sr_model *m, sr_backend *b, const sr_
   *per_image = sr_tensor_count(&g.act[at]);
   float *input = malloc(sizeof(float) * 3 * w * h);
   g.act[0].data = input;
-  sr_atomic_file af;
-  st = sr_atomic_open(&af, path, err);
+  sr_atomic_file af = {0};
+  st = input ? sr_atomic_open(&af, path, err) : sr_error_set(err, SR_ERR_NOMEM, "out of memory for the feature cache");
   const sr_pixel_layout rgb = {3, 0, 1, 2};
   for (int i = 0; i < ds->n && st == SR_OK; i++) {
     const sr_image *img = &ds->images[i];
     sr_preprocess(img->data, img->width, img->height, img->width * 3, rgb, m->mean_bgr, w, h, input);
-    if ((st = tg_forward(&g, NULL, false)) != SR_OK) break;
-    if (fwrite(g.act[at].data, sizeof(float), *per_image, af.f) != *per_image)
-      st = sr_error_set(err, SR_ERR_IO, "%s: write failed", path);
+    for (int v = 0; v < views && st == SR_OK; v++) {
+      if (v == 1) mirror_rows(input, (size_t)3 * h, w);
+      if ((st = tg_forward(&g, NULL, false)) != SR_OK) break;
+      if (fwrite(g.act[at].data, sizeof(float), *per_image, af.f) != *per_image)
+        st = sr_error_set(err, SR_ERR_IO, "%s: write failed", path);
+    }
     if (isatty(2)) fprintf(stderr, "\r  caching features %d/%d", i + 1, ds->n);
   }
   if (isatty(2)) fprintf(stderr, "\n");
@@ -493,14 +613,11 @@ static sr_status build_feature_cache(const sr_model *m, sr_backend *b, const sr_
   return st;
 }
 
-/* Copies image @idx's cached features (and labels), mirrored when @flip. */
+/* Copies one cached view @feat (the image's features, or its mirror's when
+ * @flip) into batch slot @slot, and the labels, mirrored when @flip. */
 static void load_cached(const float *feat, const sr_tensor *dst, int slot, const sr_image *lab, uint8_t *labels, bool flip) {
   size_t per = (size_t)dst->c * dst->h * dst->w;
-  float *d = dst->data + slot * per;
-  for (int c = 0; c < dst->c; c++)
-    for (int y = 0; y < dst->h; y++)
-      for (int x = 0; x < dst->w; x++)
-        d[((size_t)c * dst->h + y) * dst->w + x] = feat[((size_t)c * dst->h + y) * dst->w + (flip ? dst->w - 1 - x : x)];
+  memcpy(dst->data + slot * per, feat, sizeof(float) * per);
   uint8_t *l = labels + (size_t)slot * lab->width * lab->height;
   for (int y = 0; y < lab->height; y++)
     for (int x = 0; x < lab->width; x++)
@@ -574,10 +691,12 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
       g_free(state);
     }
   }
+  if (st == SR_OK) st = trim_metrics(metrics, (long)s.loss_hist->len, err);
   tgraph g;
   GMappedFile *cache = NULL;
   size_t per_image = 0;
   const bool cached = c->cache_features;
+  const int views = c->aug.flip ? 2 : 1; /* cached views per image: it, and its mirror for flips */
   if (st == SR_OK && cached) {
     for (int i = 0; i < train->n && st == SR_OK; i++)
       if (train->labels[i].width != train->labels[0].width || train->labels[i].height != train->labels[0].height)
@@ -586,8 +705,8 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
     char *fpath = g_strdup_printf("%s.features", c->out);
     if (st == SR_OK) {
       fprintf(stderr, "caching the frozen layers' output for %d images in %s\n", train->n, fpath);
-      st = build_feature_cache(m, b, train, cache_point(m, first_trainable), c->eval_w, c->eval_h, fpath, &cache,
-                               &per_image, err);
+      st = build_feature_cache(m, b, train, cache_point(m, first_trainable), c->eval_w, c->eval_h, views, fpath,
+                               &cache, &per_image, err);
     }
     g_free(fpath);
   }
@@ -619,10 +738,11 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
       sr_rng_seed(&rng, c->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(s.iter + 1)));
       for (int k = 0; k < B; k++) {
         int idx = perm[(pos * B + k) % train->n];
-        if (cached)
-          load_cached((const float *)g_mapped_file_get_contents(cache) + (size_t)idx * per_image, &g.act[g.from], k,
-                      &train->labels[idx], labels, c->aug.flip && sr_rng_uniform(&rng) < 0.5);
-        else
+        if (cached) {
+          bool flip = c->aug.flip && sr_rng_uniform(&rng) < 0.5;
+          load_cached((const float *)g_mapped_file_get_contents(cache) + ((size_t)idx * views + flip) * per_image,
+                      &g.act[g.from], k, &train->labels[idx], labels, flip);
+        } else
           sr_augment(&train->images[idx], &train->labels[idx], &c->aug, m->mean_bgr, train->void_label, &rng,
                      input + (size_t)k * 3 * CH * CW, labels + (size_t)k * CH * CW);
       }

@@ -23,12 +23,18 @@ typedef struct {
   uint64_t seed;          /* shuffles, augmentation and dropout derive from it */
   int freeze;             /* leading convolutions kept fixed (5: the paper's mode) */
   bool cache_features;    /* with freeze: compute the frozen layers' output once per image (at eval size,
-                             no augmentation but flips), memory-map it from OUT.features, train the rest */
+                             no augmentation but flips), memory-map it from OUT.features, train the rest.
+                             With aug.flip the mirrored image is run through the frozen layers too and
+                             its features cached beside the image's (twice the cache): a flipped sample
+                             gets its own features, not the image's mirrored */
   int checkpoint_every;   /* iterations between checkpoints */
   int eval_every;         /* epochs between validations (0: only at the end) */
   int eval_w, eval_h;     /* validation input size; stored as the model's input size */
   sr_upsample eval_upsample;
-  bool resume;            /* continue from OUT.ckpt */
+  bool resume;            /* continue from OUT.ckpt; refused when the checkpoint was made with another seed,
+                             loss (or weights), lr, momentum, weight decay, warm-up, clip, batch, epochs,
+                             crop, augmentation, freeze or feature caching. OUT.metrics.jsonl keeps only the
+                             checkpoint's epochs (a fresh run starts it empty) */
   long stop_after;        /* stop (with a checkpoint) after this many iterations in total; 0: run to the end */
   bool fp16;              /* store the final model in fp16 */
   const char *command;    /* recorded in the model's provenance */

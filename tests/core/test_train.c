@@ -1,8 +1,11 @@
 /* test_train.c: training on a tiny synthetic dataset that the test writes
  * itself: the loss falls, a run stopped and resumed from its checkpoint ends
- * with exactly the weights of an uninterrupted run, metrics/plot/checkpoint
- * files appear without temporaries; plus the mIoU arithmetic, the dataset
- * reader's errors, and naive upsampling (eq. 16). */
+ * with exactly the weights of an uninterrupted run and one metrics line per
+ * epoch, a resume with other settings is refused, gradient clipping bounds
+ * the step, paper mode's feature cache holds the mirrored images' own
+ * features, metrics/plot/checkpoint files appear without temporaries; plus
+ * the mIoU arithmetic (absent classes left out), the dataset reader's
+ * errors, and naive (eq. 16) and superpixel upsampling. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -132,6 +135,153 @@ static void check_hostile_checkpoints(const char *dir, const char *trained, cons
   g_free(out), g_free(good);
 }
 
+/* The epochs of metrics file @path in order, into @ep (capacity @cap);
+ * returns their count. */
+static int metrics_epochs(const char *path, int *ep, int cap) {
+  char *text = NULL;
+  int n = 0;
+  CHECK(g_file_get_contents(path, &text, NULL, NULL), "no %s", path);
+  for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    int e;
+    if (sscanf(line, "{\"epoch\":%d,", &e) == 1 && n < cap) ep[n++] = e;
+    else if (*line != '\n') n = cap + 1; /* a line that is no epoch's */
+  }
+  g_free(text);
+  return n;
+}
+
+/* A resumed run whose settings differ from its checkpoint's (@good, copied)
+ * is refused with a message naming the checkpoint and @needle. */
+static void expect_setting_refused(const char *dir, const char *good, const sr_dataset *ds, sr_backend *b,
+                                   sr_train_config c, const char *needle) {
+  char *out = g_strdup_printf("%s/settings.srmodel", dir), *ckpt = g_strdup_printf("%s.ckpt", out), *data = NULL;
+  gsize len = 0;
+  CHECK(g_file_get_contents(good, &data, &len, NULL) && g_file_set_contents(ckpt, data, (gssize)len, NULL),
+        "cannot copy %s", good);
+  sr_model *m;
+  sr_error err = {0};
+  sr_model_new_segnet(3, NULL, 3, &m, &err);
+  c.out = out, c.resume = true;
+  sr_status st = sr_train(m, b, ds, NULL, &c, &err);
+  CHECK(st != SR_OK && strstr(err.msg, ckpt) && strstr(err.msg, needle), "resume with another %s: %s", needle,
+        st == SR_OK ? "accepted" : err.msg);
+  printf("resume refused: %s\n", err.msg);
+  sr_model_free(m);
+  g_unlink(ckpt);
+  g_free(data), g_free(ckpt), g_free(out);
+}
+
+/* Resuming with another loss, loss weight, lr, crop, batch, epoch count or
+ * freeze than the checkpoint's is refused (only the seed was checked). */
+static void check_resume_settings(const char *dir, const char *trained, const sr_dataset *ds, sr_backend *b) {
+  char *good = g_strdup_printf("%s.ckpt", trained);
+  sr_train_config c = run_config(NULL, 0, true);
+  c.loss.kind = SR_LOSS_UOI, expect_setting_refused(dir, good, ds, b, c, "--loss ce, this run has --loss uoi");
+  c = run_config(NULL, 0, true), c.loss.w_ce = 0.5, expect_setting_refused(dir, good, ds, b, c, "--ce-weight");
+  c = run_config(NULL, 0, true), c.lr = 0.004, expect_setting_refused(dir, good, ds, b, c, "--lr 0.002, this run has 0.004");
+  c = run_config(NULL, 0, true), c.aug.crop_w = 64, expect_setting_refused(dir, good, ds, b, c, "--crop");
+  c = run_config(NULL, 0, true), c.batch = 2, expect_setting_refused(dir, good, ds, b, c, "--batch 4, this run has 2");
+  c = run_config(NULL, 0, true), c.epochs = 12, expect_setting_refused(dir, good, ds, b, c, "--epochs 10");
+  c = run_config(NULL, 0, true), c.epochs = 3, expect_setting_refused(dir, good, ds, b, c, "--epochs 10");
+  c = run_config(NULL, 0, true), c.freeze = 2, expect_setting_refused(dir, good, ds, b, c, "--freeze");
+  g_free(good);
+}
+
+/* Gradient clipping: one SGD step without momentum, decay or warm-up is lr
+ * × the gradient, clipped to L2 norm @clip; so with clipping the weights
+ * move by exactly lr × clip, along the unclipped step. */
+static void check_clip(const char *dir, const sr_dataset *ds, sr_backend *b) {
+  sr_model *start, *m[2];
+  sr_error err = {0};
+  sr_model_new_segnet(3, NULL, 3, &start, &err);
+  const double lr = 0.01, clip = 0.1;
+  for (int r = 0; r < 2; r++) {
+    char *out = g_strdup_printf("%s/clip%d.srmodel", dir, r);
+    sr_train_config c = {.out = out, .loss = {SR_LOSS_CE, 0.7, 0.3}, .batch = ds->n, .epochs = 1, .lr = lr,
+                         .clip = r ? clip : 0, .aug = {S, S, 1, 1, 0, 0}, .seed = 5, .eval_w = S, .eval_h = S,
+                         .eval_upsample = SR_UPSAMPLE_NAIVE};
+    m[r] = sr_model_copy(start);
+    CHECK(sr_train(m[r], b, ds, NULL, &c, &err) == SR_OK, "%s", err.msg);
+    g_free(out);
+  }
+  double n0 = 0, n1 = 0, dot = 0;
+  for (int i = 0; i < start->n_layers; i++) {
+    const sr_layer *l = &start->layers[i];
+    if (l->type != SR_LAYER_CONV) continue;
+    size_t wc = sr_layer_weight_count(l);
+    for (size_t k = 0; k < wc + l->conv.out_c; k++) {
+      double w0 = k < wc ? l->weight[k] : l->bias[k - wc];
+      double d0 = (k < wc ? m[0]->layers[i].weight[k] : m[0]->layers[i].bias[k - wc]) - w0;
+      double d1 = (k < wc ? m[1]->layers[i].weight[k] : m[1]->layers[i].bias[k - wc]) - w0;
+      n0 += d0 * d0, n1 += d1 * d1, dot += d0 * d1;
+    }
+  }
+  n0 = sqrt(n0), n1 = sqrt(n1);
+  double cosine = dot / (n0 * n1 + 1e-300);
+  printf("clipping: gradient norm %.4g; clipped step %.6g (want lr x clip = %g), cosine to the unclipped %.6f\n",
+         n0 / lr, n1, lr * clip, cosine);
+  CHECK(n0 / lr > 3 * clip, "the test's gradient (norm %g) is too short to be clipped at %g", n0 / lr, clip);
+  CHECK(fabs(n1 - lr * clip) < 1e-3 * lr * clip, "--clip %g: the step has norm %g, want %g", clip, n1, lr * clip);
+  CHECK(cosine > 0.9999, "--clip changed the step's direction (cosine %.6f)", cosine);
+  sr_model_free(start), sr_model_free(m[0]), sr_model_free(m[1]);
+}
+
+/* Paper mode's feature cache (OUT.features), made with flips on: per image,
+ * the frozen trunk's output (conv5 after its ReLU, the input of drop6) of
+ * the image, then that of the mirrored image, which is not the image's map
+ * mirrored (conv1's stride 4 and the pooling windows do not line up under a
+ * mirror). Both must equal the net's own conv5 (sr_net_set_tap) to 1e-4
+ * relative (L2). */
+static void check_feature_cache(const char *fpath, const sr_dataset *ds, sr_backend *b) {
+  sr_model *m;
+  sr_net *net = NULL;
+  sr_error err = {0};
+  sr_model_new_segnet(3, NULL, 3, &m, &err); /* train_run's start: the frozen trunk */
+  bool tapped = sr_net_new(m, b, &net, &err) == SR_OK && sr_net_set_tap(net, "conv5", &err) == SR_OK;
+  CHECK(tapped, "%s", err.msg);
+  GMappedFile *f = g_mapped_file_new(fpath, FALSE, NULL);
+  CHECK(f, "cannot map %s", fpath);
+  sr_tensor x = {0}, probs = {0};
+  sr_tensor_alloc(&x, 1, 3, S, S);
+  const sr_pixel_layout rgb = {3, 0, 1, 2};
+  sr_image mir = {S, S, 3, malloc(S * S * 3)};
+  for (int i = 0; f && tapped && i < ds->n; i += 5) {
+    const sr_image *img = &ds->images[i];
+    for (int y = 0; y < S; y++)
+      for (int xx = 0; xx < S; xx++) memcpy(mir.data + (y * S + xx) * 3, img->data + (y * S + S - 1 - xx) * 3, 3);
+    float *want[2] = {NULL, NULL};
+    size_t per = 0;
+    for (int v = 0; v < 2; v++) {
+      sr_preprocess((v ? &mir : img)->data, S, S, S * 3, rgb, m->mean_bgr, S, S, x.data);
+      CHECK(sr_net_forward(net, &x, &probs, &err) == SR_OK, "%s", err.msg);
+      const sr_tensor *t = sr_net_tap(net); /* set: the tap is on and the pass ran */
+      per = sr_tensor_count(t);
+      want[v] = g_memdup2(t->data, per * sizeof(float));
+    }
+    CHECK(g_mapped_file_get_length(f) == (size_t)ds->n * 2 * per * sizeof(float),
+          "%s holds %zu bytes, want %d images x 2 views x %zu floats", fpath, g_mapped_file_get_length(f), ds->n, per);
+    const float *got = (const float *)g_mapped_file_get_contents(f) + (size_t)i * 2 * per;
+    double e0 = sqrt(nmse(got, want[0], per)), e1 = sqrt(nmse(got + per, want[1], per));
+    /* The naive alternative: the image's map mirrored. */
+    const sr_tensor *t = sr_net_tap(net);
+    float *mirrored = malloc(per * sizeof(float));
+    for (size_t r = 0; r < per / t->w; r++)
+      for (int xx = 0; xx < t->w; xx++) mirrored[r * t->w + xx] = want[0][r * t->w + t->w - 1 - xx];
+    double em = sqrt(nmse(mirrored, want[1], per));
+    printf("feature cache, image %d: plain %.1e, flipped %.1e from the net's conv5 (bound 1e-4); a mirrored map is "
+           "%.2f off the mirrored image's\n", i, e0, e1, em);
+    CHECK(e0 < 1e-4 && e1 < 1e-4, "%s, image %d: cached features %.3g (plain) and %.3g (flipped) from the net's conv5",
+          fpath, i, e0, e1);
+    CHECK(em > 0.05, "image %d: the mirrored map is only %.3g from the mirrored image's (test too weak)", i, em);
+    free(mirrored), g_free(want[0]), g_free(want[1]);
+  }
+  if (f) g_mapped_file_unref(f);
+  sr_image_clear(&mir);
+  sr_tensor_clear(&x), sr_tensor_clear(&probs);
+  sr_net_free(net);
+  sr_model_free(m);
+}
+
 static void check_training(sr_backend *b, sr_rng *rng) {
   char *dir = g_dir_make_tmp("segrank-train-XXXXXX", NULL);
   write_dataset(dir, 8, rng);
@@ -187,13 +337,27 @@ static void check_training(sr_backend *b, sr_rng *rng) {
   }
   char *fpath = g_strdup_printf("%s.features", cpath);
   CHECK(g_file_test(fpath, G_FILE_TEST_EXISTS), "no feature cache %s", fpath);
+  check_feature_cache(fpath, &ds, b);
   g_free(fpath), g_free(cpath);
   sr_model_free(mc), sr_model_free(init);
 
   /* Stopped after 5 iterations (mid-epoch), then resumed: same weights. */
   sr_model *mstop = train_run(bpath, &ds, 5, false, b, false);
   sr_model_free(mstop);
+  /* As if killed after writing epoch 3's metrics line (and half of another)
+   * but before its checkpoint: the resumed run re-runs epoch 3 and must not
+   * log it twice. */
+  char *bmetrics = g_strdup_printf("%s.metrics.jsonl", bpath);
+  int ep[16];
+  CHECK(metrics_epochs(bmetrics, ep, 16) == 2, "metrics of the stopped run: not epochs 1-2");
+  FILE *mf = fopen(bmetrics, "a");
+  if (mf) fputs("{\"epoch\":3,\"iter\":6,\"loss\":1,\"val_miou\":null}\n{\"epoch\":4,\"it", mf), fclose(mf);
   sr_model *mb = train_run(bpath, &ds, 0, true, b, false);
+  int ne = metrics_epochs(bmetrics, ep, 16);
+  bool in_order = ne == 10;
+  for (int i = 0; in_order && i < ne; i++) in_order = ep[i] == i + 1;
+  CHECK(in_order, "%s after a resume: %d lines, not epochs 1..10 once each", bmetrics, ne);
+  g_free(bmetrics);
   for (int i = 0; i < ma->n_layers; i++) {
     const sr_layer *x = &ma->layers[i], *y = &mb->layers[i];
     if (x->type != SR_LAYER_CONV) continue;
@@ -212,6 +376,8 @@ static void check_training(sr_backend *b, sr_rng *rng) {
   g_dir_close(d);
 
   check_hostile_checkpoints(dir, bpath, &ds, b);
+  check_resume_settings(dir, bpath, &ds, b);
+  check_clip(dir, &ds, b);
 
   /* A label out of range is an error naming the file, or skipped. */
   sr_image bad = {S, S, 1, calloc(S * S, 1)};
@@ -257,6 +423,17 @@ static void check_metrics(void) {
   CHECK(fabs(miou - (100.0 / 3 + 50 + 100.0 / 3) / 3) < 1e-9, "mIoU %g", miou);
   CHECK(fabs(sr_confusion_pixel_accuracy(&c) - 400.0 / 7) < 1e-9, "pixel accuracy");
   sr_confusion_clear(&c);
+  /* The same pixels with a fourth class that neither truth nor prediction
+   * has: it is left out of the mean (counting it as IoU 0 would give 3/4 of
+   * the mean above) and its per-class IoU is NaN. */
+  sr_confusion_init(&c, 4);
+  sr_confusion_add(&c, truth, pred, 8);
+  double per4[4];
+  miou = sr_confusion_miou(&c, per4);
+  CHECK(isnan(per4[3]) && fabs(miou - (100.0 / 3 + 50 + 100.0 / 3) / 3) < 1e-9,
+        "mIoU with a class absent from truth and prediction: %g (class 3: %g), want %g and NaN", miou, per4[3],
+        (100.0 / 3 + 50 + 100.0 / 3) / 3);
+  sr_confusion_clear(&c);
 
   /* eq. 16 on a 2x3 map over a 5x7 image: cell (i, j) covers rows
    * [floor(5i/2), floor(5(i+1)/2)) and columns [floor(7j/3), floor(7(j+1)/3)). */
@@ -269,6 +446,36 @@ static void check_metrics(void) {
       int i = r < 2 ? 0 : 1, j = col < 2 ? 0 : col < 4 ? 1 : 2;
       CHECK(labels[r * 7 + col] == (i * 3 + j) % 2, "naive label at (%d, %d)", r, col);
     }
+}
+
+/* Superpixel upsampling (Section 4) on a uniform 64 × 64 image, where SLIC
+ * (region size 16) can only cut the regular 16 × 16 grid, over a 1 × 3 map
+ * whose cells (columns [0,21), [21,42), [42,64)) say class 0, 1, 0. Each
+ * superpixel takes the class most of its pixels' cells give: columns 16-31
+ * have 5 pixels in cell 0 and 11 in cell 1, columns 32-47 have 10 in cell 1
+ * and 6 in cell 2, so class 1 covers [16,48), where naive upsampling (eq.
+ * 16) gives it [21,42). */
+static void check_superpixel_upsampling(void) {
+  enum { N = 64 };
+  sr_image img = {N, N, 3, malloc(N * N * 3)};
+  memset(img.data, 128, N * N * 3);
+  float probs[2 * 3] = {1, 0, 1, 0, 1, 0}; /* class plane 0, then 1; 1 × 3 cells */
+  uint8_t sp[N * N], naive[N * N];
+  sr_labels_superpixel(probs, 2, 1, 3, &img, sp);
+  sr_labels_naive(probs, 2, 1, 3, N, N, naive);
+  int wrong = 0, first = -1, differs = 0;
+  for (int y = 0; y < N; y++)
+    for (int x = 0; x < N; x++) {
+      int want = x >= 16 && x < 48;
+      if (sp[y * N + x] != want && first < 0) first = y * N + x;
+      wrong += sp[y * N + x] != want;
+      differs += sp[y * N + x] != naive[y * N + x];
+    }
+  CHECK(!wrong, "superpixel upsampling: %d pixels not as the 16x16 superpixels' majority (first at x %d, y %d)", wrong,
+        first % N, first / N);
+  CHECK(differs == 11 * N, "superpixel upsampling differs from naive at %d pixels, want %d (columns 16-20 and 42-47)",
+        differs, 11 * N);
+  sr_image_clear(&img);
 }
 
 /* Out-of-fold predictions cannot leak. Each image's four quadrants have a
@@ -398,6 +605,7 @@ int main(void) {
   sr_rng rng;
   sr_rng_seed(&rng, 99);
   check_metrics();
+  check_superpixel_upsampling();
   check_training(cpu, &rng);
   check_folds(cpu, &rng);
   sr_backend_free(cpu);

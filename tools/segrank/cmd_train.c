@@ -58,7 +58,8 @@ int cmd_train(int argc, char **argv) {
   int folds = 0, only_fold = -1;
   double dropout = -1, clip = 0;
   int classes = 0, epochs = 60, batch = 8, warmup = 100, freeze = 0, ckpt_every = 50, eval_every = 4, threads = 0;
-  double lr = 0.01, momentum = 0.9, wd = 5e-4, smin = 0.8, smax = 1.2, jitter = 0.1, w_uoi = 0.7, w_ce = 0.3;
+  double lr = 0.01, momentum = 0.9, wd = 5e-4, smin = 0.8, smax = 1.2, jitter = 0.1;
+  double w_uoi = NAN, w_ce = NAN; /* NAN: sr_loss_from_name's (the paper's 0.7, 0.3) */
   gint64 seed = 1, stop_after = 0;
   gboolean cache = FALSE;
   gboolean resume = FALSE, no_flip = FALSE, fp16 = FALSE, skip_bad = FALSE, no_val = FALSE;
@@ -87,9 +88,11 @@ int cmd_train(int argc, char **argv) {
       {"dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "Override the model's dropout probability (0: none)", "P"},
       {"freeze", 0, 0, G_OPTION_ARG_INT, &freeze, "Leading convolutions kept fixed (5: paper mode)", "N"},
       {"cache-features", 0, 0, G_OPTION_ARG_NONE, &cache,
-       "With --freeze: run the frozen layers once per image and train the rest on their cached output", NULL},
+       "With --freeze: run the frozen layers once per image and train the rest on their cached output (with "
+       "flips, the mirrored image's output is cached too: twice the cache in OUT.features)", NULL},
       {"init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from this model (default: random SegNet)", "M"},
-      {"resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Continue from OUT.ckpt", NULL},
+      {"resume", 0, 0, G_OPTION_ARG_NONE, &resume,
+       "Continue from OUT.ckpt (with the settings it was made with; others are refused)", NULL},
       {"stop-after", 0, 0, G_OPTION_ARG_INT64, &stop_after, "Stop after N iterations in all (resume later)", "N"},
       {"checkpoint-every", 0, 0, G_OPTION_ARG_INT, &ckpt_every, "Iterations between checkpoints (default 50)", "N"},
       {"eval-every", 0, 0, G_OPTION_ARG_INT, &eval_every, "Epochs between validations (default 4)", "N"},
@@ -122,7 +125,13 @@ int cmd_train(int argc, char **argv) {
     fprintf(stderr, "segrank train: needs --dataset, -o, and valid --loss, --crop and --eval-upsample\n");
     return 2;
   }
-  loss.w_uoi = w_uoi, loss.w_ce = w_ce;
+  if (!isnan(w_uoi)) loss.w_uoi = w_uoi;
+  if (!isnan(w_ce)) loss.w_ce = w_ce;
+  if (freeze > 0 && !init) {
+    fprintf(stderr, "segrank train: --freeze %d without --init would keep a random trunk fixed; "
+                    "give --init MODEL (e.g. an imported CaffeNet)\n", freeze);
+    return 2;
+  }
   sr_dataset train = {0}, val = {0};
   if (open_dataset(dataset, split, classes, skip_bad, &train) != SR_OK) return 1;
   if (!no_val && open_dataset(dataset, val_split, classes, skip_bad, &val) != SR_OK) return 1;
