@@ -1,9 +1,9 @@
 #!/bin/sh
 # pipelines.sh: runs every pipelines/*.pipeline the way the README does (from a
 # directory holding demo/), and checks each wrote one PNG per bundled frame
-# and posted no warning or error. rerank.pipeline (the full chain) must draw
-# the re-ranked proposals, not the net's own argmax: its overlays differ from
-# demo.pipeline's.
+# and posted no warning or error. rerank.pipeline and svmrerank.pipeline (the
+# full chain) must draw the re-ranked proposals, not the net's own argmax:
+# their overlays differ from demo.pipeline's.
 set -eu
 src="$1"
 tmp=$(mktemp -d)
@@ -22,11 +22,12 @@ for p in "$src"/pipelines/*.pipeline; do
   [ "$n" -eq "$frames" ] || { echo "FAIL: $p"; exit 1; }
   mv out "out-$name"
 done
-if [ -d out-rerank ] && [ -d out-demo ]; then
+for chain in rerank svmrerank; do
+  [ -d "out-$chain" ] && [ -d out-demo ] || continue
   same=0
   for f in out-demo/*.png; do
-    cmp -s "$f" "out-rerank/rerank-$(basename "$f")" && same=$((same + 1))
+    cmp -s "$f" "out-$chain/$chain-$(basename "$f")" && same=$((same + 1))
   done
-  echo "rerank.pipeline: $same of $frames overlays identical to the net's own"
-  [ "$same" -lt "$frames" ] || { echo "FAIL: rerank.pipeline drew the net's argmax"; exit 1; }
-fi
+  echo "$chain.pipeline: $same of $frames overlays identical to the net's own"
+  [ "$same" -lt "$frames" ] || { echo "FAIL: $chain.pipeline drew the net's argmax"; exit 1; }
+done

@@ -101,7 +101,7 @@ int cmd_infer(int argc, char **argv) {
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file (default: the shipped model)", "M"},
       {"unary", 'u', 0, G_OPTION_ARG_FILENAME, &unary,
        "Also run the proposal source with this unary model (`default`: the shipped one) and write NAME.final.png", "U"},
-      {"ranker", 'r', 0, G_OPTION_ARG_FILENAME, &ranker, "With --unary: pick with this trained ranker (default: eq. 17)", "R"},
+      {"ranker", 'r', 0, G_OPTION_ARG_FILENAME, &ranker, "With --unary: pick with this trained ranker (\"default\": the shipped one; without: eq. 17)", "R"},
       {"num-proposals", 'M', 0, G_OPTION_ARG_INT, &num, "With --unary: DivMBest solutions, all scored (default 10; with --ranker, the M it was trained with)", "M"},
       {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Compute backend: cpu, ref (default cpu)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
@@ -144,6 +144,7 @@ int cmd_infer(int argc, char **argv) {
     sr_proposer_params pp;
     sr_proposer_params_default(&pp);
     pp.threads = threads;
+    if (ranker && !strcmp(ranker, "default")) ranker = (char *)sr_default_ranker_path();
     if (ranker && sr_ranker_load(ranker, m->classes, m->n_classes, &fs.ranker, &err) != SR_OK) {
       rc = cli_fail(&err);
       goto run;
