@@ -124,7 +124,7 @@ static sr_status read_pairs(const char *img_dir, const char *lab_dir, bool skip_
     g_free(base), g_free(lname);
   }
   sr_status st = load_samples(ds, sp, (int)names->len, false, skip_bad, img_dir, err);
-  g_ptr_array_free(names, FALSE);
+  g_free(g_ptr_array_free(names, FALSE)); /* the names now belong to the samples */
   free(sp);
   return st;
 }

@@ -54,7 +54,7 @@ static sr_status list_pngs(const char *dir, GPtrArray *names, sr_error *err) {
   for (const char *n; (n = g_dir_read_name(d));)
     if (has_png_suffix(n)) g_ptr_array_add(names, g_strdup(n));
   g_dir_close(d);
-  qsort(names->pdata + first, names->len - first, sizeof(char *), cmp_str);
+  if (names->len > first) qsort(names->pdata + first, names->len - first, sizeof(char *), cmp_str);
   return SR_OK;
 }
 

@@ -33,7 +33,9 @@ int bench_superpixels(const char *camvid_dir, const char *split, int n_superpixe
  * @num_solutions DivMBest solutions. Returns the exit code. */
 int bench_proposals(const char *unary_model, const char *image, int num_solutions, int threads, int runs);
 
-/* Parses @argv with @entries; prints the error or help and returns FALSE. */
+/* Parses @argv with @entries; prints the error or help and returns FALSE.
+ * The strings and string arrays it sets are freed when the command returns
+ * (commands must not free them). */
 gboolean cli_parse(int *argc, char ***argv, const char *params, const char *summary, const GOptionEntry *entries);
 /* Prints "segrank: <message>" to stderr and returns 1. */
 int cli_fail(const sr_error *err);

@@ -188,7 +188,7 @@ int cmd_bench(int argc, char **argv) {
       {"compare-peers", 0, 0, G_OPTION_ARG_NONE, &peers,
        "Run OpenCV DNN and PyTorch on the same network in the same run and print the ratios", NULL},
       {"peers", 0, 0, G_OPTION_ARG_FILENAME, &peer_dir, "Peer scripts (default ../shared/peers)", "DIR"},
-      {NULL}};
+      {0}};
   if (!cli_parse(&argc, &argv, "",
                  "Prints ms/frame at batch 1 and 8, GFLOP/s, the per-layer split and the ratio to\n"
                  "OpenBLAS sgemm's peak (2048³, same thread count) measured in the same run.",

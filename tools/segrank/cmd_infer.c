@@ -107,7 +107,7 @@ int cmd_infer(int argc, char **argv) {
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Net input W or WxH (default: the model's)", "S"},
       {"out-dir", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir, "Directory for the outputs (created)", "D"},
-      {NULL}};
+      {0}};
   if (!cli_parse(&argc, &argv, "IMAGE.png…",
                  "Writes, per image, NAME.labels.png (grey class indices at the image's resolution),\n"
                  "NAME.overlay.png (class colours blended over the image) and NAME.probs.npy\n"
@@ -184,7 +184,7 @@ int cmd_forward(int argc, char **argv) {
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"input", 'i', 0, G_OPTION_ARG_FILENAME, &in_path, "Input .npy, float32 N×3×H×W, preprocessed", "X.npy"},
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Output .npy, float32 N×C×h×w probabilities", "Y.npy"},
-      {NULL}};
+      {0}};
   if (!cli_parse(&argc, &argv, "",
                  "Runs the net on a tensor exactly as given (no resizing, no mean subtraction):\n"
                  "the hook for cross-checking against other frameworks.",

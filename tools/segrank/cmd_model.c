@@ -41,7 +41,7 @@ int cmd_init(int argc, char **argv) {
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "S"},
       {"fp16", 0, 0, G_OPTION_ARG_NONE, &fp16, "Store weights as fp16", NULL},
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output model file", "OUT"},
-      {NULL}};
+      {0}};
   if (!cli_parse(&argc, &argv, "", "Writes the paper's SegNet with He-normal random weights.", entries)) return 2;
   const sr_class *cls = NULL;
   if (dataset && !(classes = sr_dataset_classes(dataset, &cls))) {
@@ -72,7 +72,7 @@ int cmd_import_caffe(int argc, char **argv) {
       {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "Class names and colours: camvid or voc", "NAME"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed for the appended head's weights", "S"},
       {"fp16", 0, 0, G_OPTION_ARG_NONE, &fp16, "Store weights as fp16", NULL},
-      {NULL}};
+      {0}};
   if (!cli_parse(&argc, &argv, "MODEL.caffemodel",
                  "Maps the layers conv1-conv8 of a CaffeNet-based SegNet (new `layer` or V1 `layers`\n"
                  "records; weights-only files too) onto segrank's SegNet by name. CaffeNet's fc6-8\n"
@@ -98,7 +98,7 @@ int cmd_import_caffe(int argc, char **argv) {
 }
 
 int cmd_info(int argc, char **argv) {
-  GOptionEntry entries[] = {{NULL}};
+  GOptionEntry entries[] = {{0}};
   if (!cli_parse(&argc, &argv, "MODEL", "Prints the model's input, classes, layers, output size and provenance.",
                  entries))
     return 2;
@@ -154,7 +154,7 @@ int cmd_convert(int argc, char **argv) {
   gboolean fp16 = FALSE;
   GOptionEntry entries[] = {{"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output model file", "OUT"},
                             {"fp16", 0, 0, G_OPTION_ARG_NONE, &fp16, "Store weights as fp16", NULL},
-                            {NULL}};
+                            {0}};
   if (!cli_parse(&argc, &argv, "MODEL",
                  "Rewrites a model (or a training checkpoint, minus its optimizer state) as a\n"
                  "model file, in fp32 or fp16.",

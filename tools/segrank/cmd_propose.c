@@ -38,7 +38,7 @@ int cmd_propose(int argc, char **argv) {
       {"folds", 0, 0, G_OPTION_ARG_INT, &folds, "With --fold: the folds of `segrank train --folds K`", "K"},
       {"fold", 0, 0, G_OPTION_ARG_INT, &fold, "Only the images of fold F (0..K-1)", "F"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (0 = all cores)", "N"},
-      {NULL}};
+      {0}};
   if (!cli_parse(&argc, &argv, "",
                  "Runs the proposal source (SLIC superpixels, unary classifier, contrast-sensitive\n"
                  "Potts CRF, DivMBest) on every image of a split. With --out-dir, writes each\n"
@@ -191,7 +191,7 @@ int cmd_eval_proposals(int argc, char **argv) {
       {"exclude", 0, 0, G_OPTION_ARG_STRING, &exclude, "Skip images whose names start with one of these prefixes", "P"},
       {"stride", 0, 0, G_OPTION_ARG_INT, &stride, "Every k-th image (1), as given to propose", "K"},
       {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Also write the results as JSON", "FILE"},
-      {NULL}};
+      {0}};
   if (!cli_parse(&argc, &argv, "",
                  "Evaluates a proposal folder (as `segrank propose --out-dir` writes): the MAP\n"
                  "(rank 0) mIoU, the oracle at M = 1, 5, 10, 20, 30 (per image the best of the\n"

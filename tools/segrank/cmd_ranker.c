@@ -117,7 +117,7 @@ int cmd_train_ranker(int argc, char **argv) {
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads for the nets (0 = all cores)", "N"},
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
        "Ranker file (.srranker); with several --groups, OUT.<groups>.srranker each", "OUT"},
-      {NULL}};
+      {0}};
   GString *command = g_string_new("segrank");
   for (int i = 0; i < argc; i++) g_string_append_printf(command, " %s", argv[i]);
   if (!cli_parse(&argc, &argv, "",

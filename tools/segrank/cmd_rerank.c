@@ -125,7 +125,7 @@ int cmd_rerank(int argc, char **argv) {
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads for the net (0 = all cores)", "N"},
       {"ranker", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &rankers,
        "Also report the picks of this trained ranker (`segrank train-ranker`) among the first M; repeatable", "R"},
-      {NULL}};
+      {0}};
   if (!cli_parse(&argc, &argv, "",
                  "Re-ranks each image's proposals with the net (eq. 17: symmetric KL between the\n"
                  "net's coarse distribution and the proposal's class fractions on the same grid,\n"

@@ -108,7 +108,7 @@ int cmd_train(int argc, char **argv) {
        "write each image's out-of-fold prediction to OUT.oof/ (OUT without .srmodel)", "K"},
       {"fold", 0, 0, G_OPTION_ARG_INT, &only_fold, "With --folds: train only fold F (0..K-1); --init may name "
        "each fold's start with {fold} (e.g. ce.fold{fold}.srmodel)", "F"},
-      {NULL}};
+      {0}};
   GString *command = g_string_new("segrank");
   for (int i = 0; i < argc; i++) g_string_append_printf(command, " %s", argv[i]);
   if (!cli_parse(&argc, &argv, "",
@@ -221,7 +221,7 @@ int cmd_eval(int argc, char **argv) {
       {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "cpu or ref", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Also write the results as JSON", "FILE"},
-      {NULL}};
+      {0}};
   if (!cli_parse(&argc, &argv, "",
                  "PASCAL VOC protocol: one confusion matrix over the split, void ignored,\n"
                  "IoU = TP/(TP+FP+FN) per class, mean over classes. Upsampling: naive (eq. 16,\n"

@@ -131,7 +131,7 @@ int cmd_train_unary(int argc, char **argv) {
       {"eval-split", 0, 0, G_OPTION_ARG_STRING, &eval_split, "After training, report the unary mIoU on this split", "S"},
       {"folds", 0, 0, G_OPTION_ARG_INT, &folds, "With --fold: the folds of `segrank train --folds K`", "K"},
       {"fold", 0, 0, G_OPTION_ARG_INT, &fold, "Leave out fold F (0..K-1) and report the unary mIoU on it", "F"},
-      {NULL}};
+      {0}};
   GString *command = g_string_new("segrank");
   for (int i = 0; i < argc; i++) g_string_append_printf(command, " %s", argv[i]);
   if (!cli_parse(&argc, &argv, "",

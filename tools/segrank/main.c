@@ -28,7 +28,23 @@ static const struct {
     {"bench", cmd_bench, "time the forward pass per backend and per layer"},
 };
 
+/* The option values GLib allocated for the running command (strings and
+ * string arrays): their variables are the command's locals, so the values
+ * are kept here and freed once the command returns. */
+static GPtrArray *parsed_strings, *parsed_arrays;
+
+static gboolean is_string_arg(GOptionArg a) { return a == G_OPTION_ARG_STRING || a == G_OPTION_ARG_FILENAME; }
+static gboolean is_array_arg(GOptionArg a) {
+  return a == G_OPTION_ARG_STRING_ARRAY || a == G_OPTION_ARG_FILENAME_ARRAY;
+}
+
 gboolean cli_parse(int *argc, char ***argv, const char *params, const char *summary, const GOptionEntry *entries) {
+  /* Values before parsing (defaults the command set, not GLib's to free). */
+  int n = 0;
+  while (entries[n].long_name) n++;
+  void **before = g_new0(void *, n + 1);
+  for (int i = 0; i < n; i++)
+    if (is_string_arg(entries[i].arg) || is_array_arg(entries[i].arg)) before[i] = *(void **)entries[i].arg_data;
   GOptionContext *ctx = g_option_context_new(params);
   g_option_context_set_summary(ctx, summary);
   g_option_context_add_main_entries(ctx, entries, NULL);
@@ -39,7 +55,24 @@ gboolean cli_parse(int *argc, char ***argv, const char *params, const char *summ
     g_error_free(err);
   }
   g_option_context_free(ctx);
+  if (!parsed_strings) {
+    parsed_strings = g_ptr_array_new_with_free_func(g_free);
+    parsed_arrays = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+  }
+  for (int i = 0; i < n; i++) {
+    void *now = (is_string_arg(entries[i].arg) || is_array_arg(entries[i].arg)) ? *(void **)entries[i].arg_data
+                                                                                : NULL;
+    if (now && now != before[i]) g_ptr_array_add(is_array_arg(entries[i].arg) ? parsed_arrays : parsed_strings, now);
+  }
+  g_free(before);
   return ok;
+}
+
+/* Frees what cli_parse kept. */
+static void cli_free_parsed(void) {
+  if (parsed_strings) g_ptr_array_free(parsed_strings, TRUE);
+  if (parsed_arrays) g_ptr_array_free(parsed_arrays, TRUE);
+  parsed_strings = parsed_arrays = NULL;
 }
 
 int cli_fail(const sr_error *err) {
@@ -158,7 +191,9 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
     if (!strcmp(argv[1], commands[i].name)) {
       g_set_prgname(commands[i].name);
-      return commands[i].run(argc - 1, argv + 1);
+      int rc = commands[i].run(argc - 1, argv + 1);
+      cli_free_parsed();
+      return rc;
     }
   fprintf(stderr, "segrank: unknown command '%s'\n\n", argv[1]);
   usage(stderr);
