@@ -187,6 +187,21 @@ static sr_status load_jpeg(const char *path, int grey, sr_image *img, sr_error *
   return SR_OK;
 }
 
+bool sr_parse_size(const char *s, int max, int *w, int *h) {
+  char *end;
+  if (!s) return false;
+  long a = strtol(s, &end, 10), b = a;
+  if (end == s) return false;
+  if (*end == 'x') {
+    const char *t = end + 1;
+    b = strtol(t, &end, 10);
+    if (end == t) return false;
+  }
+  if (*end || a < 1 || b < 1 || a > max || b > max) return false;
+  *w = (int)a, *h = (int)b;
+  return true;
+}
+
 sr_status sr_image_load(const char *path, int grey, sr_image *img, sr_error *err) {
   const char *dot = strrchr(path, '.');
   if (dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"))) return load_jpeg(path, grey, img, err);

@@ -4,6 +4,7 @@
 #ifndef SR_IMAGE_H
 #define SR_IMAGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "status.h"
@@ -16,6 +17,9 @@ typedef struct {
 /* Loads any PNG as RGB (channels 3) or, with @grey, as 8-bit grey levels
  * (for label maps: palette indices are kept as they are). */
 sr_status sr_image_load_png(const char *path, int grey, sr_image *img, sr_error *err);
+/* Parses "W" (a square) or "WxH", each side 1..@max, into @w and @h;
+ * false on anything else (both left as they were). */
+bool sr_parse_size(const char *s, int max, int *w, int *h);
 /* Loads a PNG or JPEG (by extension) as RGB, or for labels (@grey) as
  * 8-bit values: grey levels, or a palette PNG's indices (PASCAL VOC). */
 sr_status sr_image_load(const char *path, int grey, sr_image *img, sr_error *err);

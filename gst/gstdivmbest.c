@@ -380,7 +380,7 @@ static void gst_divmbest_class_init(GstDivMBestClass *klass) {
       "Proposes M diverse segmentations of each frame (SLIC superpixels, a linear unary classifier, a "
       "contrast-sensitive Potts CRF and DivMBest, Batra et al. 2012) and attaches them as a GstSrProposalMeta; "
       "frames pass through unchanged",
-      "segrank developers <segrank@localhost>");
+      "segrank developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 

@@ -499,7 +499,7 @@ static void gst_proposal_load_class_init(GstProposalLoadClass *klass) {
       element_class, "Proposal loader", "Filter/Analyzer/Video",
       "Attaches segmentation proposals made by another tool (one folder of label-map PNGs and an optional "
       "scores.json per frame) to each frame as a GstSrProposalMeta; frames pass through unchanged",
-      "segrank developers <segrank@localhost>");
+      "segrank developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 

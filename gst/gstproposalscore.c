@@ -278,7 +278,7 @@ static void gst_proposal_score_class_init(GstProposalScoreClass *klass) {
       "Scores each frame's proposals (divmbest, proposalload) against SegNet's coarse class distribution "
       "(segnetinfer) by symmetric KL divergence (Cogswell et al. 2014, eq. 17) and attaches the best as a "
       "GstSrSegmentationMeta; without proposals, the net's own upsampled output; frames pass unchanged",
-      "segrank developers <segrank@localhost>");
+      "segrank developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 

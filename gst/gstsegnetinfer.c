@@ -41,7 +41,7 @@ enum { PROP_0, PROP_MODEL, PROP_BACKEND, PROP_INPUT_SIZE, PROP_THREADS, PROP_BAT
 
 #define PROP_MODEL_DEFAULT NULL
 #define PROP_BACKEND_DEFAULT GST_SEGRANK_BACKEND_AUTO
-#define PROP_INPUT_SIZE_DEFAULT 0
+#define PROP_INPUT_SIZE_DEFAULT "0"
 #define PROP_THREADS_DEFAULT 0
 #define PROP_BATCH_SIZE_DEFAULT 1
 #define PROP_DESCRIPTOR_DEFAULT TRUE
@@ -80,9 +80,10 @@ static gboolean gst_segnet_infer_start(GstBaseTransform *trans) {
   GST_OBJECT_LOCK(self);
   gchar *path = g_strdup(self->prop_model ? self->prop_model : sr_default_model_path());
   GstSegrankBackend backend = self->prop_backend;
-  gint size = self->prop_input_size, threads = self->prop_threads;
+  gint size_w = self->prop_input_w, size_h = self->prop_input_h, threads = self->prop_threads;
   self->batch = self->prop_batch_size;
   self->descriptor = self->prop_descriptor;
+  self->started = TRUE;
   GST_OBJECT_UNLOCK(self);
   self->warned_descriptor = FALSE;
 
@@ -101,23 +102,27 @@ static gboolean gst_segnet_infer_start(GstBaseTransform *trans) {
     release_net(self);
     return FALSE;
   }
+  GST_INFO_OBJECT(self, "backend %s (backend=%s), %d threads", sr_backend_name(self->backend),
+                  gst_segrank_backend_name(backend), sr_backend_threads(self->backend));
   if (self->descriptor && sr_net_set_tap(self->net, SR_IMAGE_DESCRIPTOR_LAYER, &err) != SR_OK) {
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("The model cannot give an image descriptor: none is attached."),
                         ("%s (the descriptor pools layer %s; set descriptor=false to silence this)", err.msg,
                          SR_IMAGE_DESCRIPTOR_LAYER));
     self->descriptor = FALSE;
   }
-  self->in_w = size > 0 ? size : self->model->input_w;
-  self->in_h = size > 0 ? size : self->model->input_h;
+  self->in_w = size_w > 0 ? size_w : self->model->input_w;
+  self->in_h = size_h > 0 ? size_h : self->model->input_h;
   int oh, ow;
   if (sr_model_output_size(self->model, self->in_h, self->in_w, &oh, &ow) != SR_OK) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("input-size %d is too small for the net.", size), (NULL));
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("input-size %dx%d is too small for the net.", self->in_w, self->in_h),
+                      (NULL));
     release_net(self);
     return FALSE;
   }
   if (sr_tensor_alloc(&self->input, self->batch, 3, self->in_h, self->in_w) != SR_OK) {
     GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT,
-                      ("Out of memory for the net input: input-size %d x batch-size %d.", self->in_w, self->batch),
+                      ("Out of memory for the net input: input-size %dx%d x batch-size %d.", self->in_w, self->in_h,
+                       self->batch),
                       ("%d x 3 x %d x %d floats could not be allocated; lower input-size or batch-size", self->batch,
                        self->in_h, self->in_w));
     release_net(self);
@@ -133,7 +138,11 @@ static gboolean gst_segnet_infer_start(GstBaseTransform *trans) {
 }
 
 static gboolean gst_segnet_infer_stop(GstBaseTransform *trans) {
-  release_net(GST_SEGNET_INFER(trans));
+  GstSegnetInfer *self = GST_SEGNET_INFER(trans);
+  release_net(self);
+  GST_OBJECT_LOCK(self);
+  self->started = FALSE;
+  GST_OBJECT_UNLOCK(self);
   return TRUE;
 }
 
@@ -266,9 +275,24 @@ static gboolean gst_segnet_infer_sink_event(GstBaseTransform *trans, GstEvent *e
   return GST_BASE_TRANSFORM_CLASS(gst_segnet_infer_parent_class)->sink_event(trans, event);
 }
 
+/* "0" (the model's own), "W" (square) or "WxH", as `segrank --input-size`. */
+static gboolean parse_input_size(const gchar *s, gint *w, gint *h) {
+  if (!g_strcmp0(s, "0")) return *w = *h = 0, TRUE;
+  return sr_parse_size(s, 4096, w, h);
+}
+
 static void gst_segnet_infer_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
   GstSegnetInfer *self = GST_SEGNET_INFER(object);
   GST_OBJECT_LOCK(self);
+  /* Every property is read once, in start(): while the element runs a new
+   * value would be ignored while the getter returned it, so it is refused. */
+  if (self->started) {
+    GST_OBJECT_UNLOCK(self);
+    g_warning("segnetinfer %s: '%s' cannot change while the element is running (PAUSED or PLAYING); "
+              "set it in NULL or READY",
+              GST_OBJECT_NAME(self), g_param_spec_get_name(pspec));
+    return;
+  }
   switch (prop_id) {
     case PROP_MODEL:
       g_free(self->prop_model);
@@ -278,7 +302,9 @@ static void gst_segnet_infer_set_property(GObject *object, guint prop_id, const 
       self->prop_backend = g_value_get_enum(value);
       break;
     case PROP_INPUT_SIZE:
-      self->prop_input_size = g_value_get_int(value);
+      if (!parse_input_size(g_value_get_string(value), &self->prop_input_w, &self->prop_input_h))
+        g_warning("segnetinfer %s: bad input-size '%s' (0, W or WxH, at most 4096): kept %dx%d",
+                  GST_OBJECT_NAME(self), g_value_get_string(value), self->prop_input_w, self->prop_input_h);
       break;
     case PROP_THREADS:
       self->prop_threads = g_value_get_int(value);
@@ -307,7 +333,8 @@ static void gst_segnet_infer_get_property(GObject *object, guint prop_id, GValue
       g_value_set_enum(value, self->prop_backend);
       break;
     case PROP_INPUT_SIZE:
-      g_value_set_int(value, self->prop_input_size);
+      g_value_take_string(value, self->prop_input_w ? g_strdup_printf("%dx%d", self->prop_input_w, self->prop_input_h)
+                                                    : g_strdup("0"));
       break;
     case PROP_THREADS:
       g_value_set_int(value, self->prop_threads);
@@ -342,22 +369,27 @@ static void gst_segnet_infer_class_init(GstSegnetInferClass *klass) {
   gobject_class->get_property = gst_segnet_infer_get_property;
   gobject_class->finalize = gst_segnet_infer_finalize;
 
+  /* The blurb names the file an unset `model` loads here and now. */
+  gchar *model_blurb = g_strdup_printf("Path of the .srmodel file; unset: $SEGRANK_MODEL when set, else the installed "
+                                       "default model, or uninstalled the build tree's (here: %s)",
+                                       sr_default_model_path());
   g_object_class_install_property(
       gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model", "Path of the .srmodel file (NULL: the shipped default model)",
-                          PROP_MODEL_DEFAULT,
+      g_param_spec_string("model", "Model", g_intern_string(model_blurb), PROP_MODEL_DEFAULT,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_free(model_blurb);
   g_object_class_install_property(
       gobject_class, PROP_BACKEND,
       g_param_spec_enum("backend", "Backend", "Compute backend for the convolutions", GST_TYPE_SEGRANK_BACKEND,
                         PROP_BACKEND_DEFAULT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property(
       gobject_class, PROP_INPUT_SIZE,
-      g_param_spec_int("input-size", "Input size",
-                       "Side of the square net input the frame is resized to (0: the model's own input size; "
-                       "the paper uses 227). Larger inputs give larger probability maps",
-                       0, 4096, PROP_INPUT_SIZE_DEFAULT,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+      g_param_spec_string("input-size", "Input size",
+                          "Net input the frame is resized to: WxH, or W for a square (0: the model's own input "
+                          "size, 480x360 for the shipped model; the paper uses 227). Larger inputs give larger "
+                          "probability maps",
+                          PROP_INPUT_SIZE_DEFAULT,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property(
       gobject_class, PROP_THREADS,
       g_param_spec_int("threads", "Threads", "Worker threads for the forward pass (0: one per core)", 0, 256,
@@ -383,7 +415,7 @@ static void gst_segnet_infer_class_init(GstSegnetInferClass *klass) {
       "Runs SegNet (CaffeNet conv1-5 + conv6-8, Cogswell et al. 2014) on each frame and attaches the coarse "
       "per-pixel class distribution, and the image descriptor (pooled conv5 features), as a GstSrProbMeta; "
       "frames pass through unchanged",
-      "segrank developers <segrank@localhost>");
+      "segrank developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
@@ -405,7 +437,7 @@ static void gst_segnet_infer_class_init(GstSegnetInferClass *klass) {
 static void gst_segnet_infer_init(GstSegnetInfer *self) {
   self->prop_model = g_strdup(PROP_MODEL_DEFAULT);
   self->prop_backend = PROP_BACKEND_DEFAULT;
-  self->prop_input_size = PROP_INPUT_SIZE_DEFAULT;
+  self->prop_input_w = self->prop_input_h = 0; /* PROP_INPUT_SIZE_DEFAULT */
   self->prop_threads = PROP_THREADS_DEFAULT;
   self->prop_batch_size = PROP_BATCH_SIZE_DEFAULT;
   self->prop_descriptor = PROP_DESCRIPTOR_DEFAULT;

@@ -19,10 +19,11 @@ struct _GstSegnetInfer {
   /* Properties as set (under the object lock). */
   gchar *prop_model;
   GstSegrankBackend prop_backend;
-  gint prop_input_size;
+  gint prop_input_w, prop_input_h; /* 0 x 0: the model's own */
   gint prop_threads;
   gint prop_batch_size;
   gboolean prop_descriptor;
+  gboolean started; /* the properties above are in use: set refused (under the object lock) */
 
   /* Working state, built in start(). */
   sr_model *model;

@@ -374,7 +374,7 @@ static void gst_seg_overlay_class_init(GstSegOverlayClass *klass) {
       "Draws the segmentation carried by a frame's metas (the final segmentation of proposalscore or "
       "svmrerank, the argmax of segnetinfer's class distribution, upsampled bilinearly, or one proposal of "
       "divmbest or proposalload) in the model's class colours",
-      "segrank developers <segrank@localhost>");
+      "segrank developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 

@@ -420,7 +420,7 @@ static void gst_svm_rerank_class_init(GstSvmRerankClass *klass) {
       "against SegNet's coarse class distribution and image descriptor (segnetinfer) and the proposal source "
       "(Cogswell et al. 2014, SegNet +SVM) and attaches the best as a GstSrSegmentationMeta; without proposals, "
       "the net's own upsampled output; frames pass unchanged",
-      "segrank developers <segrank@localhost>");
+      "segrank developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 

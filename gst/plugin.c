@@ -7,6 +7,7 @@
 #include "gstsegnetinfer.h"
 #include "gstsegoverlay.h"
 #include "gstsvmrerank.h"
+#include "sr_config.h"
 
 static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ret = FALSE;
@@ -20,6 +21,10 @@ static gboolean plugin_init(GstPlugin *plugin) {
 }
 
 #define PACKAGE "segrank"
+/* The project has no web page: the origin is the package name, as
+ * GStreamer allows. The description names exactly the elements above. */
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, segrank,
-                  "Semantic segmentation: SegNet inference and proposal re-ranking (Cogswell et al. 2014)",
-                  plugin_init, "0.1.0", "LGPL", "segrank", "https://github.com/segrank/segrank")
+                  "Semantic segmentation after Cogswell et al. 2014: segnetinfer (SegNet inference), divmbest "
+                  "(CRF proposals), proposalload (proposals from files), proposalscore (eq. 17 re-ranking), "
+                  "svmrerank (ranking-SVM re-ranking) and segoverlay (drawing)",
+                  plugin_init, SR_VERSION, "LGPL", PACKAGE, PACKAGE)

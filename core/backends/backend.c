@@ -1,6 +1,7 @@
 /* backend.c: backend registry and the pieces every host backend shares. */
 #include "backend_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,7 +14,21 @@ static const char *const backend_names[] = {"cpu", "ref",
 
 const char *const *sr_backend_list(void) { return backend_names; }
 
+sr_status sr_backend_check(const char *name, sr_error *err) {
+  if (!name || !strcmp(name, "auto")) return SR_OK;
+  for (int i = 0; backend_names[i]; i++)
+    if (!strcmp(name, backend_names[i])) return SR_OK;
+  if (!strcmp(name, "vulkan"))
+    return sr_error_set(err, SR_ERR_UNSUPPORTED, "this build has no Vulkan backend (configure with -Dvulkan=enabled)");
+  char names[64] = "auto";
+  for (int i = 0; backend_names[i]; i++)
+    snprintf(names + strlen(names), sizeof names - strlen(names), ", %s", backend_names[i]);
+  return sr_error_set(err, SR_ERR_UNSUPPORTED, "unknown backend '%s' (available: %s)", name, names);
+}
+
 sr_status sr_backend_new(const char *name, int threads, sr_backend **out, sr_error *err) {
+  sr_status st = sr_backend_check(name, err);
+  if (st != SR_OK) return st;
   if (threads <= 0) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     threads = n > 0 ? (int)n : 1;
@@ -22,13 +37,9 @@ sr_status sr_backend_new(const char *name, int threads, sr_backend **out, sr_err
   /* auto takes Vulkan only on a real GPU, never on a CPU driver like lavapipe. */
   if ((!name || !strcmp(name, "auto")) && sr__vulkan_has_gpu()) return sr__backend_vulkan_new(threads, out, err);
   if (name && !strcmp(name, "vulkan")) return sr__backend_vulkan_new(threads, out, err);
-#else
-  if (name && !strcmp(name, "vulkan"))
-    return sr_error_set(err, SR_ERR_UNSUPPORTED, "this build has no Vulkan backend (configure with -Dvulkan=enabled)");
 #endif
-  if (!name || !strcmp(name, "auto") || !strcmp(name, "cpu")) return sr__backend_cpu_new(threads, out, err);
-  if (!strcmp(name, "ref")) return sr__backend_ref_new(threads, out, err);
-  return sr_error_set(err, SR_ERR_UNSUPPORTED, "unknown backend '%s' (available: auto, cpu, ref, vulkan)", name);
+  if (name && !strcmp(name, "ref")) return sr__backend_ref_new(threads, out, err);
+  return sr__backend_cpu_new(threads, out, err); /* auto without a GPU, or cpu */
 }
 
 void sr_backend_free(sr_backend *b) {

@@ -40,6 +40,9 @@ void sr_backend_free(sr_backend *b);
 const char *sr_backend_name(const sr_backend *b);
 int sr_backend_threads(const sr_backend *b);
 
+/* SR_OK when sr_backend_new knows @name (NULL, "auto" or one of
+ * sr_backend_list()); else an error naming it and the names available. */
+sr_status sr_backend_check(const char *name, sr_error *err);
 /* Names of the backends compiled in, NULL-terminated (transfer none). */
 const char *const *sr_backend_list(void);
 

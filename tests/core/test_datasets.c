@@ -153,6 +153,13 @@ int main(void) {
   char *cmd = g_strdup_printf("rm -rf '%s'", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
   g_free(cmd), g_free(dir);
+  /* Sizes as --input-size and segnetinfer's input-size take them. */
+  int w = -1, h = -1;
+  CHECK(sr_parse_size("480x360", 4096, &w, &h) && w == 480 && h == 360, "480x360 -> %dx%d", w, h);
+  CHECK(sr_parse_size("227", 4096, &w, &h) && w == 227 && h == 227, "227 -> %dx%d", w, h);
+  const char *bad[] = {"", "x", "0", "480x", "x360", "480x0", "4097", "480x360x3", "12a", "-5", NULL};
+  for (int i = 0; bad[i]; i++) CHECK(!sr_parse_size(bad[i], 4096, &w, &h), "'%s' accepted", bad[i]);
+  CHECK(!sr_parse_size(NULL, 4096, &w, &h) && w == 227 && h == 227, "NULL accepted or changed the size");
   if (test_failures) fprintf(stderr, "%d failure(s)\n", test_failures);
   return test_failures ? 1 : 0;
 }

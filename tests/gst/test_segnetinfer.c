@@ -1,7 +1,9 @@
 /* test_segnetinfer.c: GstHarness tests of segnetinfer: negotiation with
  * several RGB layouts, frames pass unchanged, the probability meta has the
  * model's classes and the right map size and sums to one, input-size changes
- * the map, and a bad model path posts an error instead of crashing. */
+ * the map (W or WxH), properties are fixed while the element runs, the
+ * plugin's and the element's inspect texts are real, and a bad model path
+ * posts an error instead of crashing. */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <glib/gstdio.h>
@@ -215,8 +217,152 @@ GST_START_TEST(test_input_alloc_failure_posts_error) {
   GstElement *el = gst_element_factory_make("segnetinfer", NULL);
   fail_unless(el != NULL);
   gst_util_set_object_arg(G_OBJECT(el), "backend", "cpu");
-  g_object_set(el, "threads", 1, "input-size", 4096, "batch-size", 64, NULL);
+  g_object_set(el, "threads", 1, "input-size", "4096", "batch-size", 64, NULL);
   expect_start_failure(el, "batch-size 64", "could not be allocated");
+}
+GST_END_TEST;
+
+/* The input-size string of @el (g_free). */
+static gchar *get_input_size(GstElement *el) {
+  gchar *v = NULL;
+  g_object_get(el, "input-size", &v, NULL);
+  return v;
+}
+
+GST_START_TEST(test_input_size_wxh) {
+  /* 323x227 -> conv5 map 19 x 13; the old single-number form still works. */
+  GstHarness *hrn = gst_harness_new_parse("segnetinfer input-size=323x227");
+  GstElement *inner = gst_harness_find_element(hrn, "segnetinfer");
+  gchar *v = get_input_size(inner);
+  fail_unless_equals_string(v, "323x227");
+  g_free(v);
+  gst_object_unref(inner);
+  gst_harness_set_src_caps_str(hrn, "video/x-raw,format=RGB,width=64,height=48,framerate=10/1");
+  GstBuffer *out = gst_harness_push_and_pull(hrn, random_frame(64 * 48 * 3, 3));
+  GstSrProbMeta *m = gst_buffer_get_sr_prob_meta(out);
+  fail_unless(m != NULL);
+  fail_unless_equals_int(m->width, 19);
+  fail_unless_equals_int(m->height, 13);
+  fail_unless_equals_int(m->input_width, 323);
+  fail_unless_equals_int(m->input_height, 227);
+  gst_buffer_unref(out);
+  gst_harness_teardown(hrn);
+
+  GstElement *el = gst_element_factory_make("segnetinfer", NULL);
+  v = get_input_size(el);
+  fail_unless_equals_string(v, "0");
+  g_free(v);
+  gst_util_set_object_arg(G_OBJECT(el), "input-size", "227");
+  v = get_input_size(el);
+  fail_unless_equals_string(v, "227x227");
+  g_free(v);
+  /* A bad value is refused with a warning and the old one kept. */
+  ASSERT_WARNING(g_object_set(el, "input-size", "fancy", NULL));
+  ASSERT_WARNING(g_object_set(el, "input-size", "0x5", NULL));
+  v = get_input_size(el);
+  fail_unless_equals_string(v, "227x227");
+  g_free(v);
+  gst_object_unref(el);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_properties_fixed_while_running) {
+  /* model, input-size and batch-size are read at start: while the element
+   * runs a set is refused with a warning and the getter keeps what is used. */
+  GstHarness *hrn = gst_harness_new("segnetinfer");
+  gst_harness_set_src_caps_str(hrn, "video/x-raw,format=RGB,width=40,height=30,framerate=10/1");
+  gst_buffer_unref(gst_harness_push_and_pull(hrn, random_frame(40 * 30 * 3, 1)));
+  ASSERT_WARNING(g_object_set(hrn->element, "batch-size", 4, NULL));
+  ASSERT_WARNING(g_object_set(hrn->element, "input-size", "99", NULL));
+  ASSERT_WARNING(g_object_set(hrn->element, "model", "/nonexistent/other.srmodel", NULL));
+  gint batch = 0;
+  gchar *model = NULL, *size = get_input_size(hrn->element);
+  g_object_get(hrn->element, "batch-size", &batch, "model", &model, NULL);
+  fail_unless_equals_int(batch, 1);
+  fail_unless_equals_string(size, "0");
+  fail_unless(model == NULL, "model reads back as %s", model);
+  g_free(size);
+  /* Frames still come one by one, at the model's own input. */
+  GstBuffer *out = gst_harness_push_and_pull(hrn, random_frame(40 * 30 * 3, 2));
+  GstSrProbMeta *m = gst_buffer_get_sr_prob_meta(out);
+  fail_unless(m != NULL);
+  fail_unless_equals_int(m->input_width, 227);
+  gst_buffer_unref(out);
+  /* Stopped, the element takes new values again. */
+  fail_unless_equals_int(gst_element_set_state(hrn->element, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  g_object_set(hrn->element, "batch-size", 4, NULL);
+  g_object_get(hrn->element, "batch-size", &batch, NULL);
+  fail_unless_equals_int(batch, 4);
+  gst_harness_teardown(hrn);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_inspect_texts) {
+  /* What gst-inspect-1.0 shows: the model blurb names the default actually
+   * loaded ($SEGRANK_MODEL in the tests); no placeholder author or origin;
+   * the plugin description names exactly the plugin's elements. */
+  GstElement *el = gst_element_factory_make("segnetinfer", NULL);
+  fail_unless(el != NULL);
+  GParamSpec *ps = g_object_class_find_property(G_OBJECT_GET_CLASS(el), "model");
+  const gchar *blurb = g_param_spec_get_blurb(ps);
+  fail_unless(strstr(blurb, "$SEGRANK_MODEL") != NULL, "%s", blurb);
+  fail_unless(strstr(blurb, sr_default_model_path()) != NULL, "%s", blurb);
+  gst_object_unref(el);
+  GstPlugin *plugin = gst_registry_find_plugin(gst_registry_get(), "segrank");
+  fail_unless(plugin != NULL);
+  fail_unless_equals_string(gst_plugin_get_origin(plugin), "segrank");
+  fail_unless_equals_string(gst_plugin_get_package(plugin), "segrank");
+  const gchar *desc = gst_plugin_get_description(plugin);
+  GList *features = gst_registry_get_feature_list_by_plugin(gst_registry_get(), "segrank");
+  const gchar *expected[] = {"segnetinfer", "divmbest", "proposalload", "proposalscore", "svmrerank", "segoverlay"};
+  guint n_elements = 0;
+  for (GList *f = features; f; f = f->next) {
+    if (!GST_IS_ELEMENT_FACTORY(f->data)) continue;
+    GstElementFactory *factory = f->data;
+    const gchar *name = gst_plugin_feature_get_name(f->data);
+    n_elements++;
+    fail_unless(strstr(desc, name) != NULL, "the plugin description omits %s: %s", name, desc);
+    const gchar *author = gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_AUTHOR);
+    fail_unless_equals_string(author, "segrank developers");
+  }
+  gst_plugin_feature_list_free(features);
+  fail_unless_equals_int(n_elements, G_N_ELEMENTS(expected));
+  /* Each element name the description gives is one of the plugin's. */
+  gchar **words = g_strsplit_set(desc, " ,():", -1);
+  guint named = 0;
+  for (gchar **w = words; *w; w++)
+    for (guint i = 0; i < G_N_ELEMENTS(expected); i++) named += !strcmp(*w, expected[i]);
+  g_strfreev(words);
+  fail_unless_equals_int(named, G_N_ELEMENTS(expected));
+  gst_object_unref(plugin);
+}
+GST_END_TEST;
+
+static GString *info_log;
+static void capture_log(GstDebugCategory *cat, GstDebugLevel level, const gchar *file, const gchar *function,
+                        gint line, GObject *object, GstDebugMessage *message, gpointer data) {
+  (void)file, (void)function, (void)line, (void)object, (void)data;
+  if (level == GST_LEVEL_INFO && !strcmp(gst_debug_category_get_name(cat), "segnetinfer"))
+    g_string_append_printf(info_log, "%s\n", gst_debug_message_get(message));
+}
+
+GST_START_TEST(test_auto_backend_logged) {
+  /* backend=auto: the backend it picked is logged at INFO. */
+  info_log = g_string_new(NULL);
+  gst_debug_set_threshold_for_name("segnetinfer", GST_LEVEL_INFO);
+  gst_debug_add_log_function(capture_log, NULL, NULL);
+  GstHarness *hrn = gst_harness_new("segnetinfer");
+  gst_harness_set_src_caps_str(hrn, "video/x-raw,format=RGB,width=40,height=30,framerate=10/1");
+  gst_buffer_unref(gst_harness_push_and_pull(hrn, random_frame(40 * 30 * 3, 1)));
+  gst_harness_teardown(hrn);
+  gst_debug_remove_log_function(capture_log);
+  sr_backend *probe;
+  fail_unless(sr_backend_new("auto", 1, &probe, NULL) == SR_OK);
+  gchar *want = g_strdup_printf("backend %s (backend=auto)", sr_backend_name(probe));
+  sr_backend_free(probe);
+  fail_unless(strstr(info_log->str, want) != NULL, "no '%s' in the INFO log: %s", want, info_log->str);
+  g_free(want);
+  g_string_free(info_log, TRUE);
 }
 GST_END_TEST;
 
@@ -226,6 +372,10 @@ static Suite *segnetinfer_suite(void) {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_formats_and_meta);
   tcase_add_test(tc, test_input_size);
+  tcase_add_test(tc, test_input_size_wxh);
+  tcase_add_test(tc, test_properties_fixed_while_running);
+  tcase_add_test(tc, test_inspect_texts);
+  tcase_add_test(tc, test_auto_backend_logged);
   tcase_add_test(tc, test_same_result_for_same_frame);
   tcase_add_test(tc, test_batching);
   tcase_add_test(tc, test_vulkan_backend);

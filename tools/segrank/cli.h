@@ -7,6 +7,11 @@
 
 #include "segrank.h"
 
+/* What --backend and --dataset accept, for every command's help: the names
+ * sr_backend_check and sr_dataset_open take (tests/cli_help.sh checks). */
+#define CLI_BACKENDS "auto, cpu, ref or vulkan (auto: vulkan on a real GPU, else cpu)"
+#define CLI_DATASETS "camvid:DIR, voc:DIR, sbd:DIR or folder:IMAGES,LABELS"
+
 int cmd_infer(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 int cmd_import_caffe(int argc, char **argv);
@@ -39,7 +44,8 @@ int bench_proposals(const char *unary_model, const char *image, int num_solution
 gboolean cli_parse(int *argc, char ***argv, const char *params, const char *summary, const GOptionEntry *entries);
 /* Prints "segrank: <message>" to stderr and returns 1. */
 int cli_fail(const sr_error *err);
-/* Loads @path (NULL: the default model) and binds it to @backend. */
+/* Checks @backend (sr_backend_check), then loads @path (NULL: the default
+ * model) and binds it to @backend. */
 gboolean cli_open_net(const char *path, const char *backend, int threads, sr_model **m, sr_backend **b,
                       sr_net **net);
 /* Monotonic seconds. */

@@ -178,7 +178,7 @@ int cmd_bench(int argc, char **argv) {
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split for --superpixels (default val)", "S"},
       {"n-superpixels", 0, 0, G_OPTION_ARG_INT, &n_superpixels, "Superpixels requested (default 1000)", "N"},
       {"max-images", 0, 0, G_OPTION_ARG_INT, &max_images, "At most this many frames for --superpixels (0 = all)", "N"},
-      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Backend to time: cpu, ref, vulkan (default: cpu, and vulkan on a GPU)", "B"},
+      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Backend to time: " CLI_BACKENDS " (default: cpu, and vulkan on a GPU)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model (default: random SegNet, 21 classes)", "M"},
       {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Input W or WxH (default 227)", "S"},
@@ -199,6 +199,19 @@ int cmd_bench(int argc, char **argv) {
     return bench_superpixels(camvid_dir ? camvid_dir : "../shared/datasets/camvid", split ? split : "val",
                              n_superpixels, threads, max_images);
   sr_error err = {0};
+  if (sr_backend_check(backend, &err) != SR_OK) return cli_fail(&err), 2;
+  /* Default: cpu, plus Vulkan when "auto" picks it (a real GPU; lavapipe
+   * is far too slow to time the whole net). ref only when asked for;
+   * --backend auto times what auto picks. */
+  char *auto_name = NULL;
+  if (!backend || !strcmp(backend, "auto")) {
+    sr_backend *probe;
+    if (sr_backend_new("auto", 1, &probe, NULL) == SR_OK) {
+      auto_name = g_strdup(sr_backend_name(probe));
+      sr_backend_free(probe);
+    }
+    if (backend) backend = auto_name ? auto_name : "cpu";
+  }
   sr_model *m;
   if (model_path ? sr_model_load(model_path, &m, &err) : sr_model_new_segnet(21, NULL, 1, &m, &err))
     return cli_fail(&err);
@@ -212,16 +225,6 @@ int cmd_bench(int argc, char **argv) {
   GString *js = g_string_new("{\"backends\":[");
   double flops = sr_model_flops(m, h, w);
   printf("segrank bench: %dx%d input, %.3f GFLOP/frame\n", w, h, flops / 1e9);
-  /* Default: cpu, plus Vulkan when "auto" picks it (a real GPU; lavapipe
-   * is far too slow to time the whole net). ref only when asked for. */
-  char *auto_name = NULL;
-  if (!backend) {
-    sr_backend *probe;
-    if (sr_backend_new("auto", 1, &probe, NULL) == SR_OK) {
-      auto_name = g_strdup(sr_backend_name(probe));
-      sr_backend_free(probe);
-    }
-  }
   for (int bi = 0; names[bi]; bi++) {
     if (backend ? strcmp(backend, names[bi]) != 0
                 : strcmp(names[bi], "cpu") != 0 && g_strcmp0(names[bi], auto_name) != 0)

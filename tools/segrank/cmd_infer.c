@@ -52,7 +52,7 @@ static int infer_one(sr_net *net, const sr_model *m, const char *path, const cha
                      sr_tensor *input, sr_tensor *probs, final_stage *fs) {
   sr_error err = {0};
   sr_image img;
-  if (sr_image_load_png(path, 0, &img, &err) != SR_OK) return cli_fail(&err);
+  if (sr_image_load(path, 0, &img, &err) != SR_OK) return cli_fail(&err);
   sr_preprocess(img.data, img.width, img.height, img.width * 3, rgb_layout, m->mean_bgr, in_w, in_h, input->data);
   if (sr_net_forward(net, input, probs, &err) != SR_OK) {
     sr_image_clear(&img);
@@ -84,7 +84,7 @@ static int infer_one(sr_net *net, const sr_model *m, const char *path, const cha
   if (!rc && fs->proposer) {
     char *fp = g_strdup_printf("%s/%s.final.png", out_dir, base);
     sr_image_clear(&img);
-    if (sr_image_load_png(path, 0, &img, &err) != SR_OK) rc = cli_fail(&err); /* the overlay drew over it */
+    if (sr_image_load(path, 0, &img, &err) != SR_OK) rc = cli_fail(&err); /* the overlay drew over it */
     else rc = write_final(fs, net, &img, probs, fp);
     g_free(fp);
   }
@@ -103,13 +103,13 @@ int cmd_infer(int argc, char **argv) {
        "Also run the proposal source with this unary model (`default`: the shipped one) and write NAME.final.png", "U"},
       {"ranker", 'r', 0, G_OPTION_ARG_FILENAME, &ranker, "With --unary: pick with this trained ranker (\"default\": the shipped one; without: eq. 17)", "R"},
       {"num-proposals", 'M', 0, G_OPTION_ARG_INT, &num, "With --unary: DivMBest solutions, all scored (default 10; with --ranker, the M it was trained with)", "M"},
-      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Compute backend: cpu, ref (default cpu)", "B"},
+      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Compute backend: " CLI_BACKENDS " (default cpu)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Net input W or WxH (default: the model's)", "S"},
       {"out-dir", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir, "Directory for the outputs (created)", "D"},
       {0}};
-  if (!cli_parse(&argc, &argv, "IMAGE.png…",
-                 "Writes, per image, NAME.labels.png (grey class indices at the image's resolution),\n"
+  if (!cli_parse(&argc, &argv, "IMAGE…",
+                 "Reads PNG or JPEG images. Writes, per image, NAME.labels.png (grey class indices at the image's resolution),\n"
                  "NAME.overlay.png (class colours blended over the image) and NAME.probs.npy\n"
                  "(the coarse C×h×w float32 probability map). With --unary, also NAME.final.png:\n"
                  "the proposal (DivMBest on the superpixel CRF) that eq. 17 or --ranker picks,\n"
@@ -180,7 +180,7 @@ int cmd_forward(int argc, char **argv) {
   int threads = 0;
   GOptionEntry entries[] = {
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file (default: the shipped model)", "M"},
-      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Compute backend: cpu, ref", "B"},
+      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Compute backend: " CLI_BACKENDS " (default cpu)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"input", 'i', 0, G_OPTION_ARG_FILENAME, &in_path, "Input .npy, float32 N×3×H×W, preprocessed", "X.npy"},
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Output .npy, float32 N×C×h×w probabilities", "Y.npy"},

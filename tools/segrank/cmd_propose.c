@@ -22,7 +22,7 @@ int cmd_propose(int argc, char **argv) {
   double lambda = defaults.lambda, wp = defaults.pairwise_weight, hybrid = 0;
   GOptionEntry entries[] = {
       {"unary", 'u', 0, G_OPTION_ARG_FILENAME, &unary, "Unary model (default: the shipped one)", "U"},
-      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR, voc:DIR or folder:IMAGES,LABELS", "SPEC"},
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, CLI_DATASETS, "SPEC"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split (default val)", "S"},
       {"out-dir", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir, "Write DIR/<image>/<rank>.png + scores.json (optional)", "DIR"},
       {"num-solutions", 'M', 0, G_OPTION_ARG_INT, &m, "DivMBest solutions per image (default 10)", "M"},
@@ -184,7 +184,7 @@ int cmd_eval_proposals(int argc, char **argv) {
   int classes = 11, stride = 1;
   GOptionEntry entries[] = {
       {"proposals", 'p', 0, G_OPTION_ARG_FILENAME, &dir, "Folder of DIR/<image name>/<rank>.png", "DIR"},
-      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR, voc:DIR or folder:IMAGES,LABELS", "SPEC"},
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, CLI_DATASETS, "SPEC"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split (default val)", "S"},
       {"classes", 0, 0, G_OPTION_ARG_INT, &classes, "Classes of a folder: dataset (11)", "N"},
       {"only", 0, 0, G_OPTION_ARG_STRING, &only, "Only images whose names start with one of these comma-separated prefixes", "P"},

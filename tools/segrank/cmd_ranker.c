@@ -97,7 +97,7 @@ int cmd_train_ranker(int argc, char **argv) {
   sr_ranker_train_params tp;
   sr_ranker_train_params_default(&tp);
   GOptionEntry entries[] = {
-      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR, voc:DIR or folder:IMAGES,LABELS", "SPEC"},
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, CLI_DATASETS, "SPEC"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Training split (default train)", "S"},
       {"proposals", 'p', 0, G_OPTION_ARG_FILENAME, &dir, "The split's proposals, DIR/<image name>/<rank>.png", "DIR"},
       {"folds", 0, 0, G_OPTION_ARG_FILENAME, &folds,

@@ -112,7 +112,7 @@ int cmd_rerank(int argc, char **argv) {
   double weight = 0.02;
   GOptionEntry entries[] = {
       {"proposals", 'p', 0, G_OPTION_ARG_FILENAME, &dir, "Folder of DIR/<image name>/<rank>.png", "DIR"},
-      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR, voc:DIR or folder:IMAGES,LABELS", "SPEC"},
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, CLI_DATASETS, "SPEC"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split (default val)", "S"},
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Net (default: the shipped model)", "M"},
       {"num-proposals", 'M', 0, G_OPTION_ARG_INT, &m, "Proposals scored per image, the first M (default 10)", "M"},

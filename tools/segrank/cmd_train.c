@@ -64,7 +64,7 @@ int cmd_train(int argc, char **argv) {
   gboolean cache = FALSE;
   gboolean resume = FALSE, no_flip = FALSE, fp16 = FALSE, skip_bad = FALSE, no_val = FALSE;
   GOptionEntry entries[] = {
-      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR or folder:IMAGES,LABELS", "SPEC"},
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, CLI_DATASETS, "SPEC"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Training split (default train)", "S"},
       {"val-split", 0, 0, G_OPTION_ARG_STRING, &val_split, "Validation split (default val)", "S"},
       {"no-val", 0, 0, G_OPTION_ARG_NONE, &no_val, "Do not validate", NULL},
@@ -99,7 +99,7 @@ int cmd_train(int argc, char **argv) {
       {"eval-size", 0, 0, G_OPTION_ARG_STRING, &eval_size, "Validation input WxH (default: the images' size)", "WxH"},
       {"eval-upsample", 0, 0, G_OPTION_ARG_STRING, &upsample, "naive, bilinear or superpixel (default bilinear)", "U"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed for init, shuffles, augmentation, dropout", "S"},
-      {"backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu or ref (default cpu)", "B"},
+      {"backend", 0, 0, G_OPTION_ARG_STRING, &backend, "Compute backend: " CLI_BACKENDS " (default cpu)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"fp16", 0, 0, G_OPTION_ARG_NONE, &fp16, "Store the final model in fp16", NULL},
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output model (also OUT.ckpt, OUT.png, OUT.metrics.jsonl)", "OUT"},
@@ -132,6 +132,8 @@ int cmd_train(int argc, char **argv) {
                     "give --init MODEL (e.g. an imported CaffeNet)\n", freeze);
     return 2;
   }
+  sr_error err0 = {0};
+  if (sr_backend_check(backend, &err0) != SR_OK) return cli_fail(&err0), 2;
   sr_dataset train = {0}, val = {0};
   if (open_dataset(dataset, split, classes, skip_bad, &train) != SR_OK) return 1;
   if (!no_val && open_dataset(dataset, val_split, classes, skip_bad, &val) != SR_OK) return 1;
@@ -213,12 +215,12 @@ int cmd_eval(int argc, char **argv) {
   int threads = 0, classes = 0;
   GOptionEntry entries[] = {
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model (default: the shipped model)", "M"},
-      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR or folder:IMAGES,LABELS", "SPEC"},
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, CLI_DATASETS, "SPEC"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split (default val)", "S"},
       {"classes", 0, 0, G_OPTION_ARG_INT, &classes, "Classes of a folder: dataset", "N"},
       {"upsample", 'u', 0, G_OPTION_ARG_STRING, &upsample, "naive, bilinear, superpixel or all (default all)", "U"},
       {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Net input WxH (default: the model's)", "S"},
-      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "cpu or ref", "B"},
+      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Compute backend: " CLI_BACKENDS " (default cpu)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Also write the results as JSON", "FILE"},
       {0}};

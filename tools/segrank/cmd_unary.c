@@ -112,7 +112,7 @@ int cmd_train_unary(int argc, char **argv) {
   double exponent = p.class_weight_exponent, C = p.C, compactness = p.slic.compactness;
   gint64 seed = (gint64)p.seed;
   GOptionEntry entries[] = {
-      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, "camvid:DIR (or another labelled dataset spec)", "SPEC"},
+      {"dataset", 'd', 0, G_OPTION_ARG_STRING, &dataset, CLI_DATASETS, "SPEC"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Training split (default train)", "S"},
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output model (.srunary), written atomically", "FILE"},
       {"textons", 0, 0, G_OPTION_ARG_INT, &textons, "Texton dictionary size (default 64)", "K"},

@@ -1,5 +1,6 @@
 /* main.c: the segrank command-line tool: subcommand dispatch and the helpers
  * all subcommands use. */
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,7 +14,7 @@ static const struct {
   int (*run)(int, char **);
   const char *summary;
 } commands[] = {
-    {"infer", cmd_infer, "segment PNG images: label map, overlay and probabilities per image"},
+    {"infer", cmd_infer, "segment PNG or JPEG images: label map, overlay and probabilities per image"},
     {"forward", cmd_forward, "run the net on a raw N×3×H×W .npy tensor, write the probabilities as .npy"},
     {"import-caffe", cmd_import_caffe, "convert a Caffe .caffemodel into a segrank model"},
     {"info", cmd_info, "print a model file's header"},
@@ -83,6 +84,7 @@ int cli_fail(const sr_error *err) {
 gboolean cli_open_net(const char *path, const char *backend, int threads, sr_model **m, sr_backend **b,
                       sr_net **net) {
   sr_error err = {0};
+  if (sr_backend_check(backend, &err) != SR_OK) return cli_fail(&err), FALSE;
   if (!path) path = sr_default_model_path();
   if (sr_model_load(path, m, &err) != SR_OK) return cli_fail(&err), FALSE;
   if (sr_backend_new(backend, threads, b, &err) != SR_OK) {
@@ -97,19 +99,7 @@ gboolean cli_open_net(const char *path, const char *backend, int threads, sr_mod
   return TRUE;
 }
 
-gboolean cli_parse_size(const char *s, int *w, int *h) {
-  char *end;
-  long a = strtol(s, &end, 10), b = a;
-  if (end == s) return FALSE;
-  if (*end == 'x') {
-    const char *t = end + 1;
-    b = strtol(t, &end, 10);
-    if (end == t) return FALSE;
-  }
-  if (*end || a < 1 || b < 1 || a > 8192 || b > 8192) return FALSE;
-  *w = (int)a, *h = (int)b;
-  return TRUE;
-}
+gboolean cli_parse_size(const char *s, int *w, int *h) { return sr_parse_size(s, 8192, w, h); }
 
 double cli_now_s(void) {
   struct timespec ts;
@@ -180,6 +170,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  setlocale(LC_ALL, ""); /* GLib converts help text (×, …) to the locale's charset */
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
@@ -190,7 +181,9 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
     if (!strcmp(argv[1], commands[i].name)) {
-      g_set_prgname(commands[i].name);
+      char *prgname = g_strconcat("segrank ", commands[i].name, NULL);
+      g_set_prgname(prgname); /* help's "Usage: segrank COMMAND [OPTION…]" */
+      g_free(prgname);
       int rc = commands[i].run(argc - 1, argv + 1);
       cli_free_parsed();
       return rc;
