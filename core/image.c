@@ -14,6 +14,9 @@
 
 /* Reads a palette PNG's raw indices with libpng's low-level API (the
  * simplified API would map them to colours). */
+/* TRUE when a @w × @h image exceeds SR_IMAGE_MAX_PIXELS (or is empty). */
+static int too_large(size_t w, size_t h) { return w == 0 || h == 0 || w > SR_IMAGE_MAX_PIXELS / h; }
+
 static sr_status load_png_indices(const char *path, sr_image *img, sr_error *err) {
   FILE *f = fopen(path, "rb");
   if (!f) return sr_error_set(err, SR_ERR_IO, "%s: cannot open", path);
@@ -38,6 +41,14 @@ static sr_status load_png_indices(const char *path, sr_image *img, sr_error *err
   png_read_info(png, info);
   if (png_get_bit_depth(png, info) < 8) png_set_packing(png);
   png_read_update_info(png, info);
+  if (too_large(png_get_image_width(png, info), png_get_image_height(png, info))) {
+    sr_status st = sr_error_set(err, SR_ERR_FORMAT, "%s: %ux%u PNG: empty, or more than %zu pixels", path,
+                                (unsigned)png_get_image_width(png, info), (unsigned)png_get_image_height(png, info),
+                                SR_IMAGE_MAX_PIXELS);
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(f);
+    return st;
+  }
   img->width = (int)png_get_image_width(png, info), img->height = (int)png_get_image_height(png, info);
   img->channels = 1;
   img->data = malloc((size_t)img->width * img->height);
@@ -115,6 +126,7 @@ sr_status sr_label_png_load(const char *path, sr_image *img, sr_error *err) {
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
   size_t w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+  if (too_large(w, h)) png_error(png, "image empty or too large");
   size_t row_bytes = png_get_rowbytes(png, info);
   if (row_bytes != w * (depth == 16 ? 2 : 1)) png_error(png, "unexpected row layout");
   raw = malloc(row_bytes * h);
@@ -168,6 +180,13 @@ static sr_status load_jpeg(const char *path, int grey, sr_image *img, sr_error *
   jpeg_create_decompress(&cinfo);
   jpeg_stdio_src(&cinfo, f);
   jpeg_read_header(&cinfo, TRUE);
+  if (too_large(cinfo.image_width, cinfo.image_height)) {
+    sr_status st = sr_error_set(err, SR_ERR_FORMAT, "%s: %ux%u JPEG: empty, or more than %zu pixels", path,
+                                (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, SR_IMAGE_MAX_PIXELS);
+    jpeg_destroy_decompress(&cinfo);
+    fclose(f);
+    return st;
+  }
   cinfo.out_color_space = grey ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_start_decompress(&cinfo);
   img->width = (int)cinfo.output_width, img->height = (int)cinfo.output_height, img->channels = grey ? 1 : 3;
@@ -219,6 +238,12 @@ sr_status sr_image_load_png(const char *path, int grey, sr_image *img, sr_error 
     /* Palette label maps (PASCAL VOC): keep the indices, not the colours. */
     png_image_free(&pi);
     return load_png_indices(path, img, err);
+  }
+  if (too_large(pi.width, pi.height)) {
+    sr_status st = sr_error_set(err, SR_ERR_FORMAT, "%s: %ux%u PNG: empty, or more than %zu pixels", path,
+                                (unsigned)pi.width, (unsigned)pi.height, SR_IMAGE_MAX_PIXELS);
+    png_image_free(&pi);
+    return st;
   }
   pi.format = grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
   img->width = (int)pi.width, img->height = (int)pi.height, img->channels = grey ? 1 : 3;

@@ -4,6 +4,11 @@
 #ifndef SR_IMAGE_H
 #define SR_IMAGE_H
 
+/* Images larger than this many pixels (an 8K frame has 33 million) are
+ * refused by the loaders before any pixel memory is allocated, so a header
+ * claiming 65535 × 65535 gets an error, not a 12 GB allocation. */
+#define SR_IMAGE_MAX_PIXELS ((size_t)1 << 27)
+
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "half.h"
+#include "image.h"
 #include "test_util.h"
 
 static char *dir;
@@ -89,6 +90,60 @@ static void check_refused(const char *what, sr_status st, const sr_error *err, c
   printf("rejected %-22s %s\n", what, err->msg);
 }
 
+/* CRC-32 of PNG chunks (ISO 3309), for patching an IHDR. */
+static guint32 png_crc(const guint8 *b, gsize n) {
+  guint32 c = 0xffffffffu;
+  for (gsize i = 0; i < n; i++) {
+    c ^= b[i];
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+  }
+  return c ^ 0xffffffffu;
+}
+
+/* Headers that claim 65535 x 65535 (PNG) or 60000 x 60000 (JPEG) pixels
+ * (found by fuzz_image as a 12 GB allocation): refused before any pixel
+ * memory is asked for. */
+static void check_huge_images(void) {
+  sr_error err = {0};
+  guint8 px[4 * 3 * 3] = {0};
+  sr_image small = {4, 3, 3, px};
+  char *png = path_in("huge.png");
+  CHECK(sr_image_save_png(png, &small, &err) == SR_OK, "%s", err.msg);
+  gchar *b = NULL;
+  gsize n = 0;
+  CHECK(g_file_get_contents(png, &b, &n, NULL) && n > 33 && !memcmp(b + 12, "IHDR", 4), "%s: no IHDR", png);
+  guint8 *u = (guint8 *)b;
+  u[16] = u[20] = 0, u[17] = u[21] = 0, u[18] = u[22] = 0xff, u[19] = u[23] = 0xff;
+  guint32 crc = png_crc(u + 12, 17);
+  for (int i = 0; i < 4; i++) u[29 + i] = (guint8)(crc >> (24 - 8 * i));
+  g_file_set_contents(png, b, (gssize)n, NULL);
+  g_free(b);
+  for (int grey = 0; grey < 2; grey++) {
+    sr_image img = {0};
+    check_refused(grey ? "huge grey PNG" : "huge RGB PNG", sr_image_load(png, grey, &img, &err), &err, png,
+                  "more than");
+  }
+  g_free(png);
+  const char *src = g_getenv("SEGRANK_SOURCE");
+  gchar *jpg_seed = src ? g_build_filename(src, "tests", "fuzz", "corpus", "fuzz_image", "rgb-4x3.jpg", NULL) : NULL;
+  if (!jpg_seed || !g_file_get_contents(jpg_seed, &b, &n, NULL)) {
+    printf("huge JPEG: no $SEGRANK_SOURCE seed, not checked\n");
+    g_free(jpg_seed);
+    return;
+  }
+  u = (guint8 *)b;
+  gsize at = 2;
+  while (at + 9 < n && !(u[at] == 0xff && u[at + 1] == 0xc0)) at++;
+  CHECK(at + 9 < n, "%s: no SOF0 marker", jpg_seed);
+  /* height and width 60000 (libjpeg's own limit is 65500) */
+  u[at + 5] = u[at + 7] = 0xea, u[at + 6] = u[at + 8] = 0x60;
+  char *jpg = path_in("huge.jpg");
+  g_file_set_contents(jpg, b, (gssize)n, NULL);
+  sr_image img = {0};
+  check_refused("huge JPEG", sr_image_load(jpg, 0, &img, &err), &err, jpg, "more than");
+  g_free(b), g_free(jpg), g_free(jpg_seed);
+}
+
 static void check_hostile_files(void) {
   sr_error err = {0};
   /* A FIFO with no writer: opening it for reading would block for ever. */
@@ -144,6 +199,7 @@ static void check_hostile_files(void) {
 
 int main(void) {
   dir = g_dir_make_tmp("segrank-model-io-XXXXXX", NULL);
+  check_huge_images();
   sr_error err = {0};
 
   /* fp16 edge cases. */
