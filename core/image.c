@@ -12,11 +12,17 @@
 
 #include "io/atomic_file.h"
 
-/* Reads a palette PNG's raw indices with libpng's low-level API (the
- * simplified API would map them to colours). */
 /* TRUE when a @w × @h image exceeds SR_IMAGE_MAX_PIXELS (or is empty). */
 static int too_large(size_t w, size_t h) { return w == 0 || h == 0 || w > SR_IMAGE_MAX_PIXELS / h; }
 
+/* The error for such an image, @kind "PNG" or "JPEG". */
+static sr_status size_refused(const char *path, const char *kind, size_t w, size_t h, sr_error *err) {
+  return sr_error_set(err, SR_ERR_FORMAT, "%s: %zux%zu %s: empty, or more than %zu pixels", path, w, h, kind,
+                      SR_IMAGE_MAX_PIXELS);
+}
+
+/* Reads a palette PNG's raw indices with libpng's low-level API (the
+ * simplified API would map them to colours). */
 static sr_status load_png_indices(const char *path, sr_image *img, sr_error *err) {
   FILE *f = fopen(path, "rb");
   if (!f) return sr_error_set(err, SR_ERR_IO, "%s: cannot open", path);
@@ -42,9 +48,7 @@ static sr_status load_png_indices(const char *path, sr_image *img, sr_error *err
   if (png_get_bit_depth(png, info) < 8) png_set_packing(png);
   png_read_update_info(png, info);
   if (too_large(png_get_image_width(png, info), png_get_image_height(png, info))) {
-    sr_status st = sr_error_set(err, SR_ERR_FORMAT, "%s: %ux%u PNG: empty, or more than %zu pixels", path,
-                                (unsigned)png_get_image_width(png, info), (unsigned)png_get_image_height(png, info),
-                                SR_IMAGE_MAX_PIXELS);
+    sr_status st = size_refused(path, "PNG", png_get_image_width(png, info), png_get_image_height(png, info), err);
     png_destroy_read_struct(&png, &info, NULL);
     fclose(f);
     return st;
@@ -181,8 +185,7 @@ static sr_status load_jpeg(const char *path, int grey, sr_image *img, sr_error *
   jpeg_stdio_src(&cinfo, f);
   jpeg_read_header(&cinfo, TRUE);
   if (too_large(cinfo.image_width, cinfo.image_height)) {
-    sr_status st = sr_error_set(err, SR_ERR_FORMAT, "%s: %ux%u JPEG: empty, or more than %zu pixels", path,
-                                (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, SR_IMAGE_MAX_PIXELS);
+    sr_status st = size_refused(path, "JPEG", cinfo.image_width, cinfo.image_height, err);
     jpeg_destroy_decompress(&cinfo);
     fclose(f);
     return st;
@@ -240,8 +243,7 @@ sr_status sr_image_load_png(const char *path, int grey, sr_image *img, sr_error 
     return load_png_indices(path, img, err);
   }
   if (too_large(pi.width, pi.height)) {
-    sr_status st = sr_error_set(err, SR_ERR_FORMAT, "%s: %ux%u PNG: empty, or more than %zu pixels", path,
-                                (unsigned)pi.width, (unsigned)pi.height, SR_IMAGE_MAX_PIXELS);
+    sr_status st = size_refused(path, "PNG", pi.width, pi.height, err);
     png_image_free(&pi);
     return st;
   }

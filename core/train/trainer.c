@@ -956,9 +956,9 @@ bool sr_provenance_holds_out(const char *provenance, const char *name) {
   if (!provenance) return true;
   JsonParser *p = json_parser_new();
   bool ok = false;
-  if (json_parser_load_from_data(p, provenance, -1, NULL)) {
-    JsonNode *root = json_parser_get_root(p);
-    ok = root && JSON_NODE_HOLDS_OBJECT(root) && node_holds_out(json_node_get_object(root), name);
+  if (sr_json_parse(p, provenance, -1, "model", "provenance", NULL) == SR_OK) {
+    JsonObject *o = sr_json_root_obj(p);
+    ok = o && node_holds_out(o, name);
   }
   g_object_unref(p);
   return ok;
@@ -979,9 +979,8 @@ static bool model_holds_out_fold(const sr_model *m, const sr_dataset *ds, int f,
 static bool is_fold_model(const sr_model *m, int f, int folds) {
   JsonParser *p = json_parser_new();
   bool ok = false;
-  if (m->provenance && json_parser_load_from_data(p, m->provenance, -1, NULL)) {
-    JsonNode *root = json_parser_get_root(p);
-    JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  if (m->provenance && sr_json_parse(p, m->provenance, -1, "model", "provenance", NULL) == SR_OK) {
+    JsonObject *o = sr_json_root_obj(p);
     int pf, pk;
     ok = o && !strcmp(sr_json_get_str(o, "source", ""), "segrank train") &&
          sr_json_get_int(o, "fold", 0, 1 << 20, &pf) && sr_json_get_int(o, "folds", 0, 1 << 20, &pk) && pf == f &&

@@ -147,9 +147,7 @@ void cli_fold_subset(const sr_dataset *ds, int folds, int fold, gboolean held_ou
 /* The JSON object of @text, or NULL (unref the parser). */
 static JsonObject *parse_object(const char *text, JsonParser **p) {
   *p = json_parser_new();
-  if (!text || !json_parser_load_from_data(*p, text, -1, NULL)) return NULL;
-  JsonNode *root = json_parser_get_root(*p);
-  return root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  return text && sr_json_parse(*p, text, -1, "unary model", "provenance", NULL) == SR_OK ? sr_json_root_obj(*p) : NULL;
 }
 
 gboolean cli_unary_holds_out_fold(const sr_unary_model *m, int fold, int folds) {
