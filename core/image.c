@@ -197,7 +197,10 @@ static sr_status load_jpeg(const char *path, int grey, sr_image *img, sr_error *
   if (!img->data) {
     jpeg_destroy_decompress(&cinfo);
     fclose(f);
-    return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+    sr_status st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for a %dx%d JPEG", path, img->width,
+                                img->height);
+    memset(img, 0, sizeof *img);
+    return st;
   }
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW row = img->data + (size_t)cinfo.output_scanline * img->width * img->channels;
@@ -297,30 +300,33 @@ static void resize_coord(int i, int src, int dst, int *i0, int *i1, float *t) {
 void sr_preprocess(const uint8_t *pixels, int width, int height, int row_stride, sr_pixel_layout lay,
                    const float mean_bgr[3], int out_w, int out_h, float *out) {
   size_t plane = (size_t)out_w * out_h;
-  int *x0 = malloc(out_w * sizeof(int)), *x1 = malloc(out_w * sizeof(int));
-  float *tx = malloc(out_w * sizeof(float));
-  for (int x = 0; x < out_w; x++) {
-    resize_coord(x, width, out_w, &x0[x], &x1[x], &tx[x]);
-    x0[x] *= lay.pixel_stride, x1[x] *= lay.pixel_stride;
-  }
   const int off[3] = {lay.b, lay.g, lay.r}; /* output channel order is BGR */
-  for (int y = 0; y < out_h; y++) {
-    int y0, y1;
-    float ty;
-    resize_coord(y, height, out_h, &y0, &y1, &ty);
-    const uint8_t *r0 = pixels + (size_t)y0 * row_stride, *r1 = pixels + (size_t)y1 * row_stride;
-    for (int c = 0; c < 3; c++) {
-      float *o = out + c * plane + (size_t)y * out_w;
-      for (int x = 0; x < out_w; x++) {
-        float a = r0[x0[x] + off[c]] + tx[x] * (r0[x1[x] + off[c]] - r0[x0[x] + off[c]]);
-        float b = r1[x0[x] + off[c]] + tx[x] * (r1[x1[x] + off[c]] - r1[x0[x] + off[c]]);
-        o[x] = a + ty * (b - a) - mean_bgr[c];
+  /* Column tables on the stack, a strip of output columns at a time (no
+   * allocation that could fail). */
+  enum { STRIP = 256 };
+  int x0[STRIP], x1[STRIP];
+  float tx[STRIP];
+  for (int xs = 0; xs < out_w; xs += STRIP) {
+    int n = out_w - xs < STRIP ? out_w - xs : STRIP;
+    for (int i = 0; i < n; i++) {
+      resize_coord(xs + i, width, out_w, &x0[i], &x1[i], &tx[i]);
+      x0[i] *= lay.pixel_stride, x1[i] *= lay.pixel_stride;
+    }
+    for (int y = 0; y < out_h; y++) {
+      int y0, y1;
+      float ty;
+      resize_coord(y, height, out_h, &y0, &y1, &ty);
+      const uint8_t *r0 = pixels + (size_t)y0 * row_stride, *r1 = pixels + (size_t)y1 * row_stride;
+      for (int c = 0; c < 3; c++) {
+        float *o = out + c * plane + (size_t)y * out_w + xs;
+        for (int i = 0; i < n; i++) {
+          float a = r0[x0[i] + off[c]] + tx[i] * (r0[x1[i] + off[c]] - r0[x0[i] + off[c]]);
+          float b = r1[x0[i] + off[c]] + tx[i] * (r1[x1[i] + off[c]] - r1[x0[i] + off[c]]);
+          o[i] = a + ty * (b - a) - mean_bgr[c];
+        }
       }
     }
   }
-  free(x0);
-  free(x1);
-  free(tx);
 }
 
 void sr_labels_from_probs(const float *probs, int c, int h, int w, int width, int height, uint8_t *labels,

@@ -60,9 +60,9 @@ void sr_model_append_head(sr_model *m, int n_classes) {
 
 void sr_model_set_default_classes(sr_model *m, int n_classes) {
   free(m->classes);
-  m->n_classes = n_classes;
   m->classes = calloc(n_classes, sizeof *m->classes);
-  for (int i = 0; i < n_classes; i++) {
+  m->n_classes = m->classes ? n_classes : 0;
+  for (int i = 0; i < m->n_classes; i++) {
     snprintf(m->classes[i].name, sizeof m->classes[i].name, "class%d", i);
     /* PASCAL VOC's bit-interleaved palette: distinct for every index. */
     int r = 0, g = 0, b = 0;
@@ -77,7 +77,11 @@ void sr_model_set_default_classes(sr_model *m, int n_classes) {
 
 sr_model *sr_model_new_empty(int max_layers) {
   sr_model *m = calloc(1, sizeof *m);
-  m->layers = calloc(max_layers, sizeof *m->layers);
+  if (!m) return NULL;
+  if (!(m->layers = calloc(max_layers > 0 ? max_layers : 1, sizeof *m->layers))) {
+    free(m);
+    return NULL;
+  }
   m->input_w = m->input_h = 227;
   m->mean_bgr[0] = 104.007f, m->mean_bgr[1] = 116.669f, m->mean_bgr[2] = 122.679f;
   return m;
@@ -101,6 +105,11 @@ sr_status sr_model_init_missing(sr_model *m, uint64_t seed, sr_error *err) {
     if (p->out_c == m->n_classes && p->kh == 1) std = 0.01;
     l->weight = malloc(count * sizeof(float));
     l->bias = calloc(p->out_c, sizeof(float));
+    if (!l->weight || !l->bias) {
+      free(l->weight), free(l->bias);
+      l->weight = l->bias = NULL;
+      return sr_error_set(err, SR_ERR_NOMEM, "layer %s: out of memory for %zu weights", l->name, count);
+    }
     for (size_t j = 0; j < count; j++) l->weight[j] = (float)(std * sr_rng_normal(&rng));
   }
   return SR_OK;
@@ -111,7 +120,11 @@ sr_status sr_model_new_segnet(int n_classes, const sr_class *classes, uint64_t s
   if (n_classes < 2 || n_classes > 255)
     return sr_error_set(err, SR_ERR_INVALID, "number of classes %d outside 2..255", n_classes);
   sr_model *m = sr_model_new_empty(32);
-  sr_model_set_default_classes(m, n_classes);
+  if (m) sr_model_set_default_classes(m, n_classes);
+  if (!m || !m->classes) {
+    sr_model_free(m);
+    return sr_error_set(err, SR_ERR_NOMEM, "out of memory for a %d-class SegNet", n_classes);
+  }
   if (classes) memcpy(m->classes, classes, n_classes * sizeof *classes);
   add_conv(m, "conv1", 96, 11, 4, 0, 1);
   add_pool_norm(m, "pool1", "norm1");
@@ -226,14 +239,23 @@ size_t sr_layer_weight_count(const sr_layer *l) {
   return (size_t)l->conv.out_c * (l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw;
 }
 
-void sr_param_buffers_new(const sr_model *m, float ***w, float ***b) {
-  *w = calloc(m->n_layers, sizeof(float *));
-  *b = calloc(m->n_layers, sizeof(float *));
-  for (int i = 0; i < m->n_layers; i++)
+sr_status sr_param_buffers_new(const sr_model *m, float ***w, float ***b) {
+  float **bw = calloc(m->n_layers, sizeof(float *)), **bb = calloc(m->n_layers, sizeof(float *));
+  bool ok = bw && bb;
+  for (int i = 0; ok && i < m->n_layers; i++)
     if (m->layers[i].type == SR_LAYER_CONV) {
-      (*w)[i] = calloc(sr_layer_weight_count(&m->layers[i]), sizeof(float));
-      (*b)[i] = calloc(m->layers[i].conv.out_c, sizeof(float));
+      bw[i] = calloc(sr_layer_weight_count(&m->layers[i]), sizeof(float));
+      bb[i] = calloc(m->layers[i].conv.out_c, sizeof(float));
+      ok = bw[i] && bb[i];
     }
+  if (!ok) {
+    if (bw && bb) sr_param_buffers_free(m->n_layers, bw, bb);
+    else free(bw), free(bb);
+    *w = *b = NULL;
+    return SR_ERR_NOMEM;
+  }
+  *w = bw, *b = bb;
+  return SR_OK;
 }
 
 void sr_param_buffers_free(int n_layers, float **w, float **b) {
@@ -247,21 +269,38 @@ void sr_param_buffers_free(int n_layers, float **w, float **b) {
 
 sr_model *sr_model_copy(const sr_model *m) {
   sr_model *c = malloc(sizeof *c);
+  if (!c) return NULL;
   *c = *m;
-  c->classes = malloc(sizeof *c->classes * m->n_classes);
+  c->classes = NULL, c->layers = NULL, c->provenance = NULL, c->n_layers = 0;
+  c->classes = malloc(sizeof *c->classes * (m->n_classes > 0 ? m->n_classes : 1));
+  c->layers = calloc(m->n_layers > 0 ? m->n_layers : 1, sizeof *c->layers);
+  if (!c->classes || !c->layers) {
+    sr_model_free(c);
+    return NULL;
+  }
   memcpy(c->classes, m->classes, sizeof *c->classes * m->n_classes);
-  c->layers = malloc(sizeof *c->layers * m->n_layers);
-  memcpy(c->layers, m->layers, sizeof *c->layers * m->n_layers);
+  /* Layers are counted in as their weights are copied: a failure part way
+   * frees exactly what was made. */
   for (int i = 0; i < m->n_layers; i++) {
     sr_layer *l = &c->layers[i];
+    *l = m->layers[i];
+    l->weight = l->bias = NULL;
+    c->n_layers = i + 1;
     if (l->type != SR_LAYER_CONV) continue;
     size_t n = sr_layer_weight_count(l);
     l->weight = malloc(n * sizeof(float));
-    memcpy(l->weight, m->layers[i].weight, n * sizeof(float));
     l->bias = malloc(l->conv.out_c * sizeof(float));
+    if (!l->weight || !l->bias) {
+      sr_model_free(c);
+      return NULL;
+    }
+    memcpy(l->weight, m->layers[i].weight, n * sizeof(float));
     memcpy(l->bias, m->layers[i].bias, l->conv.out_c * sizeof(float));
   }
-  c->provenance = m->provenance ? strdup(m->provenance) : NULL;
+  if (m->provenance && !(c->provenance = strdup(m->provenance))) {
+    sr_model_free(c);
+    return NULL;
+  }
   return c;
 }
 

@@ -63,10 +63,12 @@ sr_status sr_model_new_segnet(int n_classes, const sr_class *classes, uint64_t s
                               sr_error *err);
 
 /* Building blocks for importers: an empty model with room for @max_layers
- * layers (227×227 input, Caffe mean), class names "class<i>" with a
- * generated palette, the SegNet head (drop6 conv6 relu6 drop7 conv7 relu7
- * drop8 conv8 prob; needs 9 free layer slots), and random weights for every
- * convolution that has none yet (validates the model first). */
+ * layers (227×227 input, Caffe mean; NULL when memory runs out), class names
+ * "class<i>" with a generated palette (out of memory: no classes, n_classes
+ * 0, which validation refuses), the SegNet head (drop6 conv6 relu6 drop7
+ * conv7 relu7 drop8 conv8 prob; needs 9 free layer slots), and random
+ * weights for every convolution that has none yet (validates the model
+ * first). */
 sr_model *sr_model_new_empty(int max_layers);
 void sr_model_set_default_classes(sr_model *m, int n_classes);
 void sr_model_append_head(sr_model *m, int n_classes);
@@ -89,11 +91,13 @@ size_t sr_layer_weight_count(const sr_layer *l);
 
 /* Zeroed float buffers shaped like every convolution's weights (@w) and
  * bias (@b), indexed by layer, NULL for other layers: gradients, momentum.
- * (transfer full) free with sr_param_buffers_free. */
-void sr_param_buffers_new(const sr_model *m, float ***w, float ***b);
+ * (transfer full) free with sr_param_buffers_free. Returns SR_ERR_NOMEM,
+ * with nothing allocated and *@w = *@b = NULL, when memory runs out (the
+ * caller names what the buffers were for). */
+sr_status sr_param_buffers_new(const sr_model *m, float ***w, float ***b);
 void sr_param_buffers_free(int n_layers, float **w, float **b);
 
-/* A deep copy (transfer full). */
+/* A deep copy (transfer full); NULL when memory runs out. */
 sr_model *sr_model_copy(const sr_model *m);
 
 void sr_model_free(sr_model *m);

@@ -28,6 +28,7 @@ static gboolean proposal_meta_init(GstMeta *meta, gpointer params, GstBuffer *bu
   m->scores = m->energies = m->unaries = m->pairwises = m->areas = NULL;
   m->ranks = NULL;
   m->superpixels = NULL;
+  m->labels_bytes = m->superpixels_bytes = NULL;
   return TRUE;
 }
 
@@ -37,14 +38,16 @@ static void proposal_meta_free(GstMeta *meta, GstBuffer *buffer) {
   g_free(m->source);
   g_strfreev(m->class_names);
   g_free(m->class_colors);
-  g_free(m->labels);
+  if (m->labels_bytes) g_bytes_unref(m->labels_bytes);
+  else g_free(m->labels);
   g_free(m->scores);
   g_free(m->energies);
   g_free(m->unaries);
   g_free(m->pairwises);
   g_free(m->ranks);
   g_free(m->areas);
-  g_free(m->superpixels);
+  if (m->superpixels_bytes) g_bytes_unref(m->superpixels_bytes);
+  else g_free(m->superpixels);
 }
 
 /* Share of the pixels each proposal gives each class (void labels count in
@@ -68,26 +71,26 @@ static gdouble *dup_or_nan(const gdouble *values, guint n) {
   return v;
 }
 
-GstSrProposalMeta *gst_buffer_add_sr_proposal_meta(GstBuffer *buffer, const gchar *source, guint n_proposals,
-                                                   guint width, guint height, guint n_classes,
-                                                   const gchar *const *class_names, const guint8 *class_colors,
-                                                   const guint8 *labels, const gdouble *scores,
-                                                   const gdouble *energies, const gdouble *unaries,
-                                                   const gdouble *pairwises, const gint *ranks,
-                                                   const gdouble *areas) {
-  g_return_val_if_fail(GST_IS_BUFFER(buffer), NULL);
-  g_return_val_if_fail(gst_buffer_is_writable(buffer), NULL);
-  g_return_val_if_fail(width > 0 && height > 0 && n_classes > 0 && n_classes <= 255, NULL);
-  g_return_val_if_fail(class_names && class_colors && (labels || n_proposals == 0), NULL);
+/* Adds the meta, taking @labels (M·width·height bytes, at least 1); the
+ * arguments are checked. */
+static GstSrProposalMeta *add_with_bytes(GstBuffer *buffer, const gchar *source, guint n_proposals, guint width,
+                                         guint height, guint n_classes, const gchar *const *class_names,
+                                         const guint8 *class_colors, GBytes *labels, const gdouble *scores,
+                                         const gdouble *energies, const gdouble *unaries, const gdouble *pairwises,
+                                         const gint *ranks, const gdouble *areas) {
   GstSrProposalMeta *m = (GstSrProposalMeta *)gst_buffer_add_meta(buffer, GST_SR_PROPOSAL_META_INFO, NULL);
-  if (!m) return NULL;
-  gsize px = (gsize)width * height;
+  if (!m) {
+    g_bytes_unref(labels);
+    return NULL;
+  }
   m->source = g_strdup(source);
   m->n_proposals = n_proposals, m->width = width, m->height = height, m->n_classes = n_classes;
   m->class_names = g_new0(gchar *, n_classes + 1);
   for (guint c = 0; c < n_classes; c++) m->class_names[c] = g_strdup(class_names[c]);
   m->class_colors = g_memdup2(class_colors, 3 * n_classes);
-  m->labels = n_proposals ? g_memdup2(labels, n_proposals * px) : g_new0(guint8, 1);
+  m->labels_bytes = labels;
+  /* The meta's API keeps a non-const pointer; the data is never written. */
+  m->labels = (guint8 *)g_bytes_get_data(labels, NULL);
   m->scores = dup_or_nan(scores, n_proposals);
   m->energies = dup_or_nan(energies, n_proposals);
   m->unaries = dup_or_nan(unaries, n_proposals);
@@ -100,18 +103,88 @@ GstSrProposalMeta *gst_buffer_add_sr_proposal_meta(GstBuffer *buffer, const gcha
   return m;
 }
 
+GstSrProposalMeta *gst_buffer_add_sr_proposal_meta(GstBuffer *buffer, const gchar *source, guint n_proposals,
+                                                   guint width, guint height, guint n_classes,
+                                                   const gchar *const *class_names, const guint8 *class_colors,
+                                                   const guint8 *labels, const gdouble *scores,
+                                                   const gdouble *energies, const gdouble *unaries,
+                                                   const gdouble *pairwises, const gint *ranks,
+                                                   const gdouble *areas) {
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), NULL);
+  g_return_val_if_fail(gst_buffer_is_writable(buffer), NULL);
+  g_return_val_if_fail(width > 0 && height > 0 && n_classes > 0 && n_classes <= 255, NULL);
+  g_return_val_if_fail(class_names && class_colors && (labels || n_proposals == 0), NULL);
+  gsize size = (gsize)n_proposals * width * height;
+  GBytes *copy = n_proposals ? g_bytes_new(labels, size) : g_bytes_new_take(g_new0(guint8, 1), 1);
+  return add_with_bytes(buffer, source, n_proposals, width, height, n_classes, class_names, class_colors, copy,
+                        scores, energies, unaries, pairwises, ranks, areas);
+}
+
+GstSrProposalMeta *gst_sr_proposal_meta_add(GstBuffer *buffer, const gchar *source, guint width, guint height,
+                                            guint n_classes, const gchar *const *class_names, GBytes *class_colors,
+                                            guint n_proposals, GBytes *labels) {
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), NULL);
+  g_return_val_if_fail(gst_buffer_is_writable(buffer), NULL);
+  g_return_val_if_fail(width > 0 && height > 0 && n_classes > 0 && n_classes <= 255, NULL);
+  g_return_val_if_fail(class_names && class_colors && (labels || n_proposals == 0), NULL);
+  g_return_val_if_fail(g_bytes_get_size(class_colors) == 3 * (gsize)n_classes, NULL);
+  for (guint c = 0; c < n_classes; c++) g_return_val_if_fail(class_names[c] != NULL, NULL);
+  gsize px, size;
+  g_return_val_if_fail(g_size_checked_mul(&px, width, height) && g_size_checked_mul(&size, px, n_proposals), NULL);
+  g_return_val_if_fail(n_proposals == 0 || g_bytes_get_size(labels) == size, NULL);
+  GBytes *taken = n_proposals ? g_bytes_ref(labels) : g_bytes_new_take(g_new0(guint8, 1), 1);
+  return add_with_bytes(buffer, source, n_proposals, width, height, n_classes, class_names,
+                        g_bytes_get_data(class_colors, NULL), taken, NULL, NULL, NULL, NULL, NULL, NULL);
+}
+
+gboolean gst_sr_proposal_meta_set_proposal(GstSrProposalMeta *meta, guint k, gdouble score, gdouble energy,
+                                           gdouble unary, gdouble pairwise, gint rank) {
+  g_return_val_if_fail(meta && k < meta->n_proposals, FALSE);
+  meta->scores[k] = score, meta->energies[k] = energy;
+  meta->unaries[k] = unary, meta->pairwises[k] = pairwise;
+  meta->ranks[k] = rank;
+  return TRUE;
+}
+
+/* Replaces the superpixel map with @superpixels (taken; NULL when
+ * @n_superpixels is 0) after checking each index. */
+static gboolean set_superpixels_taking(GstSrProposalMeta *meta, guint n_superpixels, GBytes *superpixels) {
+  gsize px = (gsize)meta->width * meta->height;
+  if (n_superpixels > 0) {
+    const gint32 *sp = g_bytes_get_data(superpixels, NULL);
+    for (gsize i = 0; i < px; i++)
+      if (sp[i] < 0 || (guint)sp[i] >= n_superpixels) {
+        g_bytes_unref(superpixels);
+        return FALSE;
+      }
+  }
+  if (meta->superpixels_bytes) g_bytes_unref(meta->superpixels_bytes);
+  else g_free(meta->superpixels);
+  meta->superpixels_bytes = superpixels;
+  meta->superpixels = superpixels ? (gint32 *)g_bytes_get_data(superpixels, NULL) : NULL;
+  meta->n_superpixels = n_superpixels;
+  return TRUE;
+}
+
 gboolean gst_sr_proposal_meta_set_superpixels(GstSrProposalMeta *meta, guint n_superpixels,
                                               const gint32 *superpixels) {
   g_return_val_if_fail(meta, FALSE);
   g_return_val_if_fail(n_superpixels == 0 || superpixels, FALSE);
-  gsize px = (gsize)meta->width * meta->height;
-  if (n_superpixels > 0)
-    for (gsize i = 0; i < px; i++)
-      if (superpixels[i] < 0 || (guint)superpixels[i] >= n_superpixels) return FALSE;
-  g_free(meta->superpixels);
-  meta->superpixels = n_superpixels ? g_memdup2(superpixels, px * sizeof(gint32)) : NULL;
-  meta->n_superpixels = n_superpixels;
-  return TRUE;
+  gsize size = sizeof(gint32) * meta->width * meta->height;
+  return set_superpixels_taking(meta, n_superpixels, n_superpixels ? g_bytes_new(superpixels, size) : NULL);
+}
+
+gboolean gst_sr_proposal_meta_set_superpixels_bytes(GstSrProposalMeta *meta, guint n_superpixels,
+                                                    GBytes *superpixels) {
+  g_return_val_if_fail(meta, FALSE);
+  g_return_val_if_fail(n_superpixels == 0 || superpixels, FALSE);
+  if (n_superpixels == 0) return set_superpixels_taking(meta, 0, NULL);
+  gsize size = sizeof(gint32) * meta->width * meta->height;
+  if (g_bytes_get_size(superpixels) != size) return FALSE;
+  const void *data = g_bytes_get_data(superpixels, NULL);
+  /* A slice at an odd offset: int32 cannot be read in place. */
+  GBytes *taken = (guintptr)data % _Alignof(gint32) ? g_bytes_new(data, size) : g_bytes_ref(superpixels);
+  return set_superpixels_taking(meta, n_superpixels, taken);
 }
 
 /* The meta of @src rescaled to @nw × @nh, added to @dest. */
@@ -230,4 +303,30 @@ const gint32 *gst_sr_proposal_meta_get_superpixels(const GstSrProposalMeta *meta
 const gchar *gst_sr_proposal_meta_get_class_name(const GstSrProposalMeta *meta, guint c) {
   g_return_val_if_fail(meta && c < meta->n_classes, NULL);
   return meta->class_names[c];
+}
+
+GBytes *gst_sr_proposal_meta_get_labels_bytes(const GstSrProposalMeta *meta, guint k) {
+  g_return_val_if_fail(meta && k < meta->n_proposals, NULL);
+  gsize px = (gsize)meta->width * meta->height;
+  if (meta->labels_bytes) return g_bytes_new_from_bytes(meta->labels_bytes, k * px, px);
+  return g_bytes_new(meta->labels + k * px, px);
+}
+
+GBytes *gst_sr_proposal_meta_get_superpixels_bytes(const GstSrProposalMeta *meta) {
+  g_return_val_if_fail(meta != NULL, NULL);
+  if (!meta->superpixels) return NULL;
+  if (meta->superpixels_bytes) return g_bytes_ref(meta->superpixels_bytes);
+  return g_bytes_new(meta->superpixels, sizeof(gint32) * meta->width * meta->height);
+}
+
+gboolean gst_sr_proposal_meta_get_class_color(const GstSrProposalMeta *meta, guint c, guint8 *r, guint8 *g,
+                                              guint8 *b) {
+  if (r) *r = 0;
+  if (g) *g = 0;
+  if (b) *b = 0;
+  g_return_val_if_fail(meta && c < meta->n_classes, FALSE);
+  if (r) *r = meta->class_colors[3 * c];
+  if (g) *g = meta->class_colors[3 * c + 1];
+  if (b) *b = meta->class_colors[3 * c + 2];
+  return TRUE;
 }

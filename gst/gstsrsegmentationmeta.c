@@ -27,6 +27,7 @@ static gboolean segmentation_meta_init(GstMeta *meta, gpointer params, GstBuffer
   m->class_names = NULL;
   m->class_colors = m->labels = NULL;
   m->scores = NULL;
+  m->labels_bytes = NULL;
   return TRUE;
 }
 
@@ -36,8 +37,36 @@ static void segmentation_meta_free(GstMeta *meta, GstBuffer *buffer) {
   g_free(m->method);
   g_strfreev(m->class_names);
   g_free(m->class_colors);
-  g_free(m->labels);
+  if (m->labels_bytes) g_bytes_unref(m->labels_bytes);
+  else g_free(m->labels);
   g_free(m->scores);
+}
+
+/* Adds the meta, taking @labels (width·height bytes); arguments checked. */
+static GstSrSegmentationMeta *add_with_bytes(GstBuffer *buffer, const gchar *method, gint selected, guint width,
+                                             guint height, guint n_classes, const gchar *const *class_names,
+                                             const guint8 *class_colors, GBytes *labels, guint n_scores,
+                                             const gdouble *scores) {
+  GstSrSegmentationMeta *m =
+      (GstSrSegmentationMeta *)gst_buffer_add_meta(buffer, GST_SR_SEGMENTATION_META_INFO, NULL);
+  if (!m) {
+    g_bytes_unref(labels);
+    return NULL;
+  }
+  m->method = g_strdup(method);
+  m->selected = selected;
+  m->width = width, m->height = height, m->n_classes = n_classes;
+  m->class_names = g_new0(gchar *, n_classes + 1);
+  /* A missing name becomes "" so that the array stays NULL-terminated at
+   * n_classes. */
+  for (guint c = 0; c < n_classes; c++) m->class_names[c] = g_strdup(class_names[c] ? class_names[c] : "");
+  m->class_colors = g_memdup2(class_colors, 3 * n_classes);
+  m->labels_bytes = labels;
+  /* The meta's API keeps a non-const pointer; the data is never written. */
+  m->labels = (guint8 *)g_bytes_get_data(labels, NULL);
+  m->n_scores = n_scores;
+  m->scores = n_scores ? g_memdup2(scores, sizeof(gdouble) * n_scores) : g_new0(gdouble, 1);
+  return m;
 }
 
 GstSrSegmentationMeta *gst_buffer_add_sr_segmentation_meta(GstBuffer *buffer, const gchar *method, gint selected,
@@ -52,21 +81,28 @@ GstSrSegmentationMeta *gst_buffer_add_sr_segmentation_meta(GstBuffer *buffer, co
   g_return_val_if_fail(class_names && class_colors && labels, NULL);
   g_return_val_if_fail(scores || n_scores == 0, NULL);
   g_return_val_if_fail(selected >= -1 && (selected < 0 || (guint)selected < n_scores), NULL);
-  GstSrSegmentationMeta *m =
-      (GstSrSegmentationMeta *)gst_buffer_add_meta(buffer, GST_SR_SEGMENTATION_META_INFO, NULL);
-  if (!m) return NULL;
-  m->method = g_strdup(method);
-  m->selected = selected;
-  m->width = width, m->height = height, m->n_classes = n_classes;
-  m->class_names = g_new0(gchar *, n_classes + 1);
-  /* A missing name becomes "" so that the array stays NULL-terminated at
-   * n_classes. */
-  for (guint c = 0; c < n_classes; c++) m->class_names[c] = g_strdup(class_names[c] ? class_names[c] : "");
-  m->class_colors = g_memdup2(class_colors, 3 * n_classes);
-  m->labels = g_memdup2(labels, (gsize)width * height);
-  m->n_scores = n_scores;
-  m->scores = n_scores ? g_memdup2(scores, sizeof(gdouble) * n_scores) : g_new0(gdouble, 1);
-  return m;
+  gsize px = (gsize)width * height;
+  return add_with_bytes(buffer, method, selected, width, height, n_classes, class_names, class_colors,
+                        g_bytes_new_take(g_memdup2(labels, px), px), n_scores, scores);
+}
+
+GstSrSegmentationMeta *gst_sr_segmentation_meta_add(GstBuffer *buffer, const gchar *method, gint selected,
+                                                    guint width, guint height, guint n_classes,
+                                                    const gchar *const *class_names, GBytes *class_colors,
+                                                    GBytes *labels, const gdouble *scores, guint n_scores) {
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), NULL);
+  g_return_val_if_fail(gst_buffer_is_writable(buffer), NULL);
+  g_return_val_if_fail(method != NULL, NULL);
+  g_return_val_if_fail(width > 0 && height > 0 && n_classes > 0 && n_classes <= 255, NULL);
+  g_return_val_if_fail(class_names && class_colors && labels, NULL);
+  g_return_val_if_fail(scores || n_scores == 0, NULL);
+  g_return_val_if_fail(selected >= -1 && (selected < 0 || (guint)selected < n_scores), NULL);
+  gsize px;
+  g_return_val_if_fail(g_size_checked_mul(&px, width, height) && g_bytes_get_size(labels) == px, NULL);
+  g_return_val_if_fail(g_bytes_get_size(class_colors) == 3 * (gsize)n_classes, NULL);
+  for (guint c = 0; c < n_classes; c++) g_return_val_if_fail(class_names[c] != NULL, NULL);
+  return add_with_bytes(buffer, method, selected, width, height, n_classes, class_names,
+                        g_bytes_get_data(class_colors, NULL), g_bytes_ref(labels), n_scores, scores);
 }
 
 /* The meta of @src with its map rescaled to @nw × @nh, added to @dest. */
@@ -142,4 +178,34 @@ gdouble gst_sr_segmentation_meta_get_score(const GstSrSegmentationMeta *meta, gu
 const gchar *gst_sr_segmentation_meta_get_class_name(const GstSrSegmentationMeta *meta, guint c) {
   g_return_val_if_fail(meta && c < meta->n_classes, NULL);
   return meta->class_names[c];
+}
+
+GBytes *gst_sr_segmentation_meta_get_labels_bytes(const GstSrSegmentationMeta *meta) {
+  g_return_val_if_fail(meta != NULL, NULL);
+  if (meta->labels_bytes) return g_bytes_ref(meta->labels_bytes);
+  return g_bytes_new(meta->labels, (gsize)meta->width * meta->height);
+}
+
+GBytes *gst_sr_segmentation_meta_get_label_map(const GstSrSegmentationMeta *meta, guint width, guint height) {
+  g_return_val_if_fail(meta != NULL && width > 0 && height > 0, NULL);
+  if (width == meta->width && height == meta->height) return gst_sr_segmentation_meta_get_labels_bytes(meta);
+  guint *xs = gst_sr_nearest_table(meta->width, width), *ys = gst_sr_nearest_table(meta->height, height);
+  gsize n = (gsize)width * height;
+  guint8 *labels = g_malloc(n);
+  gst_sr_resample_labels(meta->labels, meta->width, xs, ys, labels, width, height);
+  g_free(xs);
+  g_free(ys);
+  return g_bytes_new_take(labels, n);
+}
+
+gboolean gst_sr_segmentation_meta_get_class_color(const GstSrSegmentationMeta *meta, guint c, guint8 *r, guint8 *g,
+                                                  guint8 *b) {
+  if (r) *r = 0;
+  if (g) *g = 0;
+  if (b) *b = 0;
+  g_return_val_if_fail(meta && c < meta->n_classes, FALSE);
+  if (r) *r = meta->class_colors[3 * c];
+  if (g) *g = meta->class_colors[3 * c + 1];
+  if (b) *b = meta->class_colors[3 * c + 2];
+  return TRUE;
 }

@@ -8,9 +8,14 @@
  * GstSegrank-1.0.typelib:
  *
  *   meta = GstSegrank.segmentation_meta_get(buffer)
- *   labels = GstSegrank.SegmentationMeta.get_labels(meta)   # bytes, h·w
- *   costs = GstSegrank.SegmentationMeta.get_scores(meta)    # lower is better
- *   print(meta.method, meta.selected)
+ *   labels = meta.get_labels_bytes()          # GLib.Bytes, h·w uint8, no copy
+ *   full = meta.get_label_map(fw, fh)         # the same at the frame's size
+ *   costs = meta.get_scores()                 # lower is better
+ *   print(meta.method, meta.selected, meta.get_class_color(0))
+ *
+ * The pointer fields @labels and @class_colors are not introspectable (their
+ * length is not a field): bindings see them as opaque pointers and use the
+ * accessors (docs/meta-api.md).
  */
 #ifndef GST_SR_SEGMENTATION_META_H
 #define GST_SR_SEGMENTATION_META_H
@@ -38,9 +43,10 @@ G_BEGIN_DECLS
  * @height: label map height, in pixels
  * @n_classes: number of classes C; labels ≥ C are void (not a class)
  * @class_names: (array length=n_classes): class names, NULL-terminated
- * @class_colors: (array): 3 × n_classes bytes, RGB display colour per class
+ * @class_colors: 3 × n_classes bytes, RGB display colour per class.
+ *   Bindings: gst_sr_segmentation_meta_get_class_color()
  * @labels: height × width class indices, row-major: row y, column x is
- *   labels[y * width + x]
+ *   labels[y * width + x]. Bindings: gst_sr_segmentation_meta_get_labels_bytes()
  * @n_scores: number of proposals the re-ranker scored (the first
  *   @n_scores of the proposal meta); 0 with method "net", unless the frame
  *   had proposals of which none could be scored (then all are +inf)
@@ -55,7 +61,21 @@ G_BEGIN_DECLS
  * full-frame map would not fit the part. On a scale transformation
  * (videoscale) the label map is rescaled nearest-neighbour to the new frame
  * size; every other transformation (crop, flip, rotation) drops the meta,
- * since the map would no longer line up with the frame.
+ * since the map would no longer line up with the frame. The fields are
+ * read-only for everyone but the code that adds the meta.
+ */
+/**
+ * GstSrSegmentationMeta.class_colors: (skip) (type gpointer)
+ *
+ * 3 × n_classes bytes, RGB display colour per class; from bindings use
+ * gst_sr_segmentation_meta_get_class_color().
+ */
+/**
+ * GstSrSegmentationMeta.labels: (skip) (type gpointer)
+ *
+ * height × width class indices, row-major; from bindings use
+ * gst_sr_segmentation_meta_get_labels_bytes() or
+ * gst_sr_segmentation_meta_get_label_map().
  */
 typedef struct {
   GstMeta meta;
@@ -69,6 +89,10 @@ typedef struct {
   guint8 *labels;
   guint n_scores;
   gdouble *scores;
+  /*< private >*/
+  /* Owns @labels when the meta was added by this library's functions (NULL
+   * when a caller filled the fields itself: @labels is then g_free()d). */
+  GBytes *labels_bytes;
 } GstSrSegmentationMeta;
 
 GType gst_sr_segmentation_meta_api_get_type(void);
@@ -98,6 +122,37 @@ GstSrSegmentationMeta *gst_buffer_add_sr_segmentation_meta(GstBuffer *buffer, co
                                                            const gchar *const *class_names,
                                                            const guint8 *class_colors, const guint8 *labels,
                                                            guint n_scores, const gdouble *scores);
+
+/**
+ * gst_sr_segmentation_meta_add:
+ * @buffer: a writable buffer
+ * @method: how it was chosen ("eq17", "svm", "net", or the application's
+ *   own name)
+ * @selected: index of the chosen proposal in the buffer's proposal meta, or
+ *   -1 (not a proposal)
+ * @width: map width, > 0
+ * @height: map height, > 0
+ * @n_classes: C (1 to 255)
+ * @class_names: (array zero-terminated=1): at least @n_classes names; the
+ *   first @n_classes are copied
+ * @class_colors: 3·C bytes, RGB per class, copied
+ * @labels: height·width class indices (uint8, row-major; values ≥ C are
+ *   void). Referenced, not copied; it must not change afterwards, as a
+ *   #GBytes never does
+ * @scores: (array length=n_scores) (nullable): costs, lower is better,
+ *   copied; NULL when @n_scores is 0
+ * @n_scores: number of scored proposals (may be 0)
+ *
+ * The bindings' form of gst_buffer_add_sr_segmentation_meta().
+ *
+ * Returns: (transfer none) (nullable): the meta, owned by @buffer; NULL
+ *   (with a critical warning) on invalid arguments: a size that does not
+ *   match, fewer than @n_classes names, @selected not -1 or < @n_scores
+ */
+GstSrSegmentationMeta *gst_sr_segmentation_meta_add(GstBuffer *buffer, const gchar *method, gint selected,
+                                                    guint width, guint height, guint n_classes,
+                                                    const gchar *const *class_names, GBytes *class_colors,
+                                                    GBytes *labels, const gdouble *scores, guint n_scores);
 
 /**
  * gst_buffer_get_sr_segmentation_meta:
@@ -155,6 +210,49 @@ gdouble gst_sr_segmentation_meta_get_score(const GstSrSegmentationMeta *meta, gu
  * Returns: (transfer none): the name of class @c
  */
 const gchar *gst_sr_segmentation_meta_get_class_name(const GstSrSegmentationMeta *meta, guint c);
+
+/**
+ * gst_sr_segmentation_meta_get_labels_bytes:
+ * @meta: the meta
+ *
+ * The label map without a copy: the returned #GBytes shares the meta's
+ * storage and keeps it alive, so it stays valid after the buffer is freed
+ * (copied only for a meta whose fields a caller filled itself).
+ *
+ * Returns: (transfer full): height × width class indices (uint8), row-major
+ */
+GBytes *gst_sr_segmentation_meta_get_labels_bytes(const GstSrSegmentationMeta *meta);
+
+/**
+ * gst_sr_segmentation_meta_get_label_map:
+ * @meta: the meta
+ * @width: the frame's width, > 0
+ * @height: the frame's height, > 0
+ *
+ * The label map at the frame's resolution, as `segoverlay` draws it: the
+ * map itself (gst_sr_segmentation_meta_get_labels_bytes(), no copy) when it
+ * has that size, else resampled nearest-neighbour with pixel centres aligned
+ * (destination column x takes source column floor((x + 1/2) · w / @width),
+ * rows likewise).
+ *
+ * Returns: (transfer full): @width × @height class indices (uint8), row-major
+ */
+GBytes *gst_sr_segmentation_meta_get_label_map(const GstSrSegmentationMeta *meta, guint width, guint height);
+
+/**
+ * gst_sr_segmentation_meta_get_class_color:
+ * @meta: the meta
+ * @c: a class index < n_classes
+ * @r: (out) (optional): red
+ * @g: (out) (optional): green
+ * @b: (out) (optional): blue
+ *
+ * Class @c's display colour (0, 0, 0 when @c is out of range).
+ *
+ * Returns: (skip): FALSE when @c is out of range
+ */
+gboolean gst_sr_segmentation_meta_get_class_color(const GstSrSegmentationMeta *meta, guint c, guint8 *r, guint8 *g,
+                                                  guint8 *b);
 
 G_END_DECLS
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # cli_hostile.sh: the `segrank` command on hostile input (issue 13): deeply
 # nested JSON headers, endless or blocking files (/dev/zero, a FIFO), a bogus
-# `eval --upsample`, class names that need JSON escaping, and a model whose
+# `eval --upsample` (and `-u all` scoring each mode as a run of it alone),
+# class names that need JSON escaping, and a model whose
 # weights are not finite, `train --freeze` without `--init`, and a resume
 # with other settings than its checkpoint's. Every case must end with a
 # clear message naming the file (or option) and a non-zero status, never a
@@ -108,6 +109,32 @@ if timeout 120 "$BIN" eval -m "$T/quoted.srmodel" -d "$DS" --classes 2 -s 96x96 
 else
   echo "FAIL: eval --json with quoted class names (rc $?)"
   tail -5 "$T/err"
+  fails=$((fails + 1))
+fi
+
+# 3b. eval -u all runs the net once per image and scores every upsampling from
+# that output: each mode's scores equal a run of that mode alone, the top level
+# repeats the first (naive).
+all_ok=1
+for u in all naive bilinear superpixel; do
+  timeout 120 "$BIN" eval -m "$T/net.srmodel" -d "$DS" --classes 2 -s 96x96 -t 1 -u $u --json "$T/u-$u.json" \
+    >"$T/out" 2>"$T/err-$u" || all_ok=0
+done
+if [ $all_ok = 1 ] && grep -q "one forward pass each" "$T/err-all" &&
+   python3 - "$T" <<'PY'
+import json, sys
+t = sys.argv[1]
+a = json.load(open(f"{t}/u-all.json"))
+for u in ("naive", "bilinear", "superpixel"):
+    alone = json.load(open(f"{t}/u-{u}.json"))
+    assert a[u] == alone[u], (u, a[u], alone[u])
+assert a["upsample"] == "naive" and a["miou"] == a["naive"]["miou"] and a["per_class"] == a["naive"]["per_class"], a
+PY
+then
+  echo "ok   eval -u all: one pass per image, each mode equal to its run alone"
+else
+  echo "FAIL: eval -u all differs from the modes run alone"
+  tail -5 "$T/err-all"
   fails=$((fails + 1))
 fi
 

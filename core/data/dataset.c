@@ -35,9 +35,14 @@ static sr_status load_sbd_mat(const char *path, sr_image *lab, sr_error *err) {
   } else {
     int h = (int)seg->dims[0], w = (int)seg->dims[1];
     const uint8_t *d = seg->data;
-    *lab = (sr_image){w, h, 1, malloc((size_t)w * h)};
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++) lab->data[(size_t)y * w + x] = d[(size_t)x * h + y];
+    uint8_t *px = malloc((size_t)w * h > 0 ? (size_t)w * h : 1);
+    if (!px) {
+      st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for a %dx%d label map", path, w, h);
+    } else {
+      *lab = (sr_image){w, h, 1, px};
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) lab->data[(size_t)y * w + x] = d[(size_t)x * h + y];
+    }
   }
   if (gt) Mat_VarFree(gt);
   Mat_Close(mat);
@@ -59,10 +64,12 @@ typedef struct {
  * @source names the listing for the messages. Frees the paths. */
 static sr_status load_samples(sr_dataset *ds, sample_path *sp, int n, bool mat, bool skip_bad, const char *source,
                               sr_error *err) {
-  ds->images = calloc(n, sizeof(sr_image));
-  ds->labels = calloc(n, sizeof(sr_image));
-  ds->names = calloc(n, sizeof(char *));
+  ds->images = calloc(n ? n : 1, sizeof(sr_image));
+  ds->labels = calloc(n ? n : 1, sizeof(sr_image));
+  ds->names = calloc(n ? n : 1, sizeof(char *));
   sr_status st = SR_OK;
+  if (!ds->images || !ds->labels || !ds->names)
+    st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for %d samples", source, n);
   for (int i = 0; i < n; i++) {
     sr_image img = {0}, lab = {0};
     sr_error e = {0};
@@ -117,6 +124,12 @@ static sr_status read_pairs(const char *img_dir, const char *lab_dir, bool skip_
     return sr_error_set(err, SR_ERR_IO, "%s: no .png or .jpg images", img_dir);
   }
   sample_path *sp = calloc(names->len, sizeof *sp);
+  if (!sp) {
+    guint len = names->len;
+    g_ptr_array_set_free_func(names, g_free);
+    g_ptr_array_free(names, TRUE);
+    return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for %u samples", img_dir, len);
+  }
   for (guint i = 0; i < names->len; i++) {
     char *name = names->pdata[i], *base = g_strndup(name, strrchr(name, '.') - name);
     char *lname = g_strdup_printf("%s.png", base);
@@ -143,6 +156,10 @@ static sr_status read_list(const char *list, const layout *lay, bool skip_bad, s
   int n = 0;
   for (char **l = lines; *l; l++) n += *g_strstrip(*l) != 0;
   sample_path *sp = calloc(n ? n : 1, sizeof *sp);
+  if (!sp) {
+    g_strfreev(lines);
+    return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for %d samples", list, n);
+  }
   int k = 0;
   for (char **l = lines; *l; l++)
     if (**l)

@@ -3,7 +3,13 @@
  * when present, conv6-8, matched by layer name, weights read from BlobProto
  * `shape` or the legacy num/channels/height/width. Weights-only files (no
  * convolution_param) are accepted; parameters that are present must agree
- * with the network. */
+ * with the network. The layer chain is checked too: the file's Convolution,
+ * ReLU, Pooling, LRN, Dropout and Softmax records must come in SegNet's order
+ * (CaffeNet's: pool, then normalise; an AlexNet-ordered file normalises first
+ * and is refused) with SegNet's pooling, LRN and dropout parameters; a layer
+ * of any other computing type inside the chain is refused. A weights-only
+ * file without records of some type (say no Pooling at all) is checked on the
+ * types it has. */
 #include "caffe_import.h"
 
 #include <glib.h>
@@ -165,6 +171,149 @@ static sr_status check_conv_params(ctx *c, const clayer *cl, const sr_layer *l) 
   return SR_OK;
 }
 
+/* The Caffe type of each of our layer types. */
+static const char *caffe_type(sr_layer_type t) {
+  switch (t) {
+    case SR_LAYER_CONV: return "Convolution";
+    case SR_LAYER_RELU: return "ReLU";
+    case SR_LAYER_MAXPOOL: return "Pooling";
+    case SR_LAYER_LRN: return "LRN";
+    case SR_LAYER_DROPOUT: return "Dropout";
+    case SR_LAYER_SOFTMAX: return "Softmax";
+  }
+  return "?";
+}
+
+/* Sets @t and returns TRUE when Caffe type @caffe is one SegNet is made of. */
+static gboolean chain_type(const char *caffe, sr_layer_type *t) {
+  for (int k = SR_LAYER_CONV; k <= SR_LAYER_SOFTMAX; k++)
+    if (!strcmp(caffe, caffe_type((sr_layer_type)k))) {
+      *t = (sr_layer_type)k;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* Records that change nothing the net computes: inputs, losses, metrics,
+ * blob plumbing. */
+static gboolean passive_type(const char *caffe) {
+  static const char *const names[] = {"Input",     "Data",       "ImageData", "HDF5Data", "MemoryData",     "WindowData",
+                                      "DummyData", "Split",      "Silence",   "Accuracy", "SoftmaxWithLoss"};
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+    if (!strcmp(caffe, names[k])) return TRUE;
+  return FALSE;
+}
+
+static gboolean close_to(float a, float b) { return fabsf(a - b) <= 1e-5f * fmaxf(fabsf(a), fabsf(b)); }
+
+/* Checks a Pooling record's parameters (none: a weights-only record)
+ * against our max-pooling layer @l. */
+static sr_status check_pool_params(ctx *c, const clayer *cl, const sr_layer *l) {
+  const Caffe__PoolingParameter *p = cl->pool;
+  if (!p) return SR_OK;
+  const sr_pool_params *t = &l->pool;
+  if (p->global_pooling) return fail(c, cl, "global pooling; the paper's SegNet pools %dx%d windows", t->kernel, t->kernel);
+  int kh = 0, kw = 0, sh = 1, sw = 1, ph = 0, pw = 0;
+  sr_status st;
+  if ((st = axis_param(c, cl, "kernel_size", p->has_kernel_size, &p->kernel_size, p->has_kernel_h, p->kernel_h,
+                       p->has_kernel_w, p->kernel_w, 0, &kh, &kw)) != SR_OK ||
+      (st = axis_param(c, cl, "stride", 1, &p->stride, p->has_stride_h, p->stride_h, p->has_stride_w, p->stride_w, 1,
+                       &sh, &sw)) != SR_OK ||
+      (st = axis_param(c, cl, "pad", 1, &p->pad, p->has_pad_h, p->pad_h, p->has_pad_w, p->pad_w, 0, &ph, &pw)) != SR_OK)
+    return st;
+  static const char *const kinds[] = {"MAX", "AVE", "STOCHASTIC"};
+  const char *kind = p->pool < 3 ? kinds[p->pool] : "unknown";
+  if (p->pool != 0 || kh != t->kernel || kw != t->kernel || sh != t->stride || sw != t->stride || ph != t->pad ||
+      pw != t->pad)
+    return fail(c, cl,
+                "pooling (%s, kernel %dx%d, stride %dx%d, pad %dx%d) differs from the paper's SegNet %s (MAX, "
+                "kernel %d, stride %d, pad %d)",
+                kind, kh, kw, sh, sw, ph, pw, l->name, t->kernel, t->stride, t->pad);
+  return SR_OK;
+}
+
+/* Checks an LRN record's parameters (none: a weights-only record); Caffe's
+ * defaults stand for the fields a present lrn_param leaves out. */
+static sr_status check_lrn_params(ctx *c, const clayer *cl, const sr_layer *l) {
+  const Caffe__LRNParameter *p = cl->lrn;
+  if (!p) return SR_OK;
+  const sr_lrn_params *t = &l->lrn;
+  if (p->norm_region != 0 || (int)p->local_size != t->size || !close_to(p->alpha, t->alpha) ||
+      !close_to(p->beta, t->beta) || !close_to(p->k, t->k))
+    return fail(c, cl,
+                "LRN (%s, local_size %u, alpha %g, beta %g, k %g) differs from the paper's SegNet %s "
+                "(ACROSS_CHANNELS, local_size %d, alpha %g, beta %g, k %g)",
+                p->norm_region ? "WITHIN_CHANNEL" : "ACROSS_CHANNELS", p->local_size, p->alpha, p->beta, p->k,
+                l->name, t->size, t->alpha, t->beta, t->k);
+  return SR_OK;
+}
+
+static sr_status check_dropout_params(ctx *c, const clayer *cl, const sr_layer *l) {
+  if (cl->dropout && !close_to(cl->dropout->dropout_ratio, l->dropout))
+    return fail(c, cl, "dropout ratio %g differs from the paper's SegNet %s (%g)", cl->dropout->dropout_ratio,
+                l->name, l->dropout);
+  return SR_OK;
+}
+
+/* Walks the file's records against @m's layers (the whole chain when the
+ * file has conv6-8 (@head), else the trunk through relu5: what follows in a
+ * CaffeNet file, pool5 and fc6-8 with their ReLUs and dropouts, is the
+ * dropped classifier). Our layers of a type the file has no record of are
+ * skipped, so weights-only files pass on the records they have. */
+static sr_status check_chain(ctx *c, const clayer *cls, size_t n, const sr_model *m, gboolean head) {
+  gboolean has_type[SR_LAYER_SOFTMAX + 1] = {0};
+  for (size_t i = 0; i < n; i++) {
+    sr_layer_type t;
+    if (chain_type(cls[i].type, &t)) has_type[t] = TRUE;
+  }
+  int end = m->n_layers;
+  if (!head) {
+    for (end = 0; end < m->n_layers && strcmp(m->layers[end].name, "conv5"); end++) {
+    }
+    for (end++; end < m->n_layers && m->layers[end].type == SR_LAYER_RELU; end++) {
+    }
+  }
+  int j = 0;
+  const sr_layer *prev = NULL;
+  for (size_t i = 0; i < n; i++) {
+    const clayer *cl = &cls[i];
+    while (j < end && !has_type[m->layers[j].type]) j++;
+    if (passive_type(cl->type)) continue;
+    if (j == end) {
+      if (!head) break;
+      return fail(c, cl, "follows %s, where the paper's SegNet ends", prev ? prev->name : "the chain");
+    }
+    const sr_layer *l = &m->layers[j];
+    sr_layer_type t;
+    if (!chain_type(cl->type, &t))
+      return fail(c, cl, "a layer of this type at the place of %s (%s) is not part of the paper's SegNet", l->name,
+                  caffe_type(l->type));
+    if (t != l->type || (t == SR_LAYER_CONV && strcmp(cl->name, l->name))) {
+      const char *hint = t == SR_LAYER_LRN && l->type == SR_LAYER_MAXPOOL
+                             ? " (normalising before pooling is AlexNet's order; CaffeNet's and SegNet's pool first)"
+                             : "";
+      return fail(c, cl, "layer order differs from the paper's SegNet, which has %s (%s) here%s%s%s%s", l->name,
+                  caffe_type(l->type), prev ? " (after " : "", prev ? prev->name : "", prev ? ")" : "", hint);
+    }
+    sr_status st = SR_OK;
+    if (t == SR_LAYER_MAXPOOL)
+      st = check_pool_params(c, cl, l);
+    else if (t == SR_LAYER_LRN)
+      st = check_lrn_params(c, cl, l);
+    else if (t == SR_LAYER_DROPOUT)
+      st = check_dropout_params(c, cl, l);
+    if (st != SR_OK) return st;
+    prev = l;
+    j++;
+  }
+  while (j < end && !has_type[m->layers[j].type]) j++;
+  if (j < end)
+    return fail(c, NULL, "no %s record for the paper's SegNet %s%s%s, though the file has %s layers elsewhere",
+                caffe_type(m->layers[j].type), m->layers[j].name, prev ? " after " : "", prev ? prev->name : "",
+                caffe_type(m->layers[j].type));
+  return SR_OK;
+}
+
 static const clayer *find_layer(const clayer *cls, size_t n, const char *name) {
   for (size_t i = 0; i < n; i++)
     if (!strcmp(cls[i].name, name)) return &cls[i];
@@ -209,6 +358,10 @@ static sr_status import_layers(ctx *c, const clayer *cls, size_t n, const sr_caf
   sr_model *m;
   sr_status st = sr_model_new_segnet(classes, NULL, opt->seed, &m, c->err);
   if (st != SR_OK) return st;
+  if ((st = check_chain(c, cls, n, m, head == 3)) != SR_OK) {
+    sr_model_free(m);
+    return st;
+  }
   for (int i = 0; i < m->n_layers && st == SR_OK; i++) {
     sr_layer *l = &m->layers[i];
     const clayer *cl = l->type == SR_LAYER_CONV ? find_layer(cls, n, l->name) : NULL;
@@ -253,6 +406,10 @@ sr_status sr_caffe_import(const char *path, const sr_caffe_options *opt, sr_mode
     return fail(&c, NULL, "file mixes new `layer` and V1 `layers` records");
   }
   clayer *cls = calloc(n + 1, sizeof *cls);
+  if (!cls) {
+    caffe__net_parameter__free_unpacked(net, NULL);
+    return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for %zu layer records", path, n);
+  }
   for (size_t i = 0; i < n; i++) {
     if (net->n_layer) {
       Caffe__LayerParameter *l = net->layer[i];

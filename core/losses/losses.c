@@ -10,12 +10,15 @@
 
 void sr_soft_target(const uint8_t *labels, int H, int W, int K, int h, int w, float *target, uint8_t *valid) {
   memset(target, 0, sizeof(float) * K * h * w);
-  int *count = calloc(K, sizeof(int));
+  /* Labels are bytes: no class above 255 can be counted, so the histogram
+   * lives on the stack and this cannot fail. */
+  int count[256];
+  const int KC = K < 256 ? K : 256;
   for (int i = 0; i < h; i++) {
     int r0 = (int)((long)i * H / h), r1 = (int)((long)(i + 1) * H / h);
     for (int j = 0; j < w; j++) {
       int c0 = (int)((long)j * W / w), c1 = (int)((long)(j + 1) * W / w);
-      memset(count, 0, sizeof(int) * K);
+      memset(count, 0, sizeof(int) * KC);
       int total = 0;
       for (int r = r0; r < r1; r++)
         for (int c = c0; c < c1; c++) {
@@ -23,10 +26,9 @@ void sr_soft_target(const uint8_t *labels, int H, int W, int K, int h, int w, fl
           if (l < K) count[l]++, total++;
         }
       valid[i * w + j] = total > 0;
-      for (int k = 0; total && k < K; k++) target[((size_t)k * h + i) * w + j] = (float)count[k] / total;
+      for (int k = 0; total && k < KC; k++) target[((size_t)k * h + i) * w + j] = (float)count[k] / total;
     }
   }
-  free(count);
 }
 
 int sr_loss_from_name(const char *name, sr_loss *out) {
@@ -63,6 +65,11 @@ sr_status sr_loss_eval(const sr_loss *loss, const sr_tensor *z, const float *tar
   /* Softmax, then the minibatch sums EI, EU and CE in double precision. */
   float *p_hat = malloc(sizeof(float) * sr_tensor_count(z));
   double *ei = calloc(K, sizeof(double)), *eu = calloc(K, sizeof(double)), *mass = calloc(K, sizeof(double));
+  double *g = dz ? malloc(sizeof(double) * K) : NULL;
+  if (!p_hat || !ei || !eu || !mass || (dz && !g)) {
+    free(p_hat), free(ei), free(eu), free(mass), free(g);
+    return SR_ERR_NOMEM;
+  }
   double ce = 0;
   for (int b = 0; b < B; b++)
     for (size_t i = 0; i < plane; i++) {
@@ -96,7 +103,6 @@ sr_status sr_loss_eval(const sr_loss *loss, const sr_tensor *z, const float *tar
   }
   *value = w_ce * ce + w_iou * iou + w_uoi * uoi;
   if (dz) {
-    double *g = malloc(sizeof(double) * K);
     for (int b = 0; b < B; b++)
       for (size_t i = 0; i < plane; i++) {
         const size_t base = (size_t)b * K * plane + i;
@@ -120,8 +126,7 @@ sr_status sr_loss_eval(const sr_loss *loss, const sr_tensor *z, const float *tar
           dz[base + k * plane] = (float)(ph * (g[k] - dot) + w_ce * (ph - pt) / n_valid);
         }
       }
-    free(g);
   }
-  free(p_hat), free(ei), free(eu), free(mass);
+  free(p_hat), free(ei), free(eu), free(mass), free(g);
   return SR_OK;
 }

@@ -33,7 +33,8 @@ const char *sr_loss_name(sr_loss_kind k);
  * on the cells where @valid (B × h × w) is set. Writes the loss in @value and,
  * when @dz is not NULL, dL/dz (zero on invalid cells). IOU is returned as its
  * negative (a quantity to minimise); UOI sums over the classes present in the
- * batch's targets. Returns SR_ERR_INVALID when no cell is valid. */
+ * batch's targets. Returns SR_ERR_INVALID when no cell is valid,
+ * SR_ERR_NOMEM when its scratch buffers cannot be allocated. */
 sr_status sr_loss_eval(const sr_loss *loss, const sr_tensor *z, const float *target, const uint8_t *valid,
                        double *value, float *dz);
 

@@ -34,22 +34,30 @@ static void rgb_to_lab(const uint8_t *rgb, float *lab) {
   lab[0] = (float)(116 * f[1] - 16), lab[1] = (float)(500 * (f[0] - f[1])), lab[2] = (float)(200 * (f[1] - f[2]));
 }
 
-void sr_labels_superpixel(const float *probs, int k, int h, int w, const sr_image *image, uint8_t *labels) {
+sr_status sr_labels_superpixel(const float *probs, int k, int h, int w, const sr_image *image, uint8_t *labels) {
   const int W = image->width, H = image->height;
   const size_t n = (size_t)W * H, plane = (size_t)h * w;
   float *lab = calloc(3 * n, sizeof(float)), px[3];
+  vl_uint32 *seg = malloc(sizeof(vl_uint32) * n);
+  int *cell_col = malloc(sizeof(int) * W);
+  if (!lab || !seg || !cell_col) {
+    free(lab), free(seg), free(cell_col);
+    return SR_ERR_NOMEM;
+  }
   for (size_t i = 0; i < n; i++) {
     rgb_to_lab(image->data + 3 * i, px);
     for (int c = 0; c < 3; c++) lab[c * n + i] = px[c]; /* vlfeat: planar channels */
   }
-  vl_uint32 *seg = malloc(sizeof(vl_uint32) * n);
   vl_slic_segment(seg, lab, W, H, 3, 16, 10.0f, 16);
   vl_uint32 n_seg = 0;
   for (size_t i = 0; i < n; i++) n_seg = seg[i] + 1 > n_seg ? seg[i] + 1 : n_seg;
   /* Σ over a superpixel's pixels of their cell's distribution = the
    * cell-overlap-weighted sum; the argmax needs no normalisation. */
   double *acc = calloc((size_t)n_seg * k, sizeof(double));
-  int *cell_col = malloc(sizeof(int) * W);
+  if (!acc) {
+    free(lab), free(seg), free(cell_col);
+    return SR_ERR_NOMEM;
+  }
   for (int x = 0; x < W; x++) {
     int j = (int)((long)x * w / W);
     while (j + 1 < w && (long)(j + 1) * W / w <= x) j++;
@@ -74,11 +82,13 @@ void sr_labels_superpixel(const float *probs, int k, int h, int w, const sr_imag
     labels[i] = (uint8_t)best;
   }
   free(lab), free(seg), free(acc), free(cell_col);
+  return SR_OK;
 }
 
-void sr_confusion_init(sr_confusion *c, int k) {
+sr_status sr_confusion_init(sr_confusion *c, int k) {
   c->k = k;
   c->m = calloc((size_t)k * k, sizeof(uint64_t));
+  return c->m ? SR_OK : SR_ERR_NOMEM;
 }
 
 void sr_confusion_clear(sr_confusion *c) {
@@ -129,10 +139,12 @@ void sr_labels_naive(const float *probs, int k, int h, int w, int width, int hei
   }
 }
 
-sr_status sr_evaluate(sr_net *net, const sr_model *m, const sr_dataset *ds, int in_w, int in_h, sr_upsample up,
-                      sr_confusion *conf, void (*progress)(int, int, void *), void *data, sr_error *err) {
+sr_status sr_evaluate_multi(sr_net *net, const sr_model *m, const sr_dataset *ds, int in_w, int in_h,
+                            const sr_upsample *ups, int n_up, sr_confusion *confs, void (*progress)(int, int, void *),
+                            void *data, sr_error *err) {
   sr_tensor input = {0}, probs = {0};
-  sr_tensor_alloc(&input, 1, 3, in_h, in_w);
+  if (sr_tensor_alloc(&input, 1, 3, in_h, in_w) != SR_OK)
+    return sr_error_set(err, SR_ERR_NOMEM, "out of memory for a %dx%d net input", in_w, in_h);
   const sr_pixel_layout rgb = {3, 0, 1, 2};
   sr_status st = SR_OK;
   uint8_t *pred = NULL;
@@ -143,18 +155,42 @@ sr_status sr_evaluate(sr_net *net, const sr_model *m, const sr_dataset *ds, int 
     sr_preprocess(img->data, img->width, img->height, img->width * 3, rgb, m->mean_bgr, in_w, in_h, input.data);
     if ((st = sr_net_forward(net, &input, &probs, err)) != SR_OK) break;
     size_t n = (size_t)img->width * img->height, sn = (size_t)probs.c * probs.h * img->width;
-    if (n > cap) pred = realloc(pred, cap = n);
-    if (sn > scap) scratch = realloc(scratch, (scap = sn) * sizeof(float));
-    if (up == SR_UPSAMPLE_NAIVE)
-      sr_labels_naive(probs.data, probs.c, probs.h, probs.w, img->width, img->height, pred);
-    else if (up == SR_UPSAMPLE_SUPERPIXEL)
-      sr_labels_superpixel(probs.data, probs.c, probs.h, probs.w, img, pred);
-    else
-      sr_labels_from_probs(probs.data, probs.c, probs.h, probs.w, img->width, img->height, pred, scratch);
-    sr_confusion_add(conf, ds->labels[i].data, pred, n);
-    if (progress) progress(i + 1, ds->n, data);
+    if (n > cap) {
+      uint8_t *p = realloc(pred, n);
+      if (!p) {
+        st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for a %dx%d label map", ds->names[i], img->width,
+                          img->height);
+        break;
+      }
+      pred = p, cap = n;
+    }
+    if (sn > scap) {
+      float *p = realloc(scratch, sn * sizeof(float));
+      if (!p) {
+        st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for the upsampling buffer", ds->names[i]);
+        break;
+      }
+      scratch = p, scap = sn;
+    }
+    /* One forward pass, every upsampling scored from it. */
+    for (int u = 0; u < n_up && st == SR_OK; u++) {
+      if (ups[u] == SR_UPSAMPLE_NAIVE)
+        sr_labels_naive(probs.data, probs.c, probs.h, probs.w, img->width, img->height, pred);
+      else if (ups[u] == SR_UPSAMPLE_SUPERPIXEL) {
+        if (sr_labels_superpixel(probs.data, probs.c, probs.h, probs.w, img, pred) != SR_OK)
+          st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for the superpixel upsampling", ds->names[i]);
+      } else
+        sr_labels_from_probs(probs.data, probs.c, probs.h, probs.w, img->width, img->height, pred, scratch);
+      if (st == SR_OK) sr_confusion_add(&confs[u], ds->labels[i].data, pred, n);
+    }
+    if (st == SR_OK && progress) progress(i + 1, ds->n, data);
   }
   free(pred), free(scratch);
   sr_tensor_clear(&input), sr_tensor_clear(&probs);
   return st;
+}
+
+sr_status sr_evaluate(sr_net *net, const sr_model *m, const sr_dataset *ds, int in_w, int in_h, sr_upsample up,
+                      sr_confusion *conf, void (*progress)(int, int, void *), void *data, sr_error *err) {
+  return sr_evaluate_multi(net, m, ds, in_w, in_h, &up, 1, conf, progress, data, err);
 }

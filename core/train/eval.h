@@ -26,7 +26,8 @@ typedef struct {
   uint64_t *m; /* k × k, row = ground truth, column = prediction */
 } sr_confusion;
 
-void sr_confusion_init(sr_confusion *c, int k);
+/* Returns SR_ERR_NOMEM (c->m NULL) when the k × k counts cannot be had. */
+sr_status sr_confusion_init(sr_confusion *c, int k);
 void sr_confusion_clear(sr_confusion *c);
 /* Adds pixels whose ground truth is a class (< k). */
 void sr_confusion_add(sr_confusion *c, const uint8_t *truth, const uint8_t *pred, size_t n);
@@ -42,8 +43,9 @@ void sr_labels_naive(const float *probs, int k, int h, int w, int width, int hei
 /* Section 4: SLIC superpixels (vlfeat; region size 16, regularisation 10 on
  * CIE Lab) of the RGB @image; each superpixel's class distribution is the
  * average of the coarse cells' distributions weighted by the fraction of its
- * pixels inside each cell; then argmax. */
-void sr_labels_superpixel(const float *probs, int k, int h, int w, const sr_image *image, uint8_t *labels);
+ * pixels inside each cell; then argmax. Returns SR_ERR_NOMEM when its
+ * buffers cannot be had (@labels then undefined). */
+sr_status sr_labels_superpixel(const float *probs, int k, int h, int w, const sr_image *image, uint8_t *labels);
 
 /* Runs @net on every image of @ds resized to @in_w × @in_h, upsamples to the
  * image's resolution with @up and accumulates into @conf. @progress
@@ -51,5 +53,12 @@ void sr_labels_superpixel(const float *probs, int k, int h, int w, const sr_imag
 sr_status sr_evaluate(sr_net *net, const sr_model *m, const sr_dataset *ds, int in_w, int in_h, sr_upsample up,
                       sr_confusion *conf, void (*progress)(int done, int total, void *data), void *data,
                       sr_error *err);
+
+/* sr_evaluate for @n_up upsamplings at once: the net runs once per image and
+ * each @ups[u] is scored from that one output into @confs[u], so the counts
+ * equal those of @n_up separate sr_evaluate calls at a third of the cost. */
+sr_status sr_evaluate_multi(sr_net *net, const sr_model *m, const sr_dataset *ds, int in_w, int in_h,
+                            const sr_upsample *ups, int n_up, sr_confusion *confs,
+                            void (*progress)(int done, int total, void *data), void *data, sr_error *err);
 
 #endif

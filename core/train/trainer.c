@@ -64,9 +64,17 @@ static sr_status tg_init(tgraph *g, const sr_model *m, sr_backend *b, int B, int
   g->grad = calloc(g->n_steps + 1, sizeof(sr_tensor));
   g->mask = calloc(g->n_steps, sizeof(uint8_t *));
   g->in_place = calloc(g->n_steps, 1);
+  if (!g->act || !g->grad || !g->mask || !g->in_place) {
+    free(g->act), free(g->grad), free(g->mask), free(g->in_place);
+    memset(g, 0, sizeof *g);
+    return sr_error_set(err, SR_ERR_NOMEM, "out of memory for the training graph");
+  }
   sr_tensor cur = {B, 3, H, W, NULL};
   g->act[0] = cur; /* the caller points act[0].data at its input */
-  sr_tensor_alloc(&g->grad[0], B, 3, H, W);
+  if (sr_tensor_alloc(&g->grad[0], B, 3, H, W) != SR_OK) {
+    tg_free(g);
+    return sr_error_set(err, SR_ERR_NOMEM, "out of memory for the training activations");
+  }
   for (int i = 0; i < g->n_steps; i++) {
     const sr_layer *l = &m->layers[i];
     if (l->type == SR_LAYER_CONV) {
@@ -237,8 +245,10 @@ sr_status sr_train_gradients(const sr_model *m, sr_backend *b, const sr_loss *lo
   uint8_t *valid = malloc((size_t)z->n * z->h * z->w);
   sr_rng rng;
   sr_rng_seed(&rng, seed);
-  st = tg_step(&g, loss, labels, void_label, &rng, dropout, 0, value, dw, db, target, valid);
-  if (st != SR_OK) sr_error_set(err, st, "training step failed");
+  if (!target || !valid)
+    st = sr_error_set(err, SR_ERR_NOMEM, "out of memory for the training targets");
+  else if ((st = tg_step(&g, loss, labels, void_label, &rng, dropout, 0, value, dw, db, target, valid)) != SR_OK)
+    sr_error_set(err, st, "training step failed: %s", sr_status_str(st));
   free(target), free(valid);
   tg_free(&g);
   return st;
@@ -534,9 +544,10 @@ static double validate(sr_model *m, sr_backend *b, const sr_dataset *val, const 
   sr_error err = {0};
   if (sr_net_new(m, b, &net, &err) != SR_OK) return NAN;
   sr_confusion conf;
-  sr_confusion_init(&conf, m->n_classes);
   double miou = NAN;
-  if (sr_evaluate(net, m, val, c->eval_w, c->eval_h, c->eval_upsample, &conf, progress_eval, NULL, &err) == SR_OK)
+  if (sr_confusion_init(&conf, m->n_classes) != SR_OK)
+    fprintf(stderr, "validation failed: out of memory for a %d-class confusion matrix\n", m->n_classes);
+  else if (sr_evaluate(net, m, val, c->eval_w, c->eval_h, c->eval_upsample, &conf, progress_eval, NULL, &err) == SR_OK)
     miou = sr_confusion_miou(&conf, NULL);
   else
     fprintf(stderr, "validation failed: %s\n", err.msg);
@@ -650,17 +661,17 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
     return sr_error_set(err, SR_ERR_INVALID, "dataset has %d classes, model %d", train->n_classes, m->n_classes);
   char *ckpt = g_strdup_printf("%s.ckpt", c->out), *metrics = g_strdup_printf("%s.metrics.jsonl", c->out);
   char *plot = g_strdup_printf("%s.png", c->out);
-  float **mom_w, **mom_b, **dw, **db;
-  sr_param_buffers_new(m, &mom_w, &mom_b);
-  sr_param_buffers_new(m, &dw, &db);
+  float **mom_w = NULL, **mom_b = NULL, **dw = NULL, **db = NULL;
   train_state s = {0, 0, 0, g_array_new(FALSE, FALSE, sizeof(double)), g_array_new(FALSE, FALSE, sizeof(double))};
   sr_status st = SR_OK;
+  if (sr_param_buffers_new(m, &mom_w, &mom_b) != SR_OK || sr_param_buffers_new(m, &dw, &db) != SR_OK)
+    st = sr_error_set(err, SR_ERR_NOMEM, "out of memory for the gradient and momentum buffers");
   int first_trainable = 0, convs = 0;
   for (int i = 0; i < m->n_layers; i++) {
     if (m->layers[i].type != SR_LAYER_CONV) continue;
     if (convs++ == c->freeze) first_trainable = i;
   }
-  if (c->freeze >= convs) st = sr_error_set(err, SR_ERR_INVALID, "--freeze %d leaves nothing to train", c->freeze);
+  if (st == SR_OK && c->freeze >= convs) st = sr_error_set(err, SR_ERR_INVALID, "--freeze %d leaves nothing to train", c->freeze);
   if (st == SR_OK && c->resume) {
     sr_model *cm = NULL;
     float **cw = NULL, **cb = NULL;
@@ -723,6 +734,8 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
     uint8_t *labels = malloc((size_t)B * g.LH * g.LW), *valid = malloc((size_t)B * z->h * z->w);
     float *target = malloc(sizeof(float) * sr_tensor_count(z));
     int *perm = malloc(sizeof(int) * train->n);
+    if (!input || !labels || !valid || !target || !perm)
+      st = sr_error_set(err, SR_ERR_NOMEM, "out of memory for the training batch (%d images)", B);
     if (!cached) g.act[0] = (sr_tensor){B, 3, CH, CW, input};
     m->input_w = c->eval_w, m->input_h = c->eval_h;
     double t_start = now_s(), t_last = t_start;
@@ -750,7 +763,7 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
       st = tg_step(&g, &c->loss, labels, train->void_label, &rng, true, first_trainable, &value, dw, db, target,
                    valid);
       if (st != SR_OK) {
-        sr_error_set(err, st, "training step %ld failed", s.iter);
+        sr_error_set(err, st, "training step %ld failed: %s", s.iter, sr_status_str(st));
         break;
       }
       bool all_void = isnan(value) && !valid_any(valid, (size_t)B * z->h * z->w);
@@ -1037,6 +1050,10 @@ sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset 
     return sr_error_set(err, SR_ERR_INVALID, "--folds %d: needs 2..%d (the training images)", folds, train->n);
   if (only_fold >= folds) return sr_error_set(err, SR_ERR_INVALID, "--fold %d: the folds are 0..%d", only_fold, folds - 1);
   int *fold_of = malloc(sizeof(int) * train->n), *in = malloc(sizeof(int) * train->n), *out = malloc(sizeof(int) * train->n);
+  if (!fold_of || !in || !out) {
+    free(fold_of), free(in), free(out);
+    return sr_error_set(err, SR_ERR_NOMEM, "out of memory for the fold plan (%d images)", train->n);
+  }
   sr_fold_plan(train, folds, fold_of);
   char *oof = sr_fold_oof_dir(config->out);
   sr_status st = g_mkdir_with_parents(oof, 0755) == 0 ? SR_OK
@@ -1076,7 +1093,8 @@ sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset 
       fc.resume = config->resume && g_file_test(ckpt, G_FILE_TEST_EXISTS);
       fc.provenance_extra = prov;
       fc.val_name = "held-out fold";
-      st = sr_train(m, b, &tr, &held, &fc, err);
+      st = m ? sr_train(m, b, &tr, &held, &fc, err)
+             : sr_error_set(err, SR_ERR_NOMEM, "fold %d: out of memory copying the starting model", f);
       done = st == SR_OK && g_file_test(path, G_FILE_TEST_EXISTS); /* stop_after leaves no model */
     }
     if (st == SR_OK && done) st = write_oof(m, b, &held, oof, config->eval_w, config->eval_h, err);
@@ -1097,6 +1115,7 @@ static int cmp_double(const void *a, const void *b) {
 sr_status sr_train_bench(const sr_model *proto, sr_backend *b, bool paper_mode, int batch, int h, int w, int steps,
                          double *ms_per_step, sr_error *err) {
   sr_model *m = sr_model_copy(proto);
+  if (!m) return sr_error_set(err, SR_ERR_NOMEM, "out of memory copying the model");
   for (int i = 0; i < m->n_layers; i++) /* no dropout: the peer's head has none */
     if (m->layers[i].type == SR_LAYER_DROPOUT) m->layers[i].dropout = 0;
   tgraph g;
@@ -1116,27 +1135,31 @@ sr_status sr_train_bench(const sr_model *proto, sr_backend *b, bool paper_mode, 
     for (size_t i = 0; i < sr_tensor_count(&g.act[g.from]); i++) g.act[g.from].data[i] = (float)fabs(sr_rng_normal(&rng));
   } else {
     input = malloc(sizeof(float) * batch * 3 * h * w);
-    for (size_t i = 0; i < (size_t)batch * 3 * h * w; i++) input[i] = (float)(60 * sr_rng_normal(&rng));
+    for (size_t i = 0; input && i < (size_t)batch * 3 * h * w; i++) input[i] = (float)(60 * sr_rng_normal(&rng));
     g.act[0] = (sr_tensor){batch, 3, h, w, input};
   }
   uint8_t *labels = malloc((size_t)batch * h * w);
-  for (size_t i = 0; i < (size_t)batch * h * w; i++) labels[i] = (uint8_t)((i / 37) % m->n_classes);
+  for (size_t i = 0; labels && i < (size_t)batch * h * w; i++) labels[i] = (uint8_t)((i / 37) % m->n_classes);
   const sr_tensor *z = &g.act[g.n_steps];
   float *target = malloc(sizeof(float) * sr_tensor_count(z));
   uint8_t *valid = malloc((size_t)z->n * z->h * z->w);
-  float **dw, **db, **vw, **vb;
-  sr_param_buffers_new(m, &dw, &db);
-  sr_param_buffers_new(m, &vw, &vb);
+  float **dw = NULL, **db = NULL, **vw = NULL, **vb = NULL;
+  sr_status pst = sr_param_buffers_new(m, &dw, &db);
+  if (pst == SR_OK) pst = sr_param_buffers_new(m, &vw, &vb);
   sr_loss loss = {SR_LOSS_CE, 0, 0};
   double *t = malloc(sizeof(double) * (steps + 1));
+  if (pst != SR_OK || !t || !labels || !target || !valid || (!paper_mode && !input))
+    st = sr_error_set(err, SR_ERR_NOMEM, "out of memory for the training benchmark's buffers");
   for (int s = 0; s <= steps && st == SR_OK; s++) { /* step 0 warms up */
     double t0 = now_s(), v;
     st = tg_step(&g, &loss, labels, 255, &rng, false, first_trainable, &v, dw, db, target, valid);
     if (st == SR_OK) sgd_step(m, first_trainable, dw, db, vw, vb, 1e-3, 1e-3, 0.9, 5e-4);
     t[s] = (now_s() - t0) * 1e3;
   }
-  qsort(t + 1, steps, sizeof(double), cmp_double);
-  *ms_per_step = t[1 + steps / 2];
+  if (st == SR_OK) {
+    qsort(t + 1, steps, sizeof(double), cmp_double);
+    *ms_per_step = t[1 + steps / 2];
+  }
   free(t), free(labels), free(target), free(valid), free(input);
   sr_param_buffers_free(m->n_layers, dw, db);
   sr_param_buffers_free(m->n_layers, vw, vb);

@@ -1,8 +1,9 @@
 /* test_caffe_import.c: writes .caffemodel files itself (protobuf-c packing of
  * the same schema) in both record formats, both blob shape conventions, with
- * and without convolution parameters, and checks that the import reproduces
- * the weights exactly, appends a head when asked, and rejects what it cannot
- * map with a message naming the layer. */
+ * and without convolution parameters, with and without the pooling, LRN,
+ * dropout and softmax records, and checks that the import reproduces the
+ * weights exactly, appends a head when asked, and rejects what it cannot map
+ * (AlexNet's layer order included) with a message naming the layer. */
 #include <glib.h>
 #include <string.h>
 
@@ -16,6 +17,9 @@ typedef struct {
   int64_t dims[2][4];
   Caffe__ConvolutionParameter conv;
   uint32_t kernel, stride, pad;
+  Caffe__PoolingParameter pool;
+  Caffe__LRNParameter lrn;
+  Caffe__DropoutParameter dropout;
 } conv_rec;
 
 /* Fills @r with layer @l's weights; @legacy uses num/channels/height/width. */
@@ -56,18 +60,36 @@ typedef struct {
   const char *extra;    /* name of an extra layer with weights (NULL: none) */
   const char *drop;     /* conv layer to leave out */
   int stride1;          /* conv1 stride written into the params (0: right one) */
+  /* With @chain every layer of @m is written (pool, LRN, dropout, softmax
+   * records with their parameters), not only conv and ReLU; @alexnet
+   * writes each norm before the pool it follows; @pool2_stride and
+   * @norm2_beta (0: the right ones) alter pool2 and norm2. */
+  gboolean chain, alexnet;
+  int pool2_stride;
+  float norm2_beta;
+  const char *mid; /* type of a weightless record written after conv2 (NULL: none) */
 } variant;
 
-/* Writes the conv layers of @m (plus a ReLU and an fc6) as a caffemodel. */
+static const char *const caffe_types[] = {"Convolution", "ReLU", "Pooling", "LRN", "Dropout", "Softmax"};
+static const int v1_types[] = {4, 18, 17, 15, 6, 20};
+
+/* Writes the conv layers of @m (plus a ReLU and an fc6; with v.chain every
+ * layer) as a caffemodel. */
 static char *write_caffemodel(const char *dir, const char *name, const sr_model *m, variant v) {
-  conv_rec recs[16];
-  Caffe__LayerParameter layers[24], *lp[24];
-  Caffe__V1LayerParameter v1[24], *v1p[24];
+  conv_rec recs[32];
+  Caffe__LayerParameter layers[40], *lp[40];
+  Caffe__V1LayerParameter v1[40], *v1p[40];
+  int order[32];
+  for (int i = 0; i < m->n_layers; i++) order[i] = i;
+  for (int i = 0; v.alexnet && i + 1 < m->n_layers; i++)
+    if (m->layers[i].type == SR_LAYER_MAXPOOL && m->layers[i + 1].type == SR_LAYER_LRN)
+      order[i] = i + 1, order[i + 1] = i, i++;
   size_t n = 0;
-  for (int i = 0; i < m->n_layers; i++) {
-    const sr_layer *l = &m->layers[i];
-    if (l->type != SR_LAYER_CONV && l->type != SR_LAYER_RELU) continue;
+  for (int oi = 0; oi < m->n_layers; oi++) {
+    const sr_layer *l = &m->layers[order[oi]];
+    if (!v.chain && l->type != SR_LAYER_CONV && l->type != SR_LAYER_RELU) continue;
     if (v.trunk_only && l->type == SR_LAYER_CONV && atoi(l->name + 4) > 5) continue;
+    if (v.trunk_only && (l->type == SR_LAYER_DROPOUT || l->type == SR_LAYER_SOFTMAX)) continue;
     if (v.drop && !strcmp(l->name, v.drop)) continue;
     caffe__layer_parameter__init(&layers[n]);
     caffe__v1_layer_parameter__init(&v1[n]);
@@ -80,10 +102,37 @@ static char *write_caffemodel(const char *dir, const char *name, const sr_model 
       layers[n].blobs = v1[n].blobs = recs[n].blobs;
       if (v.params) layers[n].convolution_param = v1[n].convolution_param = &recs[n].conv;
     } else {
-      layers[n].type = "ReLU", v1[n].has_type = 1, v1[n].type = 18;
+      layers[n].type = (char *)caffe_types[l->type], v1[n].has_type = 1, v1[n].type = v1_types[l->type];
+    }
+    if (l->type == SR_LAYER_MAXPOOL) {
+      caffe__pooling_parameter__init(&recs[n].pool);
+      recs[n].pool.has_pool = 1, recs[n].pool.pool = 0;
+      recs[n].pool.has_kernel_size = 1, recs[n].pool.kernel_size = l->pool.kernel;
+      recs[n].pool.has_stride = 1, recs[n].pool.stride = l->pool.stride;
+      if (v.pool2_stride && !strcmp(l->name, "pool2")) recs[n].pool.stride = v.pool2_stride;
+      layers[n].pooling_param = v1[n].pooling_param = &recs[n].pool;
+    } else if (l->type == SR_LAYER_LRN) {
+      caffe__lrnparameter__init(&recs[n].lrn);
+      recs[n].lrn.has_local_size = 1, recs[n].lrn.local_size = l->lrn.size;
+      recs[n].lrn.has_alpha = 1, recs[n].lrn.alpha = l->lrn.alpha;
+      recs[n].lrn.has_beta = 1, recs[n].lrn.beta = l->lrn.beta;
+      if (v.norm2_beta && !strcmp(l->name, "norm2")) recs[n].lrn.beta = v.norm2_beta;
+      layers[n].lrn_param = v1[n].lrn_param = &recs[n].lrn; /* k left to Caffe's default, 1 */
+    } else if (l->type == SR_LAYER_DROPOUT) {
+      caffe__dropout_parameter__init(&recs[n].dropout);
+      recs[n].dropout.has_dropout_ratio = 1, recs[n].dropout.dropout_ratio = l->dropout;
+      layers[n].dropout_param = v1[n].dropout_param = &recs[n].dropout;
     }
     lp[n] = &layers[n], v1p[n] = &v1[n];
     n++;
+    if (v.mid && !strcmp(l->name, "conv2")) {
+      caffe__layer_parameter__init(&layers[n]);
+      caffe__v1_layer_parameter__init(&v1[n]);
+      layers[n].name = v1[n].name = "odd2";
+      layers[n].type = (char *)v.mid, v1[n].has_type = 1, v1[n].type = 99;
+      lp[n] = &layers[n], v1p[n] = &v1[n];
+      n++;
+    }
   }
   float fc[6] = {1, 2, 3, 4, 5, 6};
   Caffe__BlobProto fcb;
@@ -170,6 +219,43 @@ int main(void) {
     sr_model_free(got);
   }
   g_free(p);
+
+  /* Every layer with its parameters, in CaffeNet's order: still imports, in
+   * both record formats (V1: the trunk, an ImageNet file's fc6 dropped). */
+  p = write_caffemodel(dir, "chain.caffemodel", m, (variant){.params = TRUE, .chain = TRUE});
+  opt.classes = 0;
+  CHECK(sr_caffe_import(p, &opt, &got, &err) == SR_OK, "chain: %s", err.msg);
+  if (got) {
+    check_weights(m, got, 8);
+    sr_model_free(got);
+  }
+  g_free(p);
+  p = write_caffemodel(dir, "chain-v1.caffemodel", m,
+                       (variant){.v1 = TRUE, .params = TRUE, .chain = TRUE, .trunk_only = TRUE, .extra = "fc6"});
+  opt.classes = 3;
+  CHECK(sr_caffe_import(p, &opt, &got, &err) == SR_OK, "chain-v1: %s", err.msg);
+  if (got) {
+    check_weights(m, got, 5);
+    sr_model_free(got);
+  }
+  g_free(p);
+  opt.classes = 0;
+
+  /* AlexNet's order (norm before pool), a pool2 stride and a norm2 beta
+   * that differ, and a layer type SegNet has no counterpart for, are refused
+   * naming the layer and what differs. */
+  expect_error(dir, "alexnet-order", m, (variant){.params = TRUE, .chain = TRUE, .alexnet = TRUE}, 0,
+               "layer norm1 (LRN): layer order differs from the paper's SegNet, which has pool1 (Pooling) here "
+               "(after relu1) (normalising before pooling is AlexNet's order");
+  expect_error(dir, "alexnet-v1", m, (variant){.v1 = TRUE, .chain = TRUE, .alexnet = TRUE, .trunk_only = TRUE}, 3,
+               "layer norm1 (LRN): layer order differs");
+  expect_error(dir, "pool2-stride", m, (variant){.params = TRUE, .chain = TRUE, .pool2_stride = 1}, 0,
+               "layer pool2 (Pooling): pooling (MAX, kernel 3x3, stride 1x1, pad 0x0) differs from the paper's "
+               "SegNet pool2 (MAX, kernel 3, stride 2, pad 0)");
+  expect_error(dir, "norm2-beta", m, (variant){.params = TRUE, .chain = TRUE, .norm2_beta = 0.5f}, 0,
+               "layer norm2 (LRN): LRN (ACROSS_CHANNELS, local_size 5, alpha 0.0001, beta 0.5, k 1) differs");
+  expect_error(dir, "mid-sigmoid", m, (variant){.params = TRUE, .chain = TRUE, .mid = "Sigmoid"}, 0,
+               "layer odd2 (Sigmoid): a layer of this type at the place of relu2 (ReLU) is not part");
 
   expect_error(dir, "trunk-no-cls", m, (variant){.trunk_only = TRUE}, 0, "number of classes");
   expect_error(dir, "unknown-layer", m, (variant){.params = TRUE, .extra = "bn1"}, 0, "layer bn1 (BatchNorm)");

@@ -5,7 +5,8 @@
  * the step, paper mode's feature cache holds the mirrored images' own
  * features, metrics/plot/checkpoint files appear without temporaries; plus
  * the mIoU arithmetic (absent classes left out), the dataset reader's
- * errors, and naive (eq. 16) and superpixel upsampling. */
+ * errors, naive (eq. 16) and superpixel upsampling, and that scoring every
+ * upsampling from one forward pass equals evaluating each alone. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -55,6 +56,43 @@ static sr_model *train_run(const char *out, const sr_dataset *ds, long stop_afte
   if (paper_mode) c.freeze = 5, c.cache_features = true, c.lr = 0.01;
   CHECK(sr_train(m, b, ds, ds, &c, &err) == SR_OK, "%s", err.msg);
   return m;
+}
+
+static void count_progress(int done, int total, void *data) {
+  int *calls = data;
+  calls[0]++;
+  if (done != calls[0] || total < done) calls[1]++; /* out of order */
+}
+
+/* `segrank eval -u all`'s path: one forward pass per image scored with
+ * every upsampling gives, mode by mode, exactly the confusion matrices of
+ * one sr_evaluate per mode (which differ from one another, so a mix-up of
+ * modes or matrices shows). */
+static void check_evaluate_multi(const sr_model *m, sr_backend *b, const sr_dataset *ds) {
+  sr_net *net;
+  sr_error err = {0};
+  CHECK(sr_net_new(m, b, &net, &err) == SR_OK, "%s", err.msg);
+  const sr_upsample ups[SR_UPSAMPLE_COUNT] = {SR_UPSAMPLE_NAIVE, SR_UPSAMPLE_BILINEAR, SR_UPSAMPLE_SUPERPIXEL};
+  sr_confusion one[SR_UPSAMPLE_COUNT], multi[SR_UPSAMPLE_COUNT];
+  for (int u = 0; u < SR_UPSAMPLE_COUNT; u++) {
+    CHECK(sr_confusion_init(&one[u], 3) == SR_OK && sr_confusion_init(&multi[u], 3) == SR_OK, "confusion init");
+    CHECK(sr_evaluate(net, m, ds, S, S, ups[u], &one[u], NULL, NULL, &err) == SR_OK, "%s", err.msg);
+  }
+  int calls[2] = {0, 0};
+  CHECK(sr_evaluate_multi(net, m, ds, S, S, ups, SR_UPSAMPLE_COUNT, multi, count_progress, calls, &err) == SR_OK, "%s",
+        err.msg);
+  CHECK(calls[0] == ds->n && !calls[1], "progress called %d times (%d out of order) for %d images", calls[0], calls[1],
+        ds->n);
+  for (int u = 0; u < SR_UPSAMPLE_COUNT; u++) {
+    CHECK(!memcmp(one[u].m, multi[u].m, 9 * sizeof(uint64_t)), "%s: one pass for all modes gives mIoU %.4f, alone %.4f",
+          sr_upsample_name(ups[u]), sr_confusion_miou(&multi[u], NULL), sr_confusion_miou(&one[u], NULL));
+    printf("eval %-10s alone %.4f, one pass for all %.4f\n", sr_upsample_name(ups[u]), sr_confusion_miou(&one[u], NULL),
+           sr_confusion_miou(&multi[u], NULL));
+  }
+  CHECK(memcmp(one[0].m, one[1].m, 9 * sizeof(uint64_t)) && memcmp(one[1].m, one[2].m, 9 * sizeof(uint64_t)),
+        "naive, bilinear and superpixel upsampling gave equal counts: the check above cannot tell them apart");
+  for (int u = 0; u < SR_UPSAMPLE_COUNT; u++) sr_confusion_clear(&one[u]), sr_confusion_clear(&multi[u]);
+  sr_net_free(net);
 }
 
 /* CE of @m on every image of @ds at full size, dropout off. */
@@ -299,6 +337,7 @@ static void check_training(sr_backend *b, sr_rng *rng) {
   CHECK(after < 0.8 * before, "CE without dropout did not fall: %.4f -> %.4f", before, after);
   printf("synthetic training: CE (no dropout, all images) %.4f -> %.4f\n", before, after);
   sr_model_free(start);
+  check_evaluate_multi(ma, b, &ds);
   /* And validation mIoU on this easy colour-coded task climbs high. (The
    * per-epoch training loss is measured with dropout on three layers and
    * grows noisy as the logits sharpen, so it is not the criterion.) */

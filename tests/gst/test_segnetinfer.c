@@ -210,10 +210,13 @@ GST_END_TEST;
  * is 12.9 GB, over an address-space limit of 6 GiB set in this forked test)
  * fails start() with a RESOURCE error instead of crashing on the first frame. */
 GST_START_TEST(test_input_alloc_failure_posts_error) {
+#ifndef __SANITIZE_ADDRESS__
+  /* Under ASan the allocator's own 6 GiB cap (.ci/run) refuses it instead. */
   struct rlimit rl;
   fail_unless(getrlimit(RLIMIT_AS, &rl) == 0);
   rl.rlim_cur = (rlim_t)6 << 30;
   fail_unless(setrlimit(RLIMIT_AS, &rl) == 0);
+#endif
   GstElement *el = gst_element_factory_make("segnetinfer", NULL);
   fail_unless(el != NULL);
   gst_util_set_object_arg(G_OBJECT(el), "backend", "cpu");
@@ -267,20 +270,21 @@ GST_START_TEST(test_input_size_wxh) {
 GST_END_TEST;
 
 GST_START_TEST(test_properties_fixed_while_running) {
-  /* model, input-size and batch-size are read at start: while the element
-   * runs a set is refused with a warning and the getter keeps what is used. */
+  /* input-size and batch-size are read at start: while the element runs a
+   * set is refused with a warning and the getter keeps what is used (model
+   * is swapped while running: test_segnetinfer_stream). */
   GstHarness *hrn = gst_harness_new("segnetinfer");
   gst_harness_set_src_caps_str(hrn, "video/x-raw,format=RGB,width=40,height=30,framerate=10/1");
   gst_buffer_unref(gst_harness_push_and_pull(hrn, random_frame(40 * 30 * 3, 1)));
   ASSERT_WARNING(g_object_set(hrn->element, "batch-size", 4, NULL));
   ASSERT_WARNING(g_object_set(hrn->element, "input-size", "99", NULL));
-  ASSERT_WARNING(g_object_set(hrn->element, "model", "/nonexistent/other.srmodel", NULL));
-  gint batch = 0;
-  gchar *model = NULL, *size = get_input_size(hrn->element);
-  g_object_get(hrn->element, "batch-size", &batch, "model", &model, NULL);
+  ASSERT_WARNING(g_object_set(hrn->element, "backend", 2, NULL));
+  gint batch = 0, backend = -1;
+  gchar *size = get_input_size(hrn->element);
+  g_object_get(hrn->element, "batch-size", &batch, "backend", &backend, NULL);
   fail_unless_equals_int(batch, 1);
+  fail_unless_equals_int(backend, 0);
   fail_unless_equals_string(size, "0");
-  fail_unless(model == NULL, "model reads back as %s", model);
   g_free(size);
   /* Frames still come one by one, at the model's own input. */
   GstBuffer *out = gst_harness_push_and_pull(hrn, random_frame(40 * 30 * 3, 2));

@@ -70,4 +70,7 @@ gboolean cli_unary_holds_out_fold(const sr_unary_model *m, int fold, int folds);
 /* Parses "W" or "WxH" into a size; FALSE on anything else. */
 gboolean cli_parse_size(const char *s, int *w, int *h);
 
+/* sr_confusion_init, or a message and exit(1) when memory runs out. */
+void cli_confusion_init(sr_confusion *c, int k);
+
 #endif

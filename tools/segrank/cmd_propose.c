@@ -99,8 +99,8 @@ int cmd_propose(int argc, char **argv) {
     goto out_ds;
   }
   sr_confusion cu, cm;
-  sr_confusion_init(&cu, c);
-  sr_confusion_init(&cm, c);
+  cli_confusion_init(&cu, c);
+  cli_confusion_init(&cm, c);
   double t0 = cli_now_s(), stage[4] = {0}, sp_count = 0;
   uint8_t *ulabels = NULL;
   sr_tensor in = {0}, probs = {0};
@@ -211,7 +211,7 @@ int cmd_eval_proposals(int argc, char **argv) {
   static const int ms[] = {1, 5, 10, 20, 30};
   enum { NM = 5 };
   sr_confusion conf[NM];
-  for (int j = 0; j < NM; j++) sr_confusion_init(&conf[j], ds.n_classes);
+  for (int j = 0; j < NM; j++) cli_confusion_init(&conf[j], ds.n_classes);
   double div10 = 0, div_all = 0, t0 = cli_now_s();
   int n_min = 1 << 30, n_max = 0, rc = 0, used = 0;
   for (int i = 0; i < ds.n && !rc; i++) {

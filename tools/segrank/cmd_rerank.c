@@ -161,9 +161,9 @@ int cmd_rerank(int argc, char **argv) {
   cli_filter_names(&all, only, NULL, 1, &ds);
   int ms[MAX_MS], nms = report_ms(m, ms);
   sr_confusion map, bilinear, pick[MAX_MS], oracle[MAX_MS];
-  sr_confusion_init(&map, c);
-  sr_confusion_init(&bilinear, c);
-  for (int j = 0; j < nms; j++) sr_confusion_init(&pick[j], c), sr_confusion_init(&oracle[j], c);
+  cli_confusion_init(&map, c);
+  cli_confusion_init(&bilinear, c);
+  for (int j = 0; j < nms; j++) cli_confusion_init(&pick[j], c), cli_confusion_init(&oracle[j], c);
   double pick_rank[MAX_MS] = {0}, t0 = cli_now_s(), t_net = 0, t_score = 0;
   int n_min = 1 << 30, n_max = 0, used = 0;
   sr_tensor in = {0}, probs = {0};

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "io/atomic_file.h"
@@ -185,9 +186,12 @@ int cmd_train(int argc, char **argv) {
   return rc;
 }
 
+/* Count, rate and ETA: in place on a terminal, every 20 images otherwise. */
 static void eval_progress(int done, int total, void *data) {
-  (void)data;
-  if (done == total || done % 20 == 0) fprintf(stderr, "  %d/%d images\n", done, total);
+  const gboolean tty = isatty(2);
+  if (!tty && done != total && done % 20) return;
+  cli_progress("  evaluated", done, total, *(const double *)data);
+  if (!tty && done != total) fputc('\n', stderr);
 }
 
 /* "miou", "pixel_accuracy" and "per_class" (class name → IoU %, null when
@@ -260,21 +264,33 @@ int cmd_eval(int argc, char **argv) {
   int rc = 0, n_done = 0;
   double first_miou = NAN, first_acc = NAN, *first_per = g_new(double, m->n_classes);
   sr_upsample first_up = SR_UPSAMPLE_NAIVE;
-  for (int u = 0; u < SR_UPSAMPLE_COUNT && !rc; u++) {
-    sr_upsample up = (sr_upsample)u;
-    if (strcmp(upsample, "all") && strcmp(upsample, sr_upsample_name(up))) continue;
-    sr_confusion conf;
-    sr_confusion_init(&conf, m->n_classes);
-    sr_error err = {0};
-    fprintf(stderr, "evaluating %s on %s/%s at %dx%d, %s upsampling\n", model ? model : sr_default_model_path(),
-            dataset, split, w, h, sr_upsample_name(up));
-    if (sr_evaluate(net, m, &ds, w, h, up, &conf, eval_progress, NULL, &err) != SR_OK) {
-      sr_confusion_clear(&conf);
-      rc = cli_fail(&err);
-      break;
-    }
+  /* The net runs once per image; every upsampling asked for is scored from
+   * that one output. */
+  sr_upsample ups[SR_UPSAMPLE_COUNT];
+  sr_confusion confs[SR_UPSAMPLE_COUNT];
+  int n_up = 0;
+  for (int u = 0; u < SR_UPSAMPLE_COUNT; u++)
+    if (!strcmp(upsample, "all") || !strcmp(upsample, sr_upsample_name((sr_upsample)u))) ups[n_up++] = (sr_upsample)u;
+  sr_error err = {0};
+  int n_conf = 0;
+  while (n_conf < n_up && sr_confusion_init(&confs[n_conf], m->n_classes) == SR_OK) n_conf++;
+  GString *names = g_string_new("");
+  for (int u = 0; u < n_up; u++) g_string_append_printf(names, "%s%s", u ? ", " : "", sr_upsample_name(ups[u]));
+  fprintf(stderr, "evaluating %s on %s/%s at %dx%d, %s upsampling\n", model ? model : sr_default_model_path(),
+          dataset, split, w, h, names->str);
+  g_string_free(names, TRUE);
+  double t0 = cli_now_s();
+  if (n_conf < n_up) {
+    sr_error_set(&err, SR_ERR_NOMEM, "out of memory for the confusion matrices");
+    rc = cli_fail(&err);
+  } else if (sr_evaluate_multi(net, m, &ds, w, h, ups, n_up, confs, eval_progress, &t0, &err) != SR_OK) {
+    rc = cli_fail(&err);
+  }
+  if (!rc) fprintf(stderr, "  %d images in %.1f s, one forward pass each\n", ds.n, cli_now_s() - t0);
+  for (int u = 0; u < n_up && !rc; u++) {
+    sr_upsample up = ups[u];
     double *per = g_new(double, m->n_classes);
-    double miou = sr_confusion_miou(&conf, per), acc = sr_confusion_pixel_accuracy(&conf);
+    double miou = sr_confusion_miou(&confs[u], per), acc = sr_confusion_pixel_accuracy(&confs[u]);
     printf("upsampling: %s\n%-12s %7s\n", sr_upsample_name(up), "class", "IoU %");
     for (int k = 0; k < m->n_classes; k++) printf("%-12s %7.2f\n", m->classes[k].name, per[k]);
     printf("pixel accuracy: %.2f\nmIoU: %.2f\n\n", acc, miou);
@@ -287,8 +303,8 @@ int cmd_eval(int argc, char **argv) {
       memcpy(first_per, per, sizeof(double) * m->n_classes);
     }
     g_free(per);
-    sr_confusion_clear(&conf);
   }
+  for (int u = 0; u < n_conf; u++) sr_confusion_clear(&confs[u]);
   json_builder_set_member_name(jb, "images");
   json_builder_add_int_value(jb, ds.n);
   json_builder_set_member_name(jb, "input");

@@ -54,7 +54,7 @@ static void eval_progress(int done, int total, void *data) {
 static int report_eval(const sr_unary_model *m, const sr_dataset *ds, const char *what, int threads,
                        train_progress *tp) {
   sr_confusion conf;
-  sr_confusion_init(&conf, sr_unary_model_n_classes(m));
+  cli_confusion_init(&conf, sr_unary_model_n_classes(m));
   sr_unary_times t;
   sr_error err = {0};
   tp->stage[0] = 0;

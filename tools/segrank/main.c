@@ -101,6 +101,12 @@ gboolean cli_open_net(const char *path, const char *backend, int threads, sr_mod
 
 gboolean cli_parse_size(const char *s, int *w, int *h) { return sr_parse_size(s, 8192, w, h); }
 
+void cli_confusion_init(sr_confusion *c, int k) {
+  if (sr_confusion_init(c, k) == SR_OK) return;
+  fprintf(stderr, "segrank: out of memory for a %d x %d confusion matrix\n", k, k);
+  exit(1);
+}
+
 double cli_now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -61,7 +61,7 @@ sr_status ranker_study_build(const sr_dataset *ds, const char *dir, int m, const
   sr_rerank_feature_params_default(&fp);
   if (par) fp = *par;
   sr_confusion conf;
-  sr_confusion_init(&conf, k);
+  cli_confusion_init(&conf, k);
   double t0 = cli_now_s();
   for (int i = 0; i < ds->n && s == SR_OK; i++) {
     const sr_image *gt = &ds->labels[i];
@@ -118,7 +118,7 @@ void ranker_study_rows(const ranker_study *st, int i, const int *cols, int ncols
 
 double ranker_study_miou(const ranker_study *st, const int *pick, const bool *use) {
   sr_confusion c;
-  sr_confusion_init(&c, st->k);
+  cli_confusion_init(&c, st->k);
   const size_t kk = (size_t)st->k * st->k;
   for (int i = 0; i < st->n; i++) {
     if ((use && !use[i]) || st->count[i] == 0) continue;

@@ -413,8 +413,15 @@ static const struct sr_backend_ops cpu_ops = {
 };
 
 sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err) {
+  sr_cpu_isa isa;
+  sr_status st = sr__cpu_isa_select(&isa, err);
+  if (st != SR_OK) {
+    sr_error_prefix(err, "cpu backend");
+    return st;
+  }
   cpu_backend *cb = calloc(1, sizeof *cb);
   if (!cb) return sr_error_set(err, SR_ERR_NOMEM, "cpu backend: out of memory");
+  cb->isa = isa;
   cb->base.ops = &cpu_ops;
   cb->base.threads = threads;
   cb->pool = sr_pool_new(threads);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "../backend_impl.h"
+#include "cpu_isa.h"
 #include "threadpool.h"
 
 /* Shared (not per-thread) workspaces. */
@@ -32,6 +33,7 @@ typedef struct {
   sr_backend base;
   sr_pool *pool;
   bool winograd; /* Winograd convolutions (SEGRANK_CPU_WINOGRAD=0: off) */
+  sr_cpu_isa isa; /* the variant of the vectorised loops (cpu_isa.h) */
   cpu_frozen *frozen; /* every live allocation */
   int n_frozen, cap_frozen;
   float *ws[CPU_WS_SLOTS]; /* grown on demand */

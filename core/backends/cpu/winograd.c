@@ -29,12 +29,8 @@
 #define XI 16 /* transform points: 4×4 */
 
 /* The tile transforms are memory- and shuffle-bound loops: built for AVX2
- * too, picked at load time where the CPU has it. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SR_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SR_VECTOR_CLONES
-#endif
+ * too (each *_body below, compiled into an _avx2 and a _generic task), the
+ * backend's cb->isa picking one (cpu_isa.h). */
 
 /* Frames per chunk keep V near this many floats (1 MiB), so the transformed
  * tiles are still in cache when the GEMMs read them: with 64 MiB chunks the
@@ -77,6 +73,18 @@ static inline void weight_grad_tile(const float m[16], float w[9]) {
 
 /* ---- the jobs ---- */
 
+/* Each pool task with a hand-vectorised body comes in two variants, the
+ * body compiled into both (cpu_isa.h); tasks() gives the backend's. */
+#define SR_WINO_VARIANTS(name)                                                                               \
+  SR_TARGET_AVX2 static void name##_avx2(void *ctx, int task, int thread) { name##_body(ctx, task, thread); } \
+  static void name##_generic(void *ctx, int task, int thread) { name##_body(ctx, task, thread); }
+
+typedef void (*wino_task)(void *ctx, int task, int thread);
+typedef struct {
+  wino_task input, output, weight, grad_input;
+} wino_tasks;
+static const wino_tasks *tasks(const cpu_backend *cb);
+
 typedef struct {
   cpu_backend *cb;
   int group, icg, ocg, pad;
@@ -109,12 +117,12 @@ typedef struct {
   atomic_int failed; /* a thread workspace could not be allocated */
 } wino_job;
 
-static inline void deinterleave(const float *restrict in, float *restrict even, float *restrict odd, int n) {
+static SR_ALWAYS_INLINE void deinterleave(const float *restrict in, float *restrict even, float *restrict odd, int n) {
   for (int k = 0; k < n; k++) even[k] = in[2 * k], odd[k] = in[2 * k + 1];
 }
 
 /* Bᵀ applied down four rows, element by element. */
-static inline void bt_rows(const float *restrict r0, const float *restrict r1, const float *restrict r2,
+static SR_ALWAYS_INLINE void bt_rows(const float *restrict r0, const float *restrict r1, const float *restrict r2,
                            const float *restrict r3, float *restrict t0, float *restrict t1, float *restrict t2,
                            float *restrict t3, int n) {
   for (int k = 0; k < n; k++) {
@@ -126,7 +134,7 @@ static inline void bt_rows(const float *restrict r0, const float *restrict r1, c
 }
 
 /* B applied across each tile of a row: E, O are the even and odd columns. */
-static inline void b_cols(const float *restrict E, const float *restrict O, float *restrict o0,
+static SR_ALWAYS_INLINE void b_cols(const float *restrict E, const float *restrict O, float *restrict o0,
                           float *restrict o1, float *restrict o2, float *restrict o3, int tw) {
   for (int tx = 0; tx < tw; tx++) {
     o0[tx] = E[tx] - E[tx + 1];
@@ -142,7 +150,7 @@ static inline void b_cols(const float *restrict E, const float *restrict O, floa
  * column 2tx + o reads four consecutive columns, two of each parity); then
  * each row of tiles is transformed with unit-stride loops over the tiles,
  * which the compiler vectorises. */
-SR_VECTOR_CLONES static void input_task(void *ctx, int task, int thread) {
+static SR_ALWAYS_INLINE void input_task_body(void *ctx, int task, int thread) {
   wino_job *j = ctx;
   const sr_tensor *x = j->x;
   int f = task / j->parts, c0, c1;
@@ -191,6 +199,7 @@ SR_VECTOR_CLONES static void input_task(void *ctx, int task, int thread) {
       }
   }
 }
+SR_WINO_VARIANTS(input_task)
 
 /* M[g][ξ] = U[g][ξ] · V[g][ξ]: one GEMM per task. */
 static void gemm_task(void *ctx, int task, int thread) {
@@ -203,7 +212,7 @@ static void gemm_task(void *ctx, int task, int thread) {
 
 /* Aᵀ m A + bias (+ ReLU) of every tile of an output-channel range of one
  * frame, a row of tiles at a time with loops over the tiles. */
-SR_VECTOR_CLONES static void output_task(void *ctx, int task, int thread) {
+static SR_ALWAYS_INLINE void output_task_body(void *ctx, int task, int thread) {
   wino_job *j = ctx;
   const sr_tensor *y = j->y;
   int f = task / j->parts, c0, c1, tw = j->tw;
@@ -246,6 +255,7 @@ SR_VECTOR_CLONES static void output_task(void *ctx, int task, int thread) {
     }
   }
 }
+SR_WINO_VARIANTS(output_task)
 
 /* G g Gᵀ of @n filters at once: g[e·n + i] is element e = 3y + x of filter
  * i; u[k·xs + i] receives transform point k. Eight filters per step with
@@ -275,7 +285,7 @@ typedef float v8sf __attribute__((vector_size(32), aligned(4), may_alias)); /* u
 #define LOAD1(p) (*(p))
 #define STORE1(p, v) (*(p) = (v))
 
-SR_VECTOR_CLONES static void filter_tiles(const float *restrict g, int n, float *restrict u, size_t xs) {
+static SR_ALWAYS_INLINE void filter_tiles(const float *restrict g, int n, float *restrict u, size_t xs) {
   int i = 0;
   for (; i + 8 <= n; i += 8) FILTER_TILE(v8sf, LOAD8, STORE8);
   for (; i < n; i++) FILTER_TILE(float, LOAD1, STORE1);
@@ -285,7 +295,7 @@ SR_VECTOR_CLONES static void filter_tiles(const float *restrict g, int n, float 
  * of filter (c, oc) rotated by 180° (the input gradient's convolution); for
  * a 5×5 kernel, of its four 3×3 sub-kernels (zero beyond the 5th row and
  * column). Each output channel's filters are first gathered element-major. */
-SR_VECTOR_CLONES static void weight_task(void *ctx, int task, int thread) {
+static SR_ALWAYS_INLINE void weight_task_body(void *ctx, int task, int thread) {
   wino_job *j = ctx;
   int n_out = j->group * j->ocg, c0, c1, k = 3 * j->sub - (j->sub > 1); /* kernel side: 3 or 5 */
   sr__split(n_out, j->wparts, task, &c0, &c1);
@@ -316,6 +326,7 @@ SR_VECTOR_CLONES static void weight_task(void *ctx, int task, int thread) {
     filter_tiles(tmp, j->kg, j->Uw + ((size_t)g * XI * j->ocg + oc) * j->kg, xs);
   }
 }
+SR_WINO_VARIANTS(weight_task)
 
 /* ---- entry points ---- */
 
@@ -345,7 +356,7 @@ sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, con
   j.sub = transpose ? 1 : sub_kernels(p->kh), j.kg = j.sub * j.sub * j.icg;
   int n_out = p->group * j.ocg;
   j.wparts = 4 * sr_pool_size(cb->pool) < n_out ? 4 * sr_pool_size(cb->pool) : n_out;
-  sr_pool_run(cb->pool, j.wparts, weight_task, &j);
+  sr_pool_run(cb->pool, j.wparts, tasks(cb)->weight, &j);
   return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
 }
 
@@ -364,7 +375,7 @@ static sr_status chunk_input(wino_job *j, int chunk, int m_channels) {
   j->M = sr__cpu_workspace(j->cb, CPU_WS_GRAD, (size_t)XI * m_channels * j->T);
   if (!j->V || !j->M) return SR_ERR_NOMEM;
   j->parts = per_frame_parts(j->cb, j->nf, x->c);
-  sr_pool_run(j->cb->pool, j->nf * j->parts, input_task, j);
+  sr_pool_run(j->cb->pool, j->nf * j->parts, tasks(j->cb)->input, j);
   return SR_OK;
 }
 
@@ -397,9 +408,10 @@ static void unit_task(void *ctx, int task, int thread) {
   if (!frame_job(j, thread, j->group, j->y->c, &f)) return;
   int g = task % j->group;
   f.f0 = task / j->group;
-  input_task(&f, g, thread); /* parts = group: task g is group g's channels */
+  const wino_tasks *t = tasks(j->cb);
+  t->input(&f, g, thread); /* parts = group: task g is group g's channels */
   for (int k = g * XI; k < (g + 1) * XI; k++) gemm_task(&f, k, thread);
-  output_task(&f, g, thread);
+  t->output(&f, g, thread);
   if (atomic_load(&f.failed)) atomic_store((atomic_int *)&j->failed, 1);
 }
 
@@ -430,7 +442,7 @@ sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, 
       if (chunk_input(&j, rows < th_all ? 1 : chunk, y->c) != SR_OK) return SR_ERR_NOMEM;
       sr_pool_run(cb->pool, group * XI, gemm_task, &j);
       j.parts = per_frame_parts(cb, j.nf, y->c);
-      sr_pool_run(cb->pool, j.nf * j.parts, output_task, &j);
+      sr_pool_run(cb->pool, j.nf * j.parts, tasks(cb)->output, &j);
     }
   return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
 }
@@ -439,7 +451,7 @@ sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, 
 
 /* G₂ e G₂ᵀ of every 2×2 dy tile of a channel range of one frame (into M),
  * a row of tiles at a time. */
-SR_VECTOR_CLONES static void grad_input_task(void *ctx, int task, int thread) {
+static SR_ALWAYS_INLINE void grad_input_task_body(void *ctx, int task, int thread) {
   wino_job *j = ctx;
   const sr_tensor *dy = j->dy;
   int f = task / j->parts, c0, c1, tw = j->tw, RW = 2 * tw;
@@ -480,6 +492,14 @@ SR_VECTOR_CLONES static void grad_input_task(void *ctx, int task, int thread) {
     }
   }
 }
+SR_WINO_VARIANTS(grad_input_task)
+
+static const wino_tasks avx2_tasks = {input_task_avx2, output_task_avx2, weight_task_avx2, grad_input_task_avx2};
+static const wino_tasks generic_tasks = {input_task_generic, output_task_generic, weight_task_generic,
+                                         grad_input_task_generic};
+static const wino_tasks *tasks(const cpu_backend *cb) {
+  return cb->isa == SR_CPU_ISA_AVX2 ? &avx2_tasks : &generic_tasks;
+}
 
 /* D[g][ξ] (+)= E[g][ξ] · V[g][ξ]ᵀ (ocg × icg, summed over tiles). */
 static void grad_gemm_task(void *ctx, int task, int thread) {
@@ -509,8 +529,8 @@ static void wgrad_unit_task(void *ctx, int task, int thread) {
   f.Uw = u->D + (size_t)task * u->count;
   f.accumulate = false;
   for (f.f0 = task; f.f0 < j->x->n; f.f0 += u->P) {
-    input_task(&f, 0, thread);
-    grad_input_task(&f, 0, thread);
+    tasks(j->cb)->input(&f, 0, thread);
+    tasks(j->cb)->grad_input(&f, 0, thread);
     for (int k = 0; k < f.group * XI; k++) grad_gemm_task(&f, k, thread);
     f.accumulate = true;
   }
@@ -571,7 +591,7 @@ sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p,
     for (j.f0 = 0; j.f0 < x->n; j.f0 += chunk) {
       if (chunk_input(&j, chunk, dy->c) != SR_OK) return SR_ERR_NOMEM;
       j.parts = per_frame_parts(cb, j.nf, dy->c);
-      sr_pool_run(cb->pool, j.nf * j.parts, grad_input_task, &j);
+      sr_pool_run(cb->pool, j.nf * j.parts, tasks(cb)->grad_input, &j);
       j.accumulate = j.f0 > 0;
       sr_pool_run(cb->pool, p->group * XI, grad_gemm_task, &j);
     }

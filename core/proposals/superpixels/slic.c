@@ -13,16 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../backends/cpu/cpu_isa.h"
 #include "slic_internal.h"
 #include "superpixels.h"
 
-/* The k-means loops are built for AVX2 too, picked at load time where the
- * CPU has it (as the CPU backend's kernels are). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SR_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SR_VECTOR_CLONES
-#endif
+/* The k-means loops are built for AVX2 too (band_task_avx2), picked per
+ * call by cpu_isa.h's rule as the CPU backend's kernels are. */
 
 #define LAB_SCALE 64 /* Lab sums are exact integers of 1/64 units (a row's fit in int32) */
 #define MAX_WIDTH 262144 /* so that a row's Lab sums fit in int32 */
@@ -96,7 +92,7 @@ typedef struct {
 /* Centre o.id against 8 pixels from @x: one vector with AVX2. Running it
  * again over the same pixels changes nothing (ties keep the pixel's
  * label), so a row's last 8 may overlap the previous 8. */
-static inline void offer8(const float *restrict L, const float *restrict A, const float *restrict B,
+static SR_ALWAYS_INLINE void offer8(const float *restrict L, const float *restrict A, const float *restrict B,
                           const float *restrict xs, float *restrict D, int32_t *restrict lab, int x, offer o) {
   for (int j = 0; j < 8; j++) {
     float dl = L[x + j] - o.cl, da = A[x + j] - o.ca, db = B[x + j] - o.cb, dx = xs[x + j] - o.cx;
@@ -107,7 +103,7 @@ static inline void offer8(const float *restrict L, const float *restrict A, cons
   }
 }
 
-static inline void offer1(const float *L, const float *A, const float *B, const float *xs, float *D, int32_t *lab,
+static SR_ALWAYS_INLINE void offer1(const float *L, const float *A, const float *B, const float *xs, float *D, int32_t *lab,
                           int x, offer o) {
   float dl = L[x] - o.cl, da = A[x] - o.ca, db = B[x] - o.cb, dx = xs[x] - o.cx;
   float d = dl * dl + da * da + db * db + (o.w * (dx * dx) + o.dyw);
@@ -118,7 +114,7 @@ static inline void offer1(const float *L, const float *A, const float *B, const 
  * band offers itself to its pixels there, in index order), then the sums
  * of the band's pixels per label into this thread's accumulator (integer,
  * so the totals do not depend on which thread took which band). */
-SR_VECTOR_CLONES static void band_task(void *ctx, int task, int thread) {
+static SR_ALWAYS_INLINE void band_body(void *ctx, int task, int thread) {
   const kmeans *km = ctx;
   const int W = km->width;
   const int b0 = task * km->band_rows, b1 = b0 + km->band_rows < km->height ? b0 + km->band_rows : km->height;
@@ -168,7 +164,11 @@ SR_VECTOR_CLONES static void band_task(void *ctx, int task, int thread) {
   }
 }
 
-static void run_bands(sr_pool *pool, int bands, kmeans *km) {
+SR_TARGET_AVX2 static void band_task_avx2(void *ctx, int task, int thread) { band_body(ctx, task, thread); }
+static void band_task_generic(void *ctx, int task, int thread) { band_body(ctx, task, thread); }
+
+static void run_bands(sr_pool *pool, int bands, sr_cpu_isa isa, kmeans *km) {
+  void (*band_task)(void *, int, int) = isa == SR_CPU_ISA_AVX2 ? band_task_avx2 : band_task_generic;
   if (pool)
     sr_pool_run(pool, bands, band_task, km);
   else
@@ -279,6 +279,9 @@ sr_status sr_slic_pixels_ws(sr_slic_workspace *ws, const uint8_t *pixels, int wi
   if (!ws) return sr_slic_pixels(pixels, width, height, row_stride, layout, p, out, err);
   sr_status st = check_input(pixels, width, height, row_stride, layout, p, err);
   if (st != SR_OK) return st;
+  sr_cpu_isa isa;
+  st = sr__cpu_isa_select(&isa, err);
+  if (st != SR_OK) return st;
 
   const int W = width, H = height;
   const size_t n = (size_t)W * H;
@@ -342,11 +345,11 @@ sr_status sr_slic_pixels_ws(sr_slic_workspace *ws, const uint8_t *pixels, int wi
   float ratio = p->compactness / (float)S;
   kmeans km = {W, H, sx, sy, K, ratio * ratio, L, A, B, xs, prefix, center, label, dist, acc, sy > 4 ? sy : 4, 0, 1};
   const int bands = (H + km.band_rows - 1) / km.band_rows;
-  run_bands(pool, bands, &km); /* the grid's sums */
+  run_bands(pool, bands, isa, &km); /* the grid's sums */
   for (int it = 1; it < p->iterations; it++) {
     update_centers(&km, center, threads);
     km.assign = 1, km.accumulate = it + 1 < p->iterations;
-    run_bands(pool, bands, &km);
+    run_bands(pool, bands, isa, &km);
   }
 
   int min_size = (int)(MIN_SIZE_FACTOR * (double)n / K);

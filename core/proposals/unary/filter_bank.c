@@ -92,7 +92,7 @@ void sr_filter_scratch_free(sr_filter_scratch *s) {
 
 /* Row y of the vertical correlation of @img with @k into the padded row
  * @out (width values at out[MAX_RADIUS..], borders replicated). */
-SR_UNARY_CLONES static void vertical(const float *img, int w, int h, int y, const kernel *k, float *out) {
+static SR_ALWAYS_INLINE void vertical(const float *img, int w, int h, int y, const kernel *k, float *out) {
   float *o = out + MAX_RADIUS;
   for (int x = 0; x < w; x++) o[x] = 0;
   for (int t = 0; t <= 2 * k->r; t++) {
@@ -109,7 +109,7 @@ SR_UNARY_CLONES static void vertical(const float *img, int w, int h, int y, cons
 }
 
 /* out[i] (+)= Σ_t k[t] · row[step·i + t − r] for i < n, @row padded. */
-SR_UNARY_CLONES static void horizontal(const float *padded, const kernel *k, int step, int n, int accumulate, float *out) {
+static SR_ALWAYS_INLINE void horizontal(const float *padded, const kernel *k, int step, int n, int accumulate, float *out) {
   const float *row = padded + MAX_RADIUS - k->r;
   if (!accumulate)
     for (int i = 0; i < n; i++) out[i] = 0;
@@ -123,8 +123,8 @@ SR_UNARY_CLONES static void horizontal(const float *padded, const kernel *k, int
   }
 }
 
-void sr_filter_bank_row(const float *L, const float *a, const float *b, int width, int height, int gy,
-                        sr_filter_scratch *s, float *resp) {
+static SR_ALWAYS_INLINE void filter_bank_row(const float *L, const float *a, const float *b, int width, int height,
+                                              int gy, sr_filter_scratch *s, float *resp) {
   const int y = gy * SR_TEXTON_STEP, gw = sr_texton_grid(width);
   float *row[N_VERT];
   for (int i = 0; i < N_VERT; i++) row[i] = s->rows + (size_t)i * s->stride;
@@ -156,17 +156,32 @@ void sr_filter_bank_row(const float *L, const float *a, const float *b, int widt
     for (int f = 0; f < SR_N_FILTERS; f++) resp[x * SR_N_FILTERS + f] = tmp[f][x];
 }
 
+SR_TARGET_AVX2 static void filter_bank_row_avx2(const float *L, const float *a, const float *b, int width, int height,
+                                                int gy, sr_filter_scratch *s, float *resp) {
+  filter_bank_row(L, a, b, width, height, gy, s, resp);
+}
+static void filter_bank_row_generic(const float *L, const float *a, const float *b, int width, int height, int gy,
+                                    sr_filter_scratch *s, float *resp) {
+  filter_bank_row(L, a, b, width, height, gy, s, resp);
+}
+
+void sr_filter_bank_row(const float *L, const float *a, const float *b, int width, int height, int gy,
+                        sr_filter_scratch *s, float *resp) {
+  (sr__cpu_isa() == SR_CPU_ISA_AVX2 ? filter_bank_row_avx2 : filter_bank_row_generic)(L, a, b, width, height, gy, s,
+                                                                                        resp);
+}
+
 /* Angle of (ax, ay), both ≥ 0, in [0, π/2]: a degree-9 odd polynomial for
  * atan on [0, 1] (error < 2e-5 rad) and the octant swap. */
-static inline float first_quadrant_angle(float ax, float ay) {
+static SR_ALWAYS_INLINE float first_quadrant_angle(float ax, float ay) {
   float mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
   float z = mx > 0 ? mn / mx : 0, z2 = z * z;
   float at = z * (0.9998660f + z2 * (-0.3302995f + z2 * (0.1801410f + z2 * (-0.0851330f + z2 * 0.0208351f))));
   return ay > ax ? 1.5707963f - at : at;
 }
 
-SR_UNARY_CLONES void sr_gradient_row(const float *L, int width, int height, int y, sr_filter_scratch *s, float *mag,
-                     float *ori) {
+static SR_ALWAYS_INLINE void gradient_row(const float *L, int width, int height, int y, sr_filter_scratch *s,
+                                           float *mag, float *ori) {
   float *vg = s->rows, *vd = s->rows + s->stride;
   float gx[width], gy[width];
   for (int sc = 0; sc < 2; sc++) {
@@ -185,4 +200,17 @@ SR_UNARY_CLONES void sr_gradient_row(const float *L, int width, int height, int 
       o[x] = bin >= 9.0f || bin < 0 ? 0.0f : bin;
     }
   }
+}
+
+SR_TARGET_AVX2 static void gradient_row_avx2(const float *L, int width, int height, int y, sr_filter_scratch *s,
+                                             float *mag, float *ori) {
+  gradient_row(L, width, height, y, s, mag, ori);
+}
+static void gradient_row_generic(const float *L, int width, int height, int y, sr_filter_scratch *s, float *mag,
+                                 float *ori) {
+  gradient_row(L, width, height, y, s, mag, ori);
+}
+
+void sr_gradient_row(const float *L, int width, int height, int y, sr_filter_scratch *s, float *mag, float *ori) {
+  (sr__cpu_isa() == SR_CPU_ISA_AVX2 ? gradient_row_avx2 : gradient_row_generic)(L, width, height, y, s, mag, ori);
 }

@@ -14,7 +14,7 @@
 #define CHUNK 4096
 #define MAX_ITERATIONS 30
 
-SR_UNARY_CLONES int sr_texton_nearest(const float *x, const float *tt, const float *cc, int k) {
+static SR_ALWAYS_INLINE int texton_nearest(const float *x, const float *tt, const float *cc, int k) {
   float dist[SR_MAX_TEXTONS];
   for (int j = 0; j < k; j++) dist[j] = cc[j];
   for (int d = 0; d < D; d++) {
@@ -26,6 +26,16 @@ SR_UNARY_CLONES int sr_texton_nearest(const float *x, const float *tt, const flo
   for (int j = 1; j < k; j++)
     if (dist[j] < dist[best]) best = j;
   return best;
+}
+SR_TARGET_AVX2 static int texton_nearest_avx2(const float *x, const float *tt, const float *cc, int k) {
+  return texton_nearest(x, tt, cc, k);
+}
+static int texton_nearest_generic(const float *x, const float *tt, const float *cc, int k) {
+  return texton_nearest(x, tt, cc, k);
+}
+
+int sr_texton_nearest(const float *x, const float *tt, const float *cc, int k) {
+  return sr__cpu_isa() == SR_CPU_ISA_AVX2 ? texton_nearest_avx2(x, tt, cc, k) : texton_nearest_generic(x, tt, cc, k);
 }
 
 static float sqdist(const float *a, const float *b) {

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "../../backends/cpu/cpu_isa.h"
 #include "../../backends/cpu/threadpool.h"
 #include "../../rng.h"
 #include "../color_lab.h"
@@ -19,14 +20,10 @@
 #define SR_TEXTON_STEP 2    /* textons are computed on every 2nd pixel of every 2nd row */
 #define SR_N_SCALARS 18
 
-/* Hot loops are also built for AVX2, picked at load time where the CPU has
- * it (as in the CPU backend and SLIC). No FMA: results match the default
- * build's operation by operation. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SR_UNARY_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SR_UNARY_CLONES
-#endif
+/* Hot loops (filter bank, gradients, nearest texton) are also built for
+ * AVX2, the variant picked on first use by cpu_isa.h's sr__cpu_isa (as in
+ * the CPU backend and SLIC). No FMA: results match the generic build's
+ * operation by operation. */
 
 /* ---- the model ---- */
 
