@@ -287,7 +287,7 @@ void sr_image_clear(sr_image *img) {
 
 /* Source coordinate of destination index @i for a pixel-centre aligned
  * resize, split into a base index and a weight, clamped to the border. */
-static void resize_coord(int i, int src, int dst, int *i0, int *i1, float *t) {
+void sr_resize_coord(int i, int src, int dst, int *i0, int *i1, float *t) {
   float x = (i + 0.5f) * src / dst - 0.5f;
   if (x < 0) x = 0;
   int a = (int)x;
@@ -309,13 +309,13 @@ void sr_preprocess(const uint8_t *pixels, int width, int height, int row_stride,
   for (int xs = 0; xs < out_w; xs += STRIP) {
     int n = out_w - xs < STRIP ? out_w - xs : STRIP;
     for (int i = 0; i < n; i++) {
-      resize_coord(xs + i, width, out_w, &x0[i], &x1[i], &tx[i]);
+      sr_resize_coord(xs + i, width, out_w, &x0[i], &x1[i], &tx[i]);
       x0[i] *= lay.pixel_stride, x1[i] *= lay.pixel_stride;
     }
     for (int y = 0; y < out_h; y++) {
       int y0, y1;
       float ty;
-      resize_coord(y, height, out_h, &y0, &y1, &ty);
+      sr_resize_coord(y, height, out_h, &y0, &y1, &ty);
       const uint8_t *r0 = pixels + (size_t)y0 * row_stride, *r1 = pixels + (size_t)y1 * row_stride;
       for (int c = 0; c < 3; c++) {
         float *o = out + c * plane + (size_t)y * out_w + xs;
@@ -335,7 +335,7 @@ void sr_labels_from_probs(const float *probs, int c, int h, int w, int width, in
   for (int x = 0; x < width; x++) {
     int a, b;
     float t;
-    resize_coord(x, w, width, &a, &b, &t);
+    sr_resize_coord(x, w, width, &a, &b, &t);
     for (int k = 0; k < c * h; k++) {
       const float *row = probs + (size_t)k * w;
       scratch[(size_t)k * width + x] = row[a] + t * (row[b] - row[a]);
@@ -344,7 +344,7 @@ void sr_labels_from_probs(const float *probs, int c, int h, int w, int width, in
   for (int y = 0; y < height; y++) {
     int a, b;
     float t;
-    resize_coord(y, h, height, &a, &b, &t);
+    sr_resize_coord(y, h, height, &a, &b, &t);
     uint8_t *out = labels + (size_t)y * width;
     for (int x = 0; x < width; x++) {
       int best = 0;

@@ -43,6 +43,11 @@ typedef struct {
   int r, g, b;       /* byte offsets within a pixel */
 } sr_pixel_layout;
 
+/* Where output index @i (of @dst) samples a @src-long axis for bilinear
+ * resizing with pixel centres aligned: between source indices @i0 and @i1
+ * (clamped at the edges) at fraction @t. */
+void sr_resize_coord(int i, int src, int dst, int *i0, int *i1, float *t);
+
 /* Resizes a packed RGB-like frame to @out_w × @out_h (bilinear, pixel-centre
  * aligned) and writes planar BGR minus @mean_bgr into @out (3 × out_h × out_w),
  * the input convention of Caffe models. */

@@ -5,16 +5,7 @@
  * No full-size RGB copy of the frame is ever made. */
 #include "gstsegnetinput.h"
 
-/* Source position of output index @i (0 … @dst−1) on a @src-long axis. */
-static void axis_coord(int i, int src, int dst, int *i0, int *i1, float *t) {
-  float x = (i + 0.5f) * src / dst - 0.5f;
-  if (x < 0) x = 0;
-  int a = (int)x;
-  if (a > src - 1) a = src - 1;
-  *i0 = a;
-  *i1 = a + 1 < src ? a + 1 : a;
-  *t = x - a;
-}
+#include "segrank.h"
 
 /* One component: where its samples are, its column table and a row of
  * scratch at its own width. */
@@ -32,7 +23,7 @@ typedef struct {
 static void component_row(const Component *c, int y, int out_h, int out_w, gfloat *row) {
   int y0, y1;
   float ty;
-  axis_coord(y, c->height, out_h, &y0, &y1, &ty);
+  sr_resize_coord(y, c->height, out_h, &y0, &y1, &ty);
   const guint8 *r0 = c->data + (gsize)y0 * c->stride, *r1 = c->data + (gsize)y1 * c->stride;
   const gint ps = c->pstride;
   gfloat *line = c->line;
@@ -71,7 +62,7 @@ gboolean gst_segnet_input_from_yuv(const GstVideoFrame *frame, const gfloat mean
     k->x0 = tables + (gsize)2 * c * out_w, k->x1 = k->x0 + out_w;
     k->tx = ftables + (gsize)c * out_w;
     k->line = line, line += k->width;
-    for (gint x = 0; x < out_w; x++) axis_coord(x, k->width, out_w, &k->x0[x], &k->x1[x], &k->tx[x]);
+    for (gint x = 0; x < out_w; x++) sr_resize_coord(x, k->width, out_w, &k->x0[x], &k->x1[x], &k->tx[x]);
   }
   /* Y'CbCr to R'G'B' 0..255: with the range's offsets and scales and the
    * matrix's Kr, Kb (BT.601 when unknown); grey is full-range luma. */

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "gstsrclasscolor.h"
+
 GType gst_sr_prob_meta_api_get_type(void) {
   static GType type = 0;
   static const gchar *tags[] = {GST_META_TAG_VIDEO_STR, GST_META_TAG_VIDEO_SIZE_STR,
@@ -194,14 +196,8 @@ GBytes *gst_sr_prob_meta_get_probs_bytes(const GstSrProbMeta *meta) {
 }
 
 gboolean gst_sr_prob_meta_get_class_color(const GstSrProbMeta *meta, guint k, guint8 *r, guint8 *g, guint8 *b) {
-  if (r) *r = 0;
-  if (g) *g = 0;
-  if (b) *b = 0;
-  g_return_val_if_fail(meta && k < meta->n_classes, FALSE);
-  if (r) *r = meta->class_colors[3 * k];
-  if (g) *g = meta->class_colors[3 * k + 1];
-  if (b) *b = meta->class_colors[3 * k + 2];
-  return TRUE;
+  /* No meta: no classes, so the outs are zeroed and the call refused. */
+  return gst_sr_class_color(meta ? meta->class_colors : NULL, meta ? meta->n_classes : 0, k, r, g, b);
 }
 
 gboolean gst_sr_prob_meta_set_region(GstSrProbMeta *meta, gint x, gint y, gint width, gint height) {

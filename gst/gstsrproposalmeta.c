@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "gstsrclasscolor.h"
+
 #include "gstsrnearest.h"
 
 GType gst_sr_proposal_meta_api_get_type(void) {
@@ -321,12 +323,6 @@ GBytes *gst_sr_proposal_meta_get_superpixels_bytes(const GstSrProposalMeta *meta
 
 gboolean gst_sr_proposal_meta_get_class_color(const GstSrProposalMeta *meta, guint c, guint8 *r, guint8 *g,
                                               guint8 *b) {
-  if (r) *r = 0;
-  if (g) *g = 0;
-  if (b) *b = 0;
-  g_return_val_if_fail(meta && c < meta->n_classes, FALSE);
-  if (r) *r = meta->class_colors[3 * c];
-  if (g) *g = meta->class_colors[3 * c + 1];
-  if (b) *b = meta->class_colors[3 * c + 2];
-  return TRUE;
+  /* No meta: no classes, so the outs are zeroed and the call refused. */
+  return gst_sr_class_color(meta ? meta->class_colors : NULL, meta ? meta->n_classes : 0, c, r, g, b);
 }

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "gstsrclasscolor.h"
+
 #include "gstsrnearest.h"
 
 GType gst_sr_segmentation_meta_api_get_type(void) {
@@ -69,18 +71,29 @@ static GstSrSegmentationMeta *add_with_bytes(GstBuffer *buffer, const gchar *met
   return m;
 }
 
+/* The arguments both add functions check alike (critical and FALSE on
+ * the first one that is wrong). */
+static gboolean add_args_ok(GstBuffer *buffer, const gchar *method, gint selected, guint width, guint height,
+                            guint n_classes, gconstpointer class_names, gconstpointer class_colors,
+                            gconstpointer labels, guint n_scores, const gdouble *scores) {
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), FALSE);
+  g_return_val_if_fail(gst_buffer_is_writable(buffer), FALSE);
+  g_return_val_if_fail(method != NULL, FALSE);
+  g_return_val_if_fail(width > 0 && height > 0 && n_classes > 0 && n_classes <= 255, FALSE);
+  g_return_val_if_fail(class_names && class_colors && labels, FALSE);
+  g_return_val_if_fail(scores || n_scores == 0, FALSE);
+  g_return_val_if_fail(selected >= -1 && (selected < 0 || (guint)selected < n_scores), FALSE);
+  return TRUE;
+}
+
 GstSrSegmentationMeta *gst_buffer_add_sr_segmentation_meta(GstBuffer *buffer, const gchar *method, gint selected,
                                                            guint width, guint height, guint n_classes,
                                                            const gchar *const *class_names,
                                                            const guint8 *class_colors, const guint8 *labels,
                                                            guint n_scores, const gdouble *scores) {
-  g_return_val_if_fail(GST_IS_BUFFER(buffer), NULL);
-  g_return_val_if_fail(gst_buffer_is_writable(buffer), NULL);
-  g_return_val_if_fail(method != NULL, NULL);
-  g_return_val_if_fail(width > 0 && height > 0 && n_classes > 0 && n_classes <= 255, NULL);
-  g_return_val_if_fail(class_names && class_colors && labels, NULL);
-  g_return_val_if_fail(scores || n_scores == 0, NULL);
-  g_return_val_if_fail(selected >= -1 && (selected < 0 || (guint)selected < n_scores), NULL);
+  if (!add_args_ok(buffer, method, selected, width, height, n_classes, class_names, class_colors, labels, n_scores,
+                   scores))
+    return NULL;
   gsize px = (gsize)width * height;
   return add_with_bytes(buffer, method, selected, width, height, n_classes, class_names, class_colors,
                         g_bytes_new_take(g_memdup2(labels, px), px), n_scores, scores);
@@ -90,13 +103,9 @@ GstSrSegmentationMeta *gst_sr_segmentation_meta_add(GstBuffer *buffer, const gch
                                                     guint width, guint height, guint n_classes,
                                                     const gchar *const *class_names, GBytes *class_colors,
                                                     GBytes *labels, const gdouble *scores, guint n_scores) {
-  g_return_val_if_fail(GST_IS_BUFFER(buffer), NULL);
-  g_return_val_if_fail(gst_buffer_is_writable(buffer), NULL);
-  g_return_val_if_fail(method != NULL, NULL);
-  g_return_val_if_fail(width > 0 && height > 0 && n_classes > 0 && n_classes <= 255, NULL);
-  g_return_val_if_fail(class_names && class_colors && labels, NULL);
-  g_return_val_if_fail(scores || n_scores == 0, NULL);
-  g_return_val_if_fail(selected >= -1 && (selected < 0 || (guint)selected < n_scores), NULL);
+  if (!add_args_ok(buffer, method, selected, width, height, n_classes, class_names, class_colors, labels, n_scores,
+                   scores))
+    return NULL;
   gsize px;
   g_return_val_if_fail(g_size_checked_mul(&px, width, height) && g_bytes_get_size(labels) == px, NULL);
   g_return_val_if_fail(g_bytes_get_size(class_colors) == 3 * (gsize)n_classes, NULL);
@@ -200,12 +209,6 @@ GBytes *gst_sr_segmentation_meta_get_label_map(const GstSrSegmentationMeta *meta
 
 gboolean gst_sr_segmentation_meta_get_class_color(const GstSrSegmentationMeta *meta, guint c, guint8 *r, guint8 *g,
                                                   guint8 *b) {
-  if (r) *r = 0;
-  if (g) *g = 0;
-  if (b) *b = 0;
-  g_return_val_if_fail(meta && c < meta->n_classes, FALSE);
-  if (r) *r = meta->class_colors[3 * c];
-  if (g) *g = meta->class_colors[3 * c + 1];
-  if (b) *b = meta->class_colors[3 * c + 2];
-  return TRUE;
+  /* No meta: no classes, so the outs are zeroed and the call refused. */
+  return gst_sr_class_color(meta ? meta->class_colors : NULL, meta ? meta->n_classes : 0, c, r, g, b);
 }
