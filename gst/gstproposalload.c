@@ -217,7 +217,12 @@ static gboolean set_classes(GstProposalLoad *self, GstProposalLoadClasses table,
       return FALSE;
     }
     generic = sr_model_new_empty(0);
-    sr_model_set_default_classes(generic, n);
+    if (generic) sr_model_set_default_classes(generic, n);
+    if (!generic || !generic->classes) {
+      sr_model_free(generic);
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Out of memory for a table of %d classes.", n), (NULL));
+      return FALSE;
+    }
     classes = generic->classes, have = n;
   } else {
     const gchar *dataset = table == GST_PROPOSAL_LOAD_CLASSES_VOC ? "voc" : "camvid";

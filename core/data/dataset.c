@@ -226,14 +226,20 @@ sr_status sr_dataset_open(const char *spec, const char *split, int n_classes, bo
   return st;
 }
 
-void sr_dataset_subset(const sr_dataset *ds, const int *idx, int n, sr_dataset *out) {
+sr_status sr_dataset_subset(const sr_dataset *ds, const int *idx, int n, sr_dataset *out, sr_error *err) {
   *out = *ds;
   out->n = n, out->borrowed = true, out->skipped = 0;
-  out->images = malloc(sizeof(sr_image) * n);
-  out->labels = malloc(sizeof(sr_image) * n);
-  out->names = malloc(sizeof(char *) * n);
+  size_t m = n > 0 ? (size_t)n : 1;
+  out->images = malloc(sizeof(sr_image) * m);
+  out->labels = malloc(sizeof(sr_image) * m);
+  out->names = malloc(sizeof(char *) * m);
+  if (!out->images || !out->labels || !out->names) {
+    sr_dataset_clear(out);
+    return sr_error_set(err, SR_ERR_NOMEM, "out of memory for a subset of %d images", n);
+  }
   for (int i = 0; i < n; i++)
     out->images[i] = ds->images[idx[i]], out->labels[i] = ds->labels[idx[i]], out->names[i] = ds->names[idx[i]];
+  return SR_OK;
 }
 
 void sr_dataset_clear(sr_dataset *ds) {

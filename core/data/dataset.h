@@ -33,7 +33,8 @@ sr_status sr_dataset_open(const char *spec, const char *split, int n_classes, bo
 void sr_dataset_clear(sr_dataset *ds);
 
 /* A view of the samples @idx[0..n) of @ds (which must outlive it); clear it
- * with sr_dataset_clear, which then frees only the view. */
-void sr_dataset_subset(const sr_dataset *ds, const int *idx, int n, sr_dataset *out);
+ * with sr_dataset_clear, which then frees only the view. SR_ERR_NOMEM
+ * (and @out empty) when the view's index cannot be allocated. */
+sr_status sr_dataset_subset(const sr_dataset *ds, const int *idx, int n, sr_dataset *out, sr_error *err);
 
 #endif

@@ -871,18 +871,19 @@ out:
   return st;
 }
 
-static const sr_dataset *plan_ds;
-static int cmp_name(const void *a, const void *b) {
-  return strcmp(plan_ds->names[*(const int *)a], plan_ds->names[*(const int *)b]);
+static int cmp_name(const void *a, const void *b, void *ds) {
+  char *const *names = ((const sr_dataset *)ds)->names;
+  return strcmp(names[*(const int *)a], names[*(const int *)b]);
 }
 
-void sr_fold_plan(const sr_dataset *ds, int folds, int *fold_of) {
+sr_status sr_fold_plan(const sr_dataset *ds, int folds, int *fold_of, sr_error *err) {
   int *order = malloc(sizeof(int) * (ds->n > 0 ? ds->n : 1));
+  if (!order) return sr_error_set(err, SR_ERR_NOMEM, "out of memory for the fold plan (%d images)", ds->n);
   for (int i = 0; i < ds->n; i++) order[i] = i;
-  plan_ds = ds;
-  qsort(order, ds->n, sizeof(int), cmp_name);
+  qsort_r(order, ds->n, sizeof(int), cmp_name, (void *)ds);
   for (int i = 0; i < ds->n; i++) fold_of[order[i]] = (int)((long)i * folds / ds->n);
   free(order);
+  return SR_OK;
 }
 
 static char *out_stem(const char *out) {
@@ -1054,10 +1055,10 @@ sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset 
     free(fold_of), free(in), free(out);
     return sr_error_set(err, SR_ERR_NOMEM, "out of memory for the fold plan (%d images)", train->n);
   }
-  sr_fold_plan(train, folds, fold_of);
+  sr_status st = sr_fold_plan(train, folds, fold_of, err);
   char *oof = sr_fold_oof_dir(config->out);
-  sr_status st = g_mkdir_with_parents(oof, 0755) == 0 ? SR_OK
-                                                       : sr_error_set(err, SR_ERR_IO, "%s: cannot create the folder", oof);
+  if (st == SR_OK && g_mkdir_with_parents(oof, 0755) != 0)
+    st = sr_error_set(err, SR_ERR_IO, "%s: cannot create the folder", oof);
   if (st == SR_OK) st = fold_manifest(oof, train, folds, fold_of, config->out, err);
   bool done = true;
   for (int f = 0; f < folds && st == SR_OK && done; f++) {
@@ -1068,8 +1069,15 @@ sr_status sr_train_folds(const sr_model *proto, sr_backend *b, const sr_dataset 
       else in[ni++] = i;
     }
     sr_dataset tr, held;
-    sr_dataset_subset(train, in, ni, &tr);
-    sr_dataset_subset(train, out, no, &held);
+    if (sr_dataset_subset(train, in, ni, &tr, err) != SR_OK) {
+      st = SR_ERR_NOMEM;
+      break;
+    }
+    if (sr_dataset_subset(train, out, no, &held, err) != SR_OK) {
+      sr_dataset_clear(&tr);
+      st = SR_ERR_NOMEM;
+      break;
+    }
     char *path = sr_fold_model_path(config->out, f), *ckpt = g_strdup_printf("%s.ckpt", path);
     char *prov = fold_provenance(train, folds, f, fold_of);
     sr_model *m = NULL;

@@ -52,8 +52,9 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
  * floor(i·K/n)). Video frames are named in time order, so a held-out
  * frame's neighbours are held out with it (random folds would leave
  * near-duplicate neighbours in training, and the "out-of-fold" predictions
- * would be nearly in-domain). Fills @fold_of (ds->n entries). */
-void sr_fold_plan(const sr_dataset *ds, int folds, int *fold_of);
+ * would be nearly in-domain). Fills @fold_of (ds->n entries); SR_ERR_NOMEM
+ * when its sort index cannot be allocated. */
+sr_status sr_fold_plan(const sr_dataset *ds, int folds, int *fold_of, sr_error *err);
 
 /* K-fold training (the paper uses 10 folds): model f starts from @proto,
  * trains on every fold but f (sr_fold_plan; written to OUT.fold<f>.srmodel

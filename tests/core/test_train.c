@@ -565,7 +565,7 @@ static void check_folds(sr_backend *b, sr_rng *rng) {
   sr_error err = {0};
   CHECK(sr_dataset_open(spec, "train", 2, false, &ds, &err) == SR_OK, "%s", err.msg);
   int plan[QN];
-  sr_fold_plan(&ds, 2, plan);
+  CHECK(sr_fold_plan(&ds, 2, plan, &err) == SR_OK, "%s", err.msg);
   for (int i = 0; i < QN; i++) CHECK(plan[i] == (i >= QN / 2), "fold plan: image %d in fold %d", i, plan[i]);
   sr_model *proto;
   sr_model_new_segnet(2, NULL, 4, &proto, &err);

@@ -126,6 +126,12 @@ char *cli_stem(const char *name) {
   return s;
 }
 
+/* sr_dataset_subset, or the error and exit 1 (out of memory). */
+static void cli_subset_or_exit(const sr_dataset *ds, const int *idx, int n, sr_dataset *out) {
+  sr_error err = {0};
+  if (sr_dataset_subset(ds, idx, n, out, &err) != SR_OK) cli_fail(&err), exit(1);
+}
+
 void cli_filter_names(const sr_dataset *ds, const char *only, const char *exclude, int stride, sr_dataset *out) {
   gchar **inc = only ? g_strsplit(only, ",", -1) : NULL, **exc = exclude ? g_strsplit(exclude, ",", -1) : NULL;
   int *idx = g_new(int, ds->n > 0 ? ds->n : 1), n = 0, seen = 0;
@@ -135,7 +141,7 @@ void cli_filter_names(const sr_dataset *ds, const char *only, const char *exclud
     for (int j = 0; exc && exc[j]; j++) keep &= !g_str_has_prefix(ds->names[i], exc[j]);
     if (keep && seen++ % stride == 0) idx[n++] = i;
   }
-  sr_dataset_subset(ds, idx, n, out);
+  cli_subset_or_exit(ds, idx, n, out);
   g_free(idx);
   g_strfreev(inc);
   g_strfreev(exc);
@@ -143,10 +149,11 @@ void cli_filter_names(const sr_dataset *ds, const char *only, const char *exclud
 
 void cli_fold_subset(const sr_dataset *ds, int folds, int fold, gboolean held_out, sr_dataset *out) {
   int *plan = g_new(int, ds->n > 0 ? ds->n : 1), *idx = g_new(int, ds->n > 0 ? ds->n : 1), n = 0;
-  sr_fold_plan(ds, folds, plan);
+  sr_error err = {0};
+  if (sr_fold_plan(ds, folds, plan, &err) != SR_OK) cli_fail(&err), exit(1);
   for (int i = 0; i < ds->n; i++)
     if ((plan[i] == fold) == held_out) idx[n++] = i;
-  sr_dataset_subset(ds, idx, n, out);
+  cli_subset_or_exit(ds, idx, n, out);
   g_free(plan), g_free(idx);
 }
 
