@@ -105,6 +105,10 @@ void sr_model_free(sr_model *m);
 /* Model files (model_file.c). Loading validates everything against the
  * header and rejects truncated, oversized or inconsistent files. */
 typedef enum { SR_DTYPE_F32, SR_DTYPE_F16 } sr_dtype;
+/* The version of the .srmodel format this build writes and reads (the
+ * header's __metadata__.segrank.version); a file of another version is
+ * refused with both versions and releases named (docs/format-model.md). */
+#define SR_MODEL_FORMAT_VERSION 1
 sr_status sr_model_load(const char *path, sr_model **out, sr_error *err); /* checkpoints load too */
 /* Writes atomically (temp file, fsync, rename). */
 sr_status sr_model_save(const sr_model *m, const char *path, sr_dtype dtype, sr_error *err);

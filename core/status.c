@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sr_config.h"
+
+const char *sr_version(void) { return SR_VERSION; }
+
 const char *sr_status_str(sr_status s) {
   switch (s) {
 #define SR_X_CASE(name, text) \

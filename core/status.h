@@ -31,6 +31,9 @@ typedef struct {
 /* Returns a static description of @s. */
 const char *sr_status_str(sr_status s);
 
+/* The release of this library, "X.Y.Z" (meson.build's project version). */
+const char *sr_version(void);
+
 /* Sets @err (nullable) and returns @code, so callers can write
  * `return sr_error_set (err, SR_ERR_FORMAT, "%s: ...", path);`. */
 sr_status sr_error_set(sr_error *err, sr_status code, const char *fmt, ...)

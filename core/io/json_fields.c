@@ -3,6 +3,7 @@
 #include "json_fields.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "input_file.h"
@@ -113,4 +114,34 @@ sr_status sr_json_load_file(JsonParser *p, const char *path, guint64 max_bytes, 
 JsonObject *sr_json_root_obj(JsonParser *p) {
   JsonNode *root = json_parser_get_root(p);
   return root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+}
+
+gboolean sr_json_version_ok(JsonObject *o, int supported, char *why, size_t n) {
+  int version = 0;
+  const char *writer = sr_json_get_str(o, "writer", NULL);
+  char by[96] = "";
+  if (writer) snprintf(by, sizeof by, "; written by %.80s", writer);
+  if (!sr_json_get_int(o, "version", 1, G_MAXINT32, &version)) {
+    snprintf(why, n, "format version missing or not a version number (this build reads %d; %s)%s", supported,
+             SR_JSON_WRITER, by);
+    return FALSE;
+  }
+  if (version > supported) {
+    snprintf(why, n, "format version %d is newer than this build reads (%d; %s)%s: upgrade segrank", version,
+             supported, SR_JSON_WRITER, by);
+    return FALSE;
+  }
+  if (version < supported) {
+    snprintf(why, n, "format version %d is older than this build reads (%d; %s)%s", version, supported,
+             SR_JSON_WRITER, by);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void sr_json_add_version(JsonBuilder *b, int version) {
+  json_builder_set_member_name(b, "version");
+  json_builder_add_int_value(b, version);
+  json_builder_set_member_name(b, "writer");
+  json_builder_add_string_value(b, SR_JSON_WRITER);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "../status.h"
+#include "sr_config.h"
 
 /* The deepest nesting of arrays and objects accepted in a document read. */
 #define SR_JSON_MAX_DEPTH 128
@@ -39,6 +40,18 @@ const char *sr_json_get_str(JsonObject *o, const char *key, const char *fallback
 gboolean sr_json_get_int(JsonObject *o, const char *key, gint64 lo, gint64 hi, int *out);
 /* TRUE and *@out when the member is a finite number (integer or not). */
 gboolean sr_json_get_num(JsonObject *o, const char *key, double *out);
+
+/* Format versions. Every segrank file names the version of its format
+ * ("version": an integer) and the release that wrote it ("writer":
+ * "segrank X.Y.Z", SR_JSON_WRITER). TRUE when @o's version is @supported;
+ * else FALSE with the reason in @why (@n bytes), naming both versions and
+ * both releases: "format version 2 is newer than this build reads (1;
+ * segrank 0.1.0); written by segrank 0.3.0: upgrade segrank", or
+ * "… missing or not a version number". */
+#define SR_JSON_WRITER "segrank " SR_VERSION
+gboolean sr_json_version_ok(JsonObject *o, int supported, char *why, size_t n);
+/* Adds "version": @version and "writer": SR_JSON_WRITER to the open object. */
+void sr_json_add_version(JsonBuilder *b, int version);
 
 /* The text of @b's document (g_free it); consumes @b. */
 char *sr_json_builder_finish(JsonBuilder *b, gboolean pretty);

@@ -32,8 +32,7 @@ static void add_int_array(JsonBuilder *b, const int *v, int n) {
 static char *segrank_metadata(const sr_model *m) {
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "version");
-  json_builder_add_int_value(b, 1);
+  sr_json_add_version(b, SR_MODEL_FORMAT_VERSION);
   json_builder_set_member_name(b, "input");
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "width");
@@ -402,9 +401,11 @@ static sr_status parse_metadata(reader *r, const char *text, sr_model *m) {
   JsonArray *mean = sr_json_get_arr(in, "mean_bgr");
   JsonArray *classes = sr_json_get_arr(o, "classes");
   JsonArray *layers = sr_json_get_arr(o, "layers");
-  int version = 0;
-  if (!o || !sr_json_get_int(o, "version", 1, 1, &version)) {
-    st = bad(r, "segrank metadata: missing or unsupported version (this build reads version 1)");
+  char why[320];
+  if (!o) {
+    st = bad(r, "segrank metadata is not a JSON object");
+  } else if (!sr_json_version_ok(o, SR_MODEL_FORMAT_VERSION, why, sizeof why)) {
+    st = bad(r, "segrank metadata: %s", why);
   } else if (!in || !sr_json_get_int(in, "width", 1, 8192, &m->input_w) || !sr_json_get_int(in, "height", 1, 8192, &m->input_h) ||
              !mean || json_array_get_length(mean) != 3) {
     st = bad(r, "segrank metadata: input needs width, height (1..8192) and three mean_bgr values");

@@ -82,6 +82,9 @@ sr_status sr_proposal_set_save_dir(const sr_proposal_set *s, const char *dir, sr
   int digits = rank_digits(s->n);
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
+  json_builder_set_member_name(b, "format");
+  json_builder_add_string_value(b, SR_PROPOSALS_FORMAT);
+  sr_json_add_version(b, SR_PROPOSALS_VERSION);
   json_builder_set_member_name(b, "classes");
   json_builder_add_int_value(b, s->n_classes);
   json_builder_set_member_name(b, "width");
@@ -217,6 +220,17 @@ static sr_status load_scores(const char *dir, score_list *l, sr_error *err) {
   JsonNode *arr_node = o ? json_object_get_member(o, "proposals") : NULL;
   if (!arr_node || !JSON_NODE_HOLDS_ARRAY(arr_node)) {
     st = sr_error_set(err, SR_ERR_FORMAT, "%s: expected an object with a \"proposals\" array", path);
+    goto out;
+  }
+  /* Folders from other tools may carry no format or version; ours do. */
+  const char *format = sr_json_get_str(o, "format", NULL);
+  char why[320];
+  if (format && strcmp(format, SR_PROPOSALS_FORMAT)) {
+    st = sr_error_set(err, SR_ERR_FORMAT, "%s: format '%s' is not %s", path, format, SR_PROPOSALS_FORMAT);
+    goto out;
+  }
+  if ((format || json_object_has_member(o, "version")) && !sr_json_version_ok(o, SR_PROPOSALS_VERSION, why, sizeof why)) {
+    st = sr_error_set(err, SR_ERR_FORMAT, "%s: %s", path, why);
     goto out;
   }
   static const char *const counts[] = {"classes", "width", "height"};

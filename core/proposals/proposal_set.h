@@ -44,8 +44,15 @@ static inline uint8_t *sr_proposal_labels(const sr_proposal_set *s, int k) {
   return s->labels + (size_t)k * s->width * s->height;
 }
 
+/* scores.json's "format" and "version" as segrank writes them. A folder
+ * from another tool may leave both out; a scores.json naming another
+ * format, or another version, is refused naming both versions. */
+#define SR_PROPOSALS_FORMAT "segrank-proposals"
+#define SR_PROPOSALS_VERSION 1
+
 /* Writes DIR/<rank>.png for every proposal (names zero-padded to the width
- * of n-1, at least 2 digits) and DIR/scores.json ({"classes":C, "proposals":
+ * of n-1, at least 2 digits) and DIR/scores.json ({"format", "version",
+ * "writer", "classes":C, "width", "height", "proposals":
  * [{"rank","score","energy","unary","pairwise","file"}...]}); creates @dir.
  * Every file is written atomically. Then removes the folder's other *.png
  * files (left by an earlier, larger set), so re-saving with a smaller M

@@ -70,7 +70,7 @@ static char *build_header(const sr_ranker *r, const sr_float_array *arr, int n_a
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
   member_string(b, "format", SR_RANKER_FORMAT);
-  member_int(b, "version", SR_RANKER_VERSION);
+  sr_json_add_version(b, SR_RANKER_VERSION);
   json_builder_set_member_name(b, "classes");
   json_builder_begin_array(b);
   for (int i = 0; i < r->n_classes; i++) json_builder_add_string_value(b, r->classes[i].name);
@@ -283,11 +283,10 @@ static sr_status read_arrays(reader *r, JsonObject *o, const guint8 *data, guint
 static sr_status parse(reader *r, JsonObject *o, const sr_class *expect, int n_expect, const guint8 *data,
                        guint64 data_len, sr_ranker *k) {
   const char *format = sr_json_get_str(o, "format", NULL);
-  int version = 0;
+  char why[320];
   if (!format || strcmp(format, SR_RANKER_FORMAT))
     return bad(r, "not a segrank ranker (format '%s')", format ? format : "none");
-  if (!sr_json_get_int(o, "version", 1, 1 << 20, &version) || version != SR_RANKER_VERSION)
-    return bad(r, "unsupported version %d (this build reads version %d)", version, SR_RANKER_VERSION);
+  if (!sr_json_version_ok(o, SR_RANKER_VERSION, why, sizeof why)) return bad(r, "%s", why);
   sr_status st = read_classes(r, o, expect, n_expect, &k->classes, &k->n_classes);
   if (st == SR_OK) st = read_features(r, o, k);
   if (st == SR_OK) st = read_training(r, o, k);

@@ -251,6 +251,13 @@ int main(void) {
   memcpy(bad, &huge, 8);
   expect_reject("header-length", bad, len, "does not fit");
   g_free(bad);
+  /* A file of a newer format version: refused, naming both versions and
+   * both releases. */
+  char *newer = g_strdup_printf("format version 2 is newer than this build reads (1; segrank %s); written by segrank ",
+                                sr_version());
+  reject_patched(good, len, "newer-format", "\\\"version\\\":1", "\\\"version\\\":2", newer);
+  g_free(newer);
+  reject_patched(good, len, "older-format", "\\\"version\\\":1", "\\\"version\\\":0", "format version missing");
   reject_patched(good, len, "missing-tensor", "\"conv2.weight\"", "\"conv9.weight\"", "conv2.weight is missing");
   reject_patched(good, len, "wrong-shape", "[256,48,5,5]", "[256,48,5,4]", "expected [256,48,5,5]");
   reject_patched(good, len, "bad-dtype", "\"F32\"", "\"I32\"", "dtype");

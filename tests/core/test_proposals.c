@@ -97,6 +97,12 @@ static void test_io(void) {
             t.score[1] == 7 && sr_proposal_labels(&t, 0)[0] == 1 && sr_proposal_labels(&t, 1)[0] == 255,
         "listed order b.png, a.png: %s %g %g", err.msg, t.score[0], t.score[1]);
   sr_proposal_set_clear(&t);
+  g_file_set_contents(sj, "{\"format\": \"segrank-proposals\", \"version\": 2, \"writer\": \"segrank 9.0.0\", "
+                      "\"proposals\": [{\"file\": \"b.png\"}]}", -1, NULL);
+  CHECK(sr_proposal_set_load_dir(empty, 4, 255, 0, 0, 0, &t, &err) == SR_ERR_FORMAT && strstr(err.msg, "scores.json") &&
+            strstr(err.msg, "format version 2 is newer than this build reads (1; segrank ") &&
+            strstr(err.msg, "written by segrank 9.0.0"),
+        "newer format version: %s", err.msg);
   g_file_set_contents(sj, "{\"proposals\": [{\"score\": \"x\"}]}", -1, NULL);
   CHECK(sr_proposal_set_load_dir(empty, 4, 255, 0, 0, 0, &t, &err) == SR_ERR_FORMAT && strstr(err.msg, "scores.json"),
         "non-numeric score: %s", err.msg);

@@ -414,6 +414,12 @@ static void test_file(sr_image_classifier *cls) {
   if (at) memcpy(at, "segrank-unary ", 14);
   write_all(bad, copy, len);
   expect_refused(bad, three, 3, "not a segrank ranker", "another format");
+  memcpy(copy, data, len);
+  at = g_strstr_len(copy + 8, (gssize)hlen, "\"version\" : 1");
+  CHECK(at != NULL, "no version member in the ranker header");
+  if (at) at[strlen("\"version\" : ")] = '3';
+  write_all(bad, copy, len);
+  expect_refused(bad, three, 3, "format version 3 is newer than this build reads (1; segrank ", "a newer format");
   /* A header of 100000 nested arrays (json-glib would recurse off the
    * stack) and a FIFO with no writer (reading would block for ever). */
   GString *deep = g_string_new(NULL);

@@ -384,6 +384,8 @@ static void test_training(void) {
   }
   CHECK(!rewrite(path, bad, "\"dataset\" : \"synthetic\"", "\"dataset\" : \"camvid\"", 0, -1), "rewrite dataset");
   expect_reject(bad, "a class count unlike the dataset's", "camvid has 11 classes");
+  CHECK(!rewrite(path, bad, "\"version\" : 1", "\"version\" : 2", 0, -1), "rewrite version");
+  expect_reject(bad, "a newer format version", "format version 2 is newer than this build reads (1; segrank ");
   CHECK(!rewrite(path, bad, "\"grad_s3\"", "\"grad_s5\"", 0, -1), "rewrite");
   expect_reject(bad, "an unknown feature", "unknown feature 'grad_s5'");
   CHECK(!rewrite(path, bad, NULL, NULL, 100, -1), "rewrite");

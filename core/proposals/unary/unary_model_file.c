@@ -65,7 +65,7 @@ static char *build_header(const sr_unary_model *m, const sr_float_array *arr, in
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
   member_string(b, "format", SR_UNARY_FORMAT);
-  member_int(b, "version", SR_UNARY_VERSION);
+  sr_json_add_version(b, SR_UNARY_VERSION);
   member_string(b, "dataset", m->dataset);
   json_builder_set_member_name(b, "classes");
   json_builder_begin_array(b);
@@ -294,11 +294,11 @@ sr_status sr_unary_model_load(const char *path, sr_unary_model **out, sr_error *
   } else if ((st = sr_json_parse(p, contents + 8, (gssize)hlen, path, "header", err)) == SR_OK) {
     JsonObject *o = sr_json_root_obj(p);
     const char *format = sr_json_get_str(o, "format", NULL);
-    int version = 0;
+    char why[320];
     if (!format || strcmp(format, SR_UNARY_FORMAT))
       st = bad(&r, "not a segrank unary model (format '%s')", format ? format : "none");
-    else if (!sr_json_get_int(o, "version", 1, 1 << 20, &version) || version != SR_UNARY_VERSION)
-      st = bad(&r, "unsupported version %d (this build reads version %d)", version, SR_UNARY_VERSION);
+    else if (!sr_json_version_ok(o, SR_UNARY_VERSION, why, sizeof why))
+      st = bad(&r, "%s", why);
     if (st == SR_OK) st = parse_classes(&r, o, m);
     if (st == SR_OK) st = parse_settings(&r, o, m);
     if (st == SR_OK) st = sr_unary_model_alloc(m, err);
