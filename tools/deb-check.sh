@@ -38,7 +38,7 @@ echo "deb-check: pipeline through the installed models ran"
 $clean_env segrank --version
 $clean_env segrank info /usr/share/segrank/models/default.srmodel | head -3
 test -f /usr/share/man/man1/segrank.1.gz && echo "deb-check: segrank(1) installed"
-$clean_env python3 -c "import gi; gi.require_version('GstSegrank', '1.0'); from gi.repository import GstSegrank; \
+$clean_env /usr/bin/python3 -c "import gi; gi.require_version('GstSegrank', '1.0'); from gi.repository import GstSegrank; \
 print('deb-check: typelib', GstSegrank.__name__)"
 cc -o "$work/consumer" "$src/tests/package/consumer.c" $(pkg-config --cflags --libs segrank gstsegrankmeta-1.0 gstreamer-1.0)
 $clean_env "$work/consumer"
