@@ -609,7 +609,7 @@ static void argmax_step_generic(const gfloat *restrict pa, const gfloat *restric
 
 static void argmax_step(const gfloat *restrict pa, const gfloat *restrict pb, float t, gfloat *restrict bp,
                         gint32 *restrict bk, gint32 k, gint n) {
-  (sr__cpu_isa() == SR_CPU_ISA_AVX2 ? argmax_step_avx2 : argmax_step_generic)(pa, pb, t, bp, bk, k, n);
+  (sr__cpu_isa() >= SR_CPU_ISA_AVX2 ? argmax_step_avx2 : argmax_step_generic)(pa, pb, t, bp, bk, k, n);
 }
 
 /* Vertical pass and argmax for label rows [task · BAND_ROWS, …): the classes

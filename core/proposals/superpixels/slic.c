@@ -168,7 +168,7 @@ SR_TARGET_AVX2 static void band_task_avx2(void *ctx, int task, int thread) { ban
 static void band_task_generic(void *ctx, int task, int thread) { band_body(ctx, task, thread); }
 
 static void run_bands(sr_pool *pool, int bands, sr_cpu_isa isa, kmeans *km) {
-  void (*band_task)(void *, int, int) = isa == SR_CPU_ISA_AVX2 ? band_task_avx2 : band_task_generic;
+  void (*band_task)(void *, int, int) = isa >= SR_CPU_ISA_AVX2 ? band_task_avx2 : band_task_generic;
   if (pool)
     sr_pool_run(pool, bands, band_task, km);
   else

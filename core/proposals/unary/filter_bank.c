@@ -167,7 +167,7 @@ static void filter_bank_row_generic(const float *L, const float *a, const float 
 
 void sr_filter_bank_row(const float *L, const float *a, const float *b, int width, int height, int gy,
                         sr_filter_scratch *s, float *resp) {
-  (sr__cpu_isa() == SR_CPU_ISA_AVX2 ? filter_bank_row_avx2 : filter_bank_row_generic)(L, a, b, width, height, gy, s,
+  (sr__cpu_isa() >= SR_CPU_ISA_AVX2 ? filter_bank_row_avx2 : filter_bank_row_generic)(L, a, b, width, height, gy, s,
                                                                                         resp);
 }
 
@@ -212,5 +212,5 @@ static void gradient_row_generic(const float *L, int width, int height, int y, s
 }
 
 void sr_gradient_row(const float *L, int width, int height, int y, sr_filter_scratch *s, float *mag, float *ori) {
-  (sr__cpu_isa() == SR_CPU_ISA_AVX2 ? gradient_row_avx2 : gradient_row_generic)(L, width, height, y, s, mag, ori);
+  (sr__cpu_isa() >= SR_CPU_ISA_AVX2 ? gradient_row_avx2 : gradient_row_generic)(L, width, height, y, s, mag, ori);
 }

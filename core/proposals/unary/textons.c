@@ -35,7 +35,7 @@ static int texton_nearest_generic(const float *x, const float *tt, const float *
 }
 
 int sr_texton_nearest(const float *x, const float *tt, const float *cc, int k) {
-  return sr__cpu_isa() == SR_CPU_ISA_AVX2 ? texton_nearest_avx2(x, tt, cc, k) : texton_nearest_generic(x, tt, cc, k);
+  return sr__cpu_isa() >= SR_CPU_ISA_AVX2 ? texton_nearest_avx2(x, tt, cc, k) : texton_nearest_generic(x, tt, cc, k);
 }
 
 static float sqdist(const float *a, const float *b) {
