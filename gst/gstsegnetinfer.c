@@ -69,6 +69,7 @@
 
 #include "gstsegnetinput.h"
 #include "gstsrprobmeta.h"
+#include "backends/cpu/cpu_isa.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_segnet_infer_debug);
 #define GST_CAT_DEFAULT gst_segnet_infer_debug
@@ -832,10 +833,19 @@ static void gst_segnet_infer_class_init(GstSegnetInferClass *klass) {
       g_param_spec_string("model", "Model", g_intern_string(model_blurb), PROP_MODEL_DEFAULT,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
   g_free(model_blurb);
+  /* The cpu backend's instruction-set level on this machine (a bad
+   * SEGRANK_CPU_ISA shows as generic here; the backend refuses it). */
+  sr_cpu_isa isa;
+  if (sr__cpu_isa_pick(&isa, NULL) != SR_OK) isa = SR_CPU_ISA_GENERIC;
+  gchar *backend_blurb = g_strdup_printf(
+      "Compute backend for the convolutions; cpu-isa: %s (the cpu backend's kernels: avx512, avx2 or generic, the "
+      "best this CPU has; SEGRANK_CPU_ISA overrides)",
+      sr__cpu_isa_name(isa));
   g_object_class_install_property(
       gobject_class, PROP_BACKEND,
-      g_param_spec_enum("backend", "Backend", "Compute backend for the convolutions", GST_TYPE_SEGRANK_BACKEND,
+      g_param_spec_enum("backend", "Backend", g_intern_string(backend_blurb), GST_TYPE_SEGRANK_BACKEND,
                         PROP_BACKEND_DEFAULT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_free(backend_blurb);
   g_object_class_install_property(
       gobject_class, PROP_INPUT_SIZE,
       g_param_spec_string("input-size", "Input size",

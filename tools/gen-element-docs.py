@@ -85,6 +85,7 @@ def blurb(p):
     """The property's description, without what only this machine shows
     (segnetinfer names the model file it found)."""
     text = re.sub(r" ?\(here: [^)]*\)", " (gst-inspect-1.0 shows which)", p.blurb)
+    text = re.sub(r"cpu-isa: [a-z0-9]+ \(", "cpu-isa (this machine's, in gst-inspect-1.0: ", text)
     return text.replace("|", "\\|")
 
 

@@ -6,13 +6,16 @@
 # overlap; plus each stage alone, to show where the time goes; then the
 # paper's full chain (segnetinfer -> divmbest with M solutions ->
 # proposalscore, and svmrerank when a ranker is shipped) with queues.
-# Figures, not pass/fail. Run from the repository root after building.
+# Figures, not pass/fail. Run from the repository root after building
+# (BUILD=dir picks the build folder, default build; SEGRANK_CPU_ISA and
+# SEGRANK_CPU_GEMM pass through to segnetinfer's cpu backend).
 set -eu
 N=${1:-120}
 T=${2:-2}
 S=${3:-227}  # net input side; 0 = the model's own size
 M=${4:-10}   # DivMBest solutions in the full chain
-export GST_PLUGIN_PATH="$PWD/build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+BUILD=${BUILD:-build}
+export GST_PLUGIN_PATH="$PWD/$BUILD/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 SRC="multifilesrc location=demo/frames/%05d.png loop=true num-buffers=$N caps=image/png,framerate=30/1"
 run() { # label, pipeline...
   label=$1; shift
@@ -21,7 +24,8 @@ run() { # label, pipeline...
   t1=$(date +%s.%N)
   echo "$label" "$t0" "$t1" | awk -v n="$N" '{ s = $3 - $2; printf "%-44s %7.2f s  %7.1f frames/s\n", $1, s, n / s }'
 }
-echo "pipeline-bench: $N frames of 480x360, $T threads for segnetinfer, net input $S (0 = the model's own)"
+echo "pipeline-bench: $N frames of 480x360, $T threads for segnetinfer, net input $S (0 = the model's own)," \
+  "plugin from $BUILD/gst, SEGRANK_CPU_ISA=${SEGRANK_CPU_ISA:-} SEGRANK_CPU_GEMM=${SEGRANK_CPU_GEMM:-}"
 run "decode_only" $SRC ! pngdec ! videoconvert ! fakesink sync=false
 run "decode+infer" $SRC ! pngdec ! videoconvert ! segnetinfer threads=$T input-size=$S ! fakesink sync=false
 run "decode+infer+overlay" $SRC ! pngdec ! videoconvert ! segnetinfer threads=$T input-size=$S ! segoverlay ! fakesink sync=false
@@ -32,7 +36,7 @@ run "divmbest_only(M)" $SRC ! pngdec ! videoconvert ! divmbest num-solutions=$M 
 run "full_chain_eq17_with_queues" $SRC ! pngdec ! videoconvert ! $Q ! segnetinfer threads=$T input-size=$S ! $Q \
   ! divmbest num-solutions=$M threads=$T ! $Q ! proposalscore ! segoverlay ! $Q ! videoconvert ! pngenc compression-level=1 \
   ! fakesink sync=false
-if gst-inspect-1.0 svmrerank >/dev/null 2>&1 && [ -f build/models/camvid.srranker ]; then
+if gst-inspect-1.0 svmrerank >/dev/null 2>&1 && [ -f "$BUILD/models/camvid.srranker" ]; then
   run "full_chain_svm_with_queues" $SRC ! pngdec ! videoconvert ! $Q ! segnetinfer threads=$T input-size=$S ! $Q \
     ! divmbest num-solutions=$M threads=$T ! $Q ! svmrerank ! segoverlay ! $Q ! videoconvert ! pngenc compression-level=1 \
     ! fakesink sync=false

@@ -4,12 +4,17 @@
  * ggml's test-backend-ops works): same inputs, compare within the row's
  * stated tolerance; then the whole SegNet on a small input; and max-pool
  * geometry whose last window would be empty (kernel 1, stride 2): refused by
- * model validation, and pooled without touching memory outside the plane. */
+ * model validation, and pooled without touching memory outside the plane.
+ * `test_ops --cpu-only` (tests/cpu/meson.build, once per SEGRANK_CPU_ISA
+ * level and with SEGRANK_CPU_GEMM=openblas) checks the cpu backend alone
+ * at the level the environment names, and reports SKIP (77) naming the
+ * level when this CPU lacks it. */
 #include <glib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "backends/backend_impl.h"
+#include "backends/cpu/cpu_isa.h"
 #include "test_util.h"
 
 typedef enum { OP_CONV, OP_RELU, OP_POOL, OP_LRN, OP_SOFTMAX } op_kind;
@@ -368,7 +373,18 @@ static void check_pool_geometry_refused(void) {
   sr_model_free(m);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  bool cpu_only = argc > 1 && !strcmp(argv[1], "--cpu-only");
+  const char *want = getenv("SEGRANK_CPU_ISA");
+  sr_cpu_isa level;
+  sr_error lerr = {0};
+  if (sr__cpu_isa_pick(&level, &lerr) != SR_OK) {
+    /* a level this CPU lacks: the cpu backend refuses it (test_cpu_isa checks the message) */
+    printf("SKIP: cpu level %s: %s\n", want, lerr.msg);
+    return cpu_only ? 77 : 1;
+  }
+  printf("cpu backend level: %s (SEGRANK_CPU_ISA=%s), GEMM: %s\n", sr__cpu_isa_name(level), want ? want : "",
+         getenv("SEGRANK_CPU_GEMM") && !strcmp(getenv("SEGRANK_CPU_GEMM"), "openblas") ? "openblas" : "own");
   check_pool_geometry_refused();
   sr_backend *ref;
   sr_error err = {0};
@@ -376,7 +392,7 @@ int main(void) {
   check_empty_pool_windows(ref);
   const char *const *names = sr_backend_list();
   for (int i = 0; names[i]; i++) {
-    if (!strcmp(names[i], "ref")) continue;
+    if (!strcmp(names[i], "ref") || (cpu_only && strcmp(names[i], "cpu"))) continue;
     sr_backend *b;
     bool vulkan = !strcmp(names[i], "vulkan");
     char *cache = vulkan ? g_build_filename(g_get_tmp_dir(), "segrank-test-vk-XXXXXX", NULL) : NULL;

@@ -1,18 +1,27 @@
-/* cmd_bench.c: `segrank bench`: whole-net forward time at batch 1 and 8,
- * per-layer times and GFLOP/s for each backend, against OpenBLAS sgemm's peak
- * measured in the same run. Figures, never pass/fail. Each timing waits for
+/* cmd_bench.c: `segrank bench`: whole-net forward time at batch 1, 8 and
+ * 16, per-layer times and GFLOP/s for each backend, against two peaks
+ * measured in the same run: the CPU's FMA peak at the cpu backend's
+ * instruction-set level (cpu_isa.h; our own microbenchmark: independent
+ * FMA chains on every thread) and OpenBLAS sgemm's. Training steps and
+ * the peers (OpenCV, PyTorch; a from-scratch PyTorch step from
+ * tools/peers) on request. Figures, never pass/fail. Each timing waits for
  * a quiet machine and is retried under foreign load, as the peers' scripts
  * do theirs (load_meter.h). */
 #include <cblas.h>
 #include <json-glib/json-glib.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/cpu/cpu_isa.h"
 #include "cli.h"
 #include "load_meter.h"
+#if SR_HAVE_AVX2_VARIANTS
+#include <immintrin.h>
+#endif
 
 static double now_s(void) {
   struct timespec ts;
@@ -33,6 +42,138 @@ static double sgemm_peak(int n, int runs) {
   }
   free(a), free(b), free(c);
   return 2.0 * n * n * (double)n / best / 1e9;
+}
+
+/* ---- the FMA peak: 12 independent multiply-add chains per thread ---- */
+
+#define PEAK_CHAINS 12
+#define PEAK_STEPS 4096 /* steps of all chains between clock reads */
+static volatile float peak_sink;
+
+#if SR_HAVE_AVX2_VARIANTS
+SR_TARGET_AVX512 static double chains_avx512(long steps) {
+  __m512 a[PEAK_CHAINS], m = _mm512_set1_ps(0.9999f), c = _mm512_set1_ps(1e-4f);
+  for (int i = 0; i < PEAK_CHAINS; i++) a[i] = _mm512_set1_ps((float)i);
+  for (long k = 0; k < steps; k++) {
+#pragma GCC unroll 12
+    for (int i = 0; i < PEAK_CHAINS; i++) a[i] = _mm512_fmadd_ps(a[i], m, c);
+  }
+  for (int i = 1; i < PEAK_CHAINS; i++) a[0] = _mm512_add_ps(a[0], a[i]);
+  peak_sink = _mm512_reduce_add_ps(a[0]);
+  return (double)steps * PEAK_CHAINS * 32;
+}
+
+SR_TARGET_AVX2_FMA static double chains_avx2(long steps) {
+  __m256 a[PEAK_CHAINS], m = _mm256_set1_ps(0.9999f), c = _mm256_set1_ps(1e-4f);
+  for (int i = 0; i < PEAK_CHAINS; i++) a[i] = _mm256_set1_ps((float)i);
+  for (long k = 0; k < steps; k++) {
+#pragma GCC unroll 12
+    for (int i = 0; i < PEAK_CHAINS; i++) a[i] = _mm256_fmadd_ps(a[i], m, c);
+  }
+  for (int i = 1; i < PEAK_CHAINS; i++) a[0] = _mm256_add_ps(a[0], a[i]);
+  float v[8];
+  _mm256_storeu_ps(v, a[0]);
+  peak_sink = v[0] + v[7];
+  return (double)steps * PEAK_CHAINS * 16;
+}
+#endif
+
+/* generic: the portable kernel's operations, a multiply then an add on
+ * vectors of 4 (no FMA in baseline code) */
+typedef float peak_v4 __attribute__((vector_size(16)));
+static double chains_generic(long steps) {
+  peak_v4 a[PEAK_CHAINS], m = {0.9999f, 0.9999f, 0.9999f, 0.9999f}, c = {1e-4f, 1e-4f, 1e-4f, 1e-4f};
+  for (int i = 0; i < PEAK_CHAINS; i++) a[i] = (peak_v4){(float)i, (float)i, (float)i, (float)i};
+  for (long k = 0; k < steps; k++) {
+#pragma GCC unroll 12
+    for (int i = 0; i < PEAK_CHAINS; i++) a[i] = a[i] * m + c;
+  }
+  for (int i = 1; i < PEAK_CHAINS; i++) a[0] += a[i];
+  peak_sink = a[0][0] + a[0][3];
+  return (double)steps * PEAK_CHAINS * 8;
+}
+
+typedef struct {
+  sr_cpu_isa isa;
+  double seconds, flops, elapsed;
+  pthread_barrier_t *start;
+} peak_thread;
+
+static void *peak_run(void *arg) {
+  peak_thread *t = arg;
+  double (*fn)(long) = chains_generic;
+#if SR_HAVE_AVX2_VARIANTS
+  if (t->isa == SR_CPU_ISA_AVX512) fn = chains_avx512;
+  if (t->isa == SR_CPU_ISA_AVX2) fn = chains_avx2;
+#endif
+  fn(PEAK_STEPS); /* warm-up: clocks up, the vector unit powered */
+  pthread_barrier_wait(t->start);
+  double t0 = now_s(), flops = 0;
+  do flops += fn(PEAK_STEPS);
+  while (now_s() - t0 < t->seconds);
+  t->flops = flops, t->elapsed = now_s() - t0;
+  return NULL;
+}
+
+/* GFLOP/s of @threads threads each running independent FMA chains (or
+ * generic's multiply-adds) of level @isa for about @seconds. */
+static double fma_peak(sr_cpu_isa isa, int threads, double seconds) {
+  pthread_t *tid = calloc(threads, sizeof *tid);
+  peak_thread *t = calloc(threads, sizeof *t);
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, threads);
+  for (int i = 0; i < threads; i++) {
+    t[i] = (peak_thread){isa, seconds, 0, 0, &start};
+    if (i) pthread_create(&tid[i], NULL, peak_run, &t[i]);
+  }
+  peak_run(&t[0]);
+  double flops = t[0].flops, elapsed = t[0].elapsed;
+  for (int i = 1; i < threads; i++) {
+    pthread_join(tid[i], NULL);
+    flops += t[i].flops;
+    if (t[i].elapsed > elapsed) elapsed = t[i].elapsed;
+  }
+  pthread_barrier_destroy(&start);
+  free(tid), free(t);
+  return flops / elapsed / 1e9;
+}
+
+typedef struct {
+  sr_cpu_isa isa;
+  int threads;
+} peak_timing;
+
+/* The best of three 0.2 s runs: a peak (a thread descheduled for a while
+ * lowers one run). */
+static double peak_fn(void *ctx) {
+  peak_timing *p = ctx;
+  double best = 0;
+  for (int i = 0; i < 3; i++) {
+    double v = fma_peak(p->isa, p->threads, 0.2);
+    best = v > best ? v : best;
+  }
+  return best;
+}
+
+/* Training FLOPs per frame of the step sr_train_bench times: forward,
+ * weight gradients, and input gradients of all trained convolutions but
+ * the first (from conv @first, 0-based, at an @h × @w input). */
+static double train_flops(const sr_model *m, int h, int w, int first) {
+  double total = 0;
+  for (int i = 0, conv = 0; i < m->n_layers; i++) {
+    const sr_layer *l = &m->layers[i];
+    if (l->type == SR_LAYER_CONV) {
+      h = sr_conv_out_size(h, l->conv.kh, l->conv.stride, l->conv.pad);
+      w = sr_conv_out_size(w, l->conv.kw, l->conv.stride, l->conv.pad);
+      double f = 2.0 * l->conv.out_c * (double)(l->conv.in_c / l->conv.group) * l->conv.kh * l->conv.kw * h * w;
+      if (conv >= first) total += conv == first ? 2 * f : 3 * f;
+      conv++;
+    } else if (l->type == SR_LAYER_MAXPOOL) {
+      h = sr_pool_out_size(h, l->pool.kernel, l->pool.stride, l->pool.pad);
+      w = sr_pool_out_size(w, l->pool.kernel, l->pool.stride, l->pool.pad);
+    }
+  }
+  return total;
 }
 
 /* Median ms per call of @runs forward passes (after one warm-up). */
@@ -106,7 +247,7 @@ static double train_fn(void *ctx) {
 
 /* Runs a peer script of ../shared/peers and returns its stdout (g_free), or
  * NULL with a reason printed. */
-static char *run_peer(const char *dir, const char *script, int threads, int runs) {
+static char *run_peer(const char *dir, const char *script, int threads, int runs, const char *extra) {
   char *path = g_build_filename(dir, script, NULL);
   if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
     printf("  peer %s: not found (needs ../shared/peers or --peers DIR)\n", path);
@@ -116,7 +257,7 @@ static char *run_peer(const char *dir, const char *script, int threads, int runs
   char t[16], r[16];
   snprintf(t, sizeof t, "%d", threads);
   snprintf(r, sizeof r, "%d", runs);
-  char *argv[] = {"/usr/bin/python3", path, t, r, NULL};
+  char *argv[] = {"/usr/bin/python3", path, t, r, (char *)extra, NULL};
   char **envp = g_environ_setenv(g_get_environ(), "NO_LAYERS", "1", TRUE);
   char *out = NULL, *errs = NULL;
   int status = 0;
@@ -155,7 +296,7 @@ int cmd_bench(int argc, char **argv) {
   char *backend = NULL, *json_path = NULL, *model_path = NULL, *size = NULL;
   int threads = 0, runs = 10;
   gboolean train = FALSE, peers = FALSE;
-  char *peer_dir = NULL;
+  char *peer_dir = NULL, *own_peer_dir = NULL;
   /* --superpixels: our SLIC against vlfeat's (bench_superpixels.c). */
   gboolean superpixels = FALSE;
   char *camvid_dir = NULL, *split = NULL;
@@ -188,10 +329,15 @@ int cmd_bench(int argc, char **argv) {
       {"compare-peers", 0, 0, G_OPTION_ARG_NONE, &peers,
        "Run OpenCV DNN and PyTorch on the same network in the same run and print the ratios", NULL},
       {"peers", 0, 0, G_OPTION_ARG_FILENAME, &peer_dir, "Peer scripts (default ../shared/peers)", "DIR"},
+      {"own-peers", 0, 0, G_OPTION_ARG_FILENAME, &own_peer_dir,
+       "This project's peer scripts: the from-scratch PyTorch training step (default tools/peers)", "DIR"},
       {0}};
   if (!cli_parse(&argc, &argv, "",
-                 "Prints ms/frame at batch 1 and 8, GFLOP/s, the per-layer split and the ratio to\n"
-                 "OpenBLAS sgemm's peak (2048³, same thread count) measured in the same run.",
+                 "Prints ms/frame at batch 1, 8 and 16, GFLOP/s, the per-layer split, the cpu backend's\n"
+                 "instruction-set level (cpu-isa; SEGRANK_CPU_ISA=avx512|avx2|generic overrides,\n"
+                 "SEGRANK_CPU_GEMM=openblas sends its GEMMs to OpenBLAS) and the ratios to two peaks\n"
+                 "measured in the same run: the FMA peak of that level (independent FMA chains on\n"
+                 "every thread) and OpenBLAS sgemm's (2048³, same thread count).",
                  entries))
     return 2;
   if (proposals) return bench_proposals(unary, image, num_solutions, threads, runs);
@@ -223,8 +369,20 @@ int cmd_bench(int argc, char **argv) {
   if (runs < 3) runs = 3;
   const char *const *names = sr_backend_list();
   GString *js = g_string_new("{\"backends\":[");
-  double flops = sr_model_flops(m, h, w);
+  double flops = sr_model_flops(m, h, w), fpeak = 1;
   printf("segrank bench: %dx%d input, %.3f GFLOP/frame\n", w, h, flops / 1e9);
+  /* The cpu backend's level, picked as the backend picks it. */
+  sr_cpu_isa isa;
+  sr_error ierr = {0};
+  bool isa_ok = sr__cpu_isa_pick(&isa, &ierr) == SR_OK;
+  const char *want_isa = getenv("SEGRANK_CPU_ISA"), *gemm_env = getenv("SEGRANK_CPU_GEMM");
+  bool gemm_blas = gemm_env && !strcmp(gemm_env, "openblas");
+  if (isa_ok)
+    printf("cpu-isa: %s (this CPU's best: %s%s%s), GEMMs: %s\n", sr__cpu_isa_name(isa),
+           sr__cpu_isa_name(sr__cpu_isa_detect()), want_isa && *want_isa ? "; SEGRANK_CPU_ISA=" : "",
+           want_isa && *want_isa ? want_isa : "", gemm_blas ? "OpenBLAS (SEGRANK_CPU_GEMM=openblas)" : "own kernels");
+  else
+    printf("cpu-isa: %s\n", ierr.msg);
   for (int bi = 0; names[bi]; bi++) {
     if (backend ? strcmp(backend, names[bi]) != 0
                 : strcmp(names[bi], "cpu") != 0 && g_strcmp0(names[bi], auto_name) != 0)
@@ -236,18 +394,22 @@ int cmd_bench(int argc, char **argv) {
     int nt = sr_backend_threads(b);
     sr_rng rng;
     sr_rng_seed(&rng, 7);
-    sr_tensor x1 = {0}, x8 = {0}, y = {0};
+    sr_tensor x1 = {0}, x8 = {0}, x16 = {0}, y = {0};
     sr_tensor_alloc(&x1, 1, 3, h, w);
     sr_tensor_alloc(&x8, 8, 3, h, w);
-    for (size_t i = 0; i < sr_tensor_count(&x8); i++) x8.data[i] = (float)(sr_rng_normal(&rng) * 60);
-    memcpy(x1.data, x8.data, sizeof(float) * sr_tensor_count(&x1));
-    int r1 = strcmp(names[bi], "ref") ? runs : 1, r8 = r1 / 3 > 1 ? r1 / 3 : 1;
-    forward_timing t1 = {net, &x1, &y, r1, &err}, t8 = {net, &x8, &y, r8, &err};
+    sr_tensor_alloc(&x16, 16, 3, h, w);
+    for (size_t i = 0; i < sr_tensor_count(&x16); i++) x16.data[i] = (float)(sr_rng_normal(&rng) * 60);
+    memcpy(x1.data, x16.data, sizeof(float) * sr_tensor_count(&x1));
+    memcpy(x8.data, x16.data, sizeof(float) * sr_tensor_count(&x8));
+    int r1 = strcmp(names[bi], "ref") ? runs : 1, r8 = r1 / 3 > 1 ? r1 / 3 : 1, r16 = r1 / 4 > 1 ? r1 / 4 : 1;
+    bool big = strcmp(names[bi], "ref") != 0; /* batch 16 on ref would take minutes */
+    forward_timing t1 = {net, &x1, &y, r1, &err}, t8 = {net, &x8, &y, r8, &err}, t16 = {net, &x16, &y, r16, &err};
     guarded_figure g1 = guarded("batch 1", forward_fn, &t1);
     guarded_figure g8 = g1.value >= 0 ? guarded("batch 8", forward_fn, &t8) : g1;
-    double ms1 = g1.value, ms8 = g8.value / 8;
-    if (ms1 < 0 || ms8 < 0) return cli_fail(&err);
-    double gf1 = flops / ms1 / 1e6, gf8 = flops / ms8 / 1e6;
+    guarded_figure g16 = g8.value >= 0 && big ? guarded("batch 16", forward_fn, &t16) : (guarded_figure){16 * g8.value, 0};
+    double ms1 = g1.value, ms8 = g8.value / 8, ms16 = g16.value / 16;
+    if (ms1 < 0 || ms8 < 0 || ms16 < 0) return cli_fail(&err);
+    double gf1 = flops / ms1 / 1e6, gf8 = flops / ms8 / 1e6, gf16 = flops / ms16 / 1e6;
     /* Per-layer split: the median of a few profiled passes at batch 1. */
     sr_net_set_profiling(net, true);
     int steps = 0, prof_runs = r1 < 5 ? r1 : 5;
@@ -269,15 +431,26 @@ int cmd_bench(int argc, char **argv) {
       snprintf(step_name[s], sizeof *step_name, "%s", sr_net_step_name(net, s)), step_flops[s] = sr_net_step_flops(net, s);
     sr_net_free(net);
     sr_backend_free(b);
+    /* The FMA peak of the cpu backend's level, then OpenBLAS's (whose
+     * threads linger), both with this backend's thread count. */
+    peak_timing pt = {isa_ok ? isa : SR_CPU_ISA_GENERIC, nt};
+    guarded_figure gpk = guarded("FMA peak", peak_fn, &pt);
+    fpeak = gpk.value;
     openblas_set_num_threads(nt);
     double peak = sgemm_peak(2048, 3);
-    printf("\nbackend %s, %d threads; OpenBLAS sgemm peak %.1f GFLOP/s (2048^3, measured after the net)\n",
-           names[bi], nt, peak);
-    printf("  batch 1: %8.2f ms/frame %7.1f GFLOP/s (%.0f%% of sgemm peak)  [foreign load %.0f%%]\n", ms1, gf1,
-           100 * gf1 / peak, 100 * g1.foreign);
-    printf("  batch 8: %8.2f ms/frame %7.1f GFLOP/s (%.0f%% of sgemm peak)  [foreign load %.0f%%]\n", ms8, gf8,
-           100 * gf8 / peak, 100 * g8.foreign);
-    printf("  %-14s %9s %9s %6s\n", "layer (b1)", "ms", "GFLOP/s", "share");
+    printf("\nbackend %s, %d threads; cpu-isa %s: FMA peak %.1f GFLOP/s (%d independent FMA chains per thread, best of 3 × 0.2 s)"
+           "  [foreign load %.0f%%]; OpenBLAS sgemm peak %.1f GFLOP/s (2048^3, OPENBLAS_CORETYPE=%s); both measured after"
+           " the net\n",
+           names[bi], nt, sr__cpu_isa_name(pt.isa), fpeak, PEAK_CHAINS, 100 * gpk.foreign, peak,
+           getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
+    printf("  batch 1:  %8.2f ms/frame %7.1f GFLOP/s (%3.0f%% of FMA peak, %3.0f%% of sgemm peak)  [foreign load %.0f%%]\n",
+           ms1, gf1, 100 * gf1 / fpeak, 100 * gf1 / peak, 100 * g1.foreign);
+    printf("  batch 8:  %8.2f ms/frame %7.1f GFLOP/s (%3.0f%% of FMA peak, %3.0f%% of sgemm peak)  [foreign load %.0f%%]\n",
+           ms8, gf8, 100 * gf8 / fpeak, 100 * gf8 / peak, 100 * g8.foreign);
+    if (big)
+      printf("  batch 16: %8.2f ms/frame %7.1f GFLOP/s (%3.0f%% of FMA peak, %3.0f%% of sgemm peak)  [foreign load %.0f%%]\n",
+             ms16, gf16, 100 * gf16 / fpeak, 100 * gf16 / peak, 100 * g16.foreign);
+    printf("  %-14s %9s %9s %6s %9s\n", "layer (b1)", "ms", "GFLOP/s", "share", "FMA peak");
     double total = 0;
     for (int s = 0; s < steps; s++) {
       qsort(ms + (size_t)s * prof_runs, prof_runs, sizeof(double), cmp_double);
@@ -285,30 +458,35 @@ int cmd_bench(int argc, char **argv) {
     }
     g_string_append_printf(js,
                            "%s{\"backend\":\"%s\",\"threads\":%d,\"input\":[%d,%d],\"gflop_per_frame\":%.4f,"
-                           "\"ms_per_frame_b1\":%.3f,\"ms_per_frame_b8\":%.3f,\"gflops_b1\":%.2f,\"gflops_b8\":%.2f,"
+                           "\"ms_per_frame_b1\":%.3f,\"ms_per_frame_b8\":%.3f,\"ms_per_frame_b16\":%.3f,"
+                           "\"gflops_b1\":%.2f,\"gflops_b8\":%.2f,\"gflops_b16\":%.2f,\"cpu_isa\":\"%s\","
+                           "\"gemm\":\"%s\",\"fma_peak_gflops\":%.2f,\"ratio_to_fma_peak_b1\":%.3f,"
                            "\"sgemm_peak_gflops\":%.2f,\"ratio_to_sgemm_peak_b1\":%.3f,\"layers\":[",
-                           bi && js->len > 1 ? "," : "", names[bi], nt, w, h, flops / 1e9, ms1, ms8, gf1, gf8, peak,
+                           bi && js->len > 1 ? "," : "", names[bi], nt, w, h, flops / 1e9, ms1, ms8, ms16, gf1, gf8,
+                           gf16, sr__cpu_isa_name(pt.isa), gemm_blas ? "openblas" : "own", fpeak, gf1 / fpeak, peak,
                            gf1 / peak);
     for (int s = 0; s < steps; s++) {
       double t = ms[(size_t)s * prof_runs + prof_runs / 2], f = step_flops[s];
-      char gf[32] = "-";
-      if (f > 0) snprintf(gf, sizeof gf, "%.1f", f / t / 1e6);
-      printf("  %-14s %9.3f %9s %5.1f%%\n", step_name[s], t, gf, 100 * t / total);
+      char gf[32] = "-", pc[32] = "-";
+      if (f > 0) snprintf(gf, sizeof gf, "%.1f", f / t / 1e6), snprintf(pc, sizeof pc, "%.0f%%", 100 * f / t / 1e6 / fpeak);
+      printf("  %-14s %9.3f %9s %5.1f%% %9s\n", step_name[s], t, gf, 100 * t / total, pc);
       g_string_append_printf(js, "%s{\"name\":\"%s\",\"ms\":%.4f,\"gflops\":%.2f}", s ? "," : "", step_name[s], t,
                              f > 0 ? f / t / 1e6 : 0);
     }
     g_string_append(js, "]}");
     free(ms), free(step_name), free(step_flops);
-    sr_tensor_clear(&x1), sr_tensor_clear(&x8), sr_tensor_clear(&y);
+    sr_tensor_clear(&x1), sr_tensor_clear(&x8), sr_tensor_clear(&x16), sr_tensor_clear(&y);
   }
   g_free(auto_name);
   g_string_append(js, "]");
-  double cpu_b1 = -1, cpu_b8 = -1;
+  double cpu_b1 = -1, cpu_b8 = -1, cpu_b16 = -1;
   {
     /* The first timed backend's figures are what the peers are compared with. */
     const char *p1 = strstr(js->str, "\"ms_per_frame_b1\":"), *p8 = strstr(js->str, "\"ms_per_frame_b8\":");
+    const char *p16 = strstr(js->str, "\"ms_per_frame_b16\":");
     if (p1) cpu_b1 = g_ascii_strtod(p1 + 18, NULL);
     if (p8) cpu_b8 = g_ascii_strtod(p8 + 18, NULL);
+    if (p16) cpu_b16 = g_ascii_strtod(p16 + 19, NULL);
   }
   int nt = threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
   double scratch_ms = -1, paper_ms = -1;
@@ -321,36 +499,50 @@ int cmd_bench(int argc, char **argv) {
     guarded_figure gp = gs.value >= 0 ? guarded("paper mode", train_fn, &tp) : gs;
     scratch_ms = gs.value, paper_ms = gp.value;
     if (scratch_ms < 0 || paper_ms < 0) return cli_fail(&err);
-    printf("  from scratch, batch 8, 256x256 crops: %8.1f ms/step  %6.2f images/s  [foreign load %.0f%%]\n",
-           scratch_ms, 8e3 / scratch_ms, 100 * gs.foreign);
-    printf("  paper mode (conv6-8 on cached conv5 features of 227x227), batch 16: %6.2f ms/step  %7.1f images/s"
+    double fs = 8 * train_flops(m, 256, 256, 0) / scratch_ms / 1e6, fp = 16 * train_flops(m, 227, 227, 5) / paper_ms / 1e6;
+    printf("  from scratch, batch 8, 256x256 crops: %8.1f ms/step  %6.2f images/s  %6.1f GFLOP/s (%.0f%% of FMA peak)"
            "  [foreign load %.0f%%]\n",
-           paper_ms, 16e3 / paper_ms, 100 * gp.foreign);
+           scratch_ms, 8e3 / scratch_ms, fs, 100 * fs / fpeak, 100 * gs.foreign);
+    printf("  paper mode (conv6-8 on cached conv5 features of 227x227), batch 16: %6.2f ms/step  %7.1f images/s"
+           "  %6.1f GFLOP/s (%.0f%% of FMA peak)  [foreign load %.0f%%]\n",
+           paper_ms, 16e3 / paper_ms, fp, 100 * fp / fpeak, 100 * gp.foreign);
     sr_backend_free(b);
   }
-  double ocv1 = -1, ocv16 = -1, pt1 = -1, pt16 = -1, pt_train = -1;
+  double ocv1 = -1, ocv16 = -1, pt1 = -1, pt16 = -1, pt_train = -1, pt_scratch = -1;
   if (peers) {
     const char *dir = peer_dir ? peer_dir : "../shared/peers";
     printf("\npeers on the same network (%s), %d threads, measured now:\n", dir, nt);
-    char *o = run_peer(dir, "ocv_bench.py", nt, 15), *t = run_peer(dir, "torch_bench.py", nt, 15);
+    char *o = run_peer(dir, "ocv_bench.py", nt, 15, NULL), *t = run_peer(dir, "torch_bench.py", nt, 15, NULL);
     ocv1 = peer_figure(o, "opencv forward b1 (median)", 1), ocv16 = peer_figure(o, "opencv forward b16 (median)", 1);
     pt1 = peer_figure(t, "forward b1 (median)", 1), pt16 = peer_figure(t, "forward b16 (median)", 1);
     pt_train = peer_figure(t, "train step conv6-8 b16 (median)", 0);
     g_free(o), g_free(t);
-    printf("  %-28s %10s %10s\n", "", "b1 ms/fr", "b8/16 ms/fr");
-    printf("  %-28s %10.2f %10.2f\n", "segrank (this run)", cpu_b1, cpu_b8);
-    printf("  %-28s %10.2f %10.2f   segrank is %.2fx faster at b1\n", "OpenCV DNN", ocv1, ocv16, ocv1 / cpu_b1);
-    printf("  %-28s %10.2f %10.2f   segrank is %.2fx faster at b1\n", "PyTorch", pt1, pt16, pt1 / cpu_b1);
+    if (train) { /* the from-scratch step: this project's peer script, using the shared helpers in @dir */
+      char *sc = run_peer(own_peer_dir ? own_peer_dir : "tools/peers", "torch_train_scratch.py", nt, 7, dir);
+      pt_scratch = peer_figure(sc, "train step scratch conv1-8 b8 (median)", 0);
+      g_free(sc);
+    }
+    double b16 = cpu_b16 > 0 ? cpu_b16 : cpu_b8;
+    printf("  %-28s %10s %10s\n", "", "b1 ms/fr", "b16 ms/fr");
+    printf("  %-28s %10.2f %10.2f\n", "segrank (this run)", cpu_b1, b16);
+    printf("  %-28s %10.2f %10.2f   segrank is %.2fx faster at b1, %.2fx at b16\n", "OpenCV DNN", ocv1, ocv16,
+           ocv1 / cpu_b1, ocv16 / b16);
+    printf("  %-28s %10.2f %10.2f   segrank is %.2fx faster at b1, %.2fx at b16\n", "PyTorch", pt1, pt16, pt1 / cpu_b1,
+           pt16 / b16);
     if (train && pt_train > 0)
       printf("  conv6-8 training step b16: segrank %.2f ms, PyTorch %.2f ms: segrank is %.2fx faster\n", paper_ms,
              pt_train, pt_train / paper_ms);
+    if (train && pt_scratch > 0)
+      printf("  from-scratch training step (conv1-8) b8 256x256: segrank %.1f ms, PyTorch %.1f ms: segrank is %.2fx"
+             " faster\n",
+             scratch_ms, pt_scratch, pt_scratch / scratch_ms);
   }
   g_string_append_printf(js,
                          ",\"train\":{\"scratch_ms_per_step_b8\":%.3f,\"paper_ms_per_step_b16\":%.3f},"
                          "\"peers\":{\"opencv_ms_per_frame_b1\":%.3f,\"opencv_ms_per_frame_b16\":%.3f,"
                          "\"torch_ms_per_frame_b1\":%.3f,\"torch_ms_per_frame_b16\":%.3f,"
-                         "\"torch_train_step_ms_b16\":%.3f}",
-                         scratch_ms, paper_ms, ocv1, ocv16, pt1, pt16, pt_train);
+                         "\"torch_train_step_ms_b16\":%.3f,\"torch_train_scratch_ms_b8\":%.3f}",
+                         scratch_ms, paper_ms, ocv1, ocv16, pt1, pt16, pt_train, pt_scratch);
   g_string_append(js, "}\n");
   int rc = 0;
   if (json_path) {

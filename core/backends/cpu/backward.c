@@ -1,10 +1,9 @@
 /* backward.c: the CPU backend's training passes, all on the thread pool
- * with single-threaded sgemm per task. Convolution puts the frames of a
+ * with single-threaded sgemm (gemm.h) per task. Convolution puts the frames of a
  * chunk side by side (K × frames·pixels) so the weight gradient is one wide
  * GEMM split across threads by weight columns, and the input gradient is
  * computed per (frame, channel range) and folded back (col2im) by the same
  * task while it is in cache. Max pooling and LRN split planes / frames. */
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -58,14 +57,13 @@ static void gather_task(void *ctx, int task, int thread) {
 /* Phase 2: dW_g[:, k0:k1] (+)= gy · col[k0:k1, :]ᵀ, and the bias gradient
  * of a slice of the output channels. */
 static void dw_task(void *ctx, int task, int thread) {
-  (void)thread;
   bwd_job *j = ctx;
   int k0, k1, m0, m1;
   sr__split(j->K, j->kparts, task, &k0, &k1);
-  if (k1 > k0)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->ocg, k1 - k0, (int)j->ld, 1.f, j->gy, (int)j->ld,
-                j->col + (size_t)k0 * j->ld, (int)j->ld, j->accumulate ? 1.f : 0.f,
-                j->dw + (size_t)j->g * j->ocg * j->K + k0, j->K);
+  if (k1 > k0 && !sr__cpu_gemm(j->cb, thread, SR_GEMM_TB, j->ocg, k1 - k0, (int)j->ld, j->gy, (int)j->ld,
+                               j->col + (size_t)k0 * j->ld, (int)j->ld, j->accumulate ? 1.f : 0.f,
+                               j->dw + (size_t)j->g * j->ocg * j->K + k0, j->K))
+    atomic_store(&j->failed, 1);
   sr__split(j->ocg, j->kparts, task, &m0, &m1);
   for (int oc = m0; oc < m1; oc++) {
     const float *r = j->gy + (size_t)oc * j->ld;
@@ -93,9 +91,11 @@ static void dx_task(void *ctx, int task, int thread) {
     atomic_store(&j->failed, 1);
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, j->N, j->ocg, 1.f,
-              j->w + (size_t)j->g * j->ocg * j->K + (size_t)c0 * kk, j->K, j->gy + (size_t)f * j->N, (int)j->ld, 0.f,
-              dcol, j->N);
+  if (!sr__cpu_gemm(j->cb, thread, SR_GEMM_TA, rows, j->N, j->ocg, j->w + (size_t)j->g * j->ocg * j->K + (size_t)c0 * kk,
+                    j->K, j->gy + (size_t)f * j->N, (int)j->ld, 0.f, dcol, j->N)) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
   if (!direct)
     sr__col2im(dcol, c1 - c0, j->x->h, j->x->w, p->kh, p->kw, p->stride, p->pad, j->dy->h, j->dy->w, gin);
 }
@@ -121,7 +121,7 @@ static sr_status winograd_backward(cpu_backend *cb, const sr_conv_params *p, con
   sr_pool_run(cb->pool, p->out_c, bias_grad_task, bctx);
   sr_status st = sr__cpu_winograd_weight_grad(cb, p, x, dy, dw);
   if (st != SR_OK || !dx) return st;
-  float *U = sr__cpu_workspace(cb, CPU_WS_WINO, sr__cpu_winograd_filter_count(p));
+  float *U = sr__cpu_workspace(cb, CPU_WS_WINO, sr__cpu_winograd_packed_count(cb, p, true));
   if (!U) return SR_ERR_NOMEM;
   if ((st = sr__cpu_winograd_filters(cb, p, w, true, U)) != SR_OK) return st;
   return sr__cpu_winograd_conv(cb, p->group, 3, 2 - p->pad, dy, U, NULL, false, dx);

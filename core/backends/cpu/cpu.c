@@ -3,8 +3,8 @@
  * Winograd (winograd.c, space_to_depth.c; filters of uploaded weights are
  * cached here); the others are split into tasks (frame, group, column range)
  * run on our own thread pool, each unfolding its columns (im2col) and
- * calling single-threaded OpenBLAS sgemm with the bias preloaded and ReLU
- * applied in the same task. Pooling, LRN and softmax are loops over
+ * calling our single-threaded sgemm (gemm.h) with the bias preloaded and
+ * ReLU applied in the same task. Pooling, LRN and softmax are loops over
  * contiguous planes, split across the pool too. The backward passes are in
  * backward.c. */
 #include <cblas.h>
@@ -38,6 +38,14 @@ float *sr__cpu_thread_slot(cpu_backend *cb, int thread, int slot, size_t count) 
 
 float *sr__cpu_thread_workspace(cpu_backend *cb, int thread, size_t count) {
   return sr__cpu_thread_slot(cb, thread, CPU_TWS_SCRATCH, count);
+}
+
+bool sr__cpu_gemm(cpu_backend *cb, int thread, int flags, int M, int N, int K, const float *a, int lda, const float *b,
+                  int ldb, float beta, float *c, int ldc) {
+  float *ws = sr__cpu_thread_slot(cb, thread, CPU_TWS_GEMM, sr__gemm_workspace(cb->gemm, flags, M, N, K));
+  if (!ws) return false;
+  sr__gemm(cb->gemm, flags, M, N, K, a, lda, b, ldb, beta, c, ldc, ws);
+  return true;
 }
 
 /* OpenBLAS keeps one process-wide thread count, which other code (the
@@ -86,8 +94,10 @@ static void conv_task(void *ctx, int task, int thread) {
     float bv = j->bias ? j->bias[g * ocg + oc] : 0.f, *o = out + (size_t)oc * N;
     for (int i = c0; i < c1; i++) o[i] = bv;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ocg, c1 - c0, K, 1.f, j->w + (size_t)g * ocg * K, K, B, ldb,
-              1.f, out + c0, N);
+  if (!sr__cpu_gemm(j->cb, thread, 0, ocg, c1 - c0, K, j->w + (size_t)g * ocg * K, K, B, ldb, 1.f, out + c0, N)) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
   if (p->relu)
     for (int oc = 0; oc < ocg; oc++) {
       float *o = out + (size_t)oc * N;
@@ -120,7 +130,6 @@ static void unfold_task(void *ctx, int task, int thread) {
 }
 
 static void rows_task(void *ctx, int task, int thread) {
-  (void)thread;
   rows_job *r = ctx;
   conv_job *j = r->j;
   const sr_conv_params *p = j->p;
@@ -135,8 +144,10 @@ static void rows_task(void *ctx, int task, int thread) {
     float bv = j->bias ? j->bias[g * ocg + oc] : 0.f, *o = out + (size_t)(oc - m0) * N;
     for (int i = 0; i < N; i++) o[i] = bv;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m1 - m0, N, K, 1.f, j->w + ((size_t)g * ocg + m0) * K, K, B,
-              N, 1.f, out, N);
+  if (!sr__cpu_gemm(j->cb, thread, 0, m1 - m0, N, K, j->w + ((size_t)g * ocg + m0) * K, K, B, N, 1.f, out, N)) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
   if (p->relu)
     for (size_t i = 0; i < (size_t)(m1 - m0) * N; i++) out[i] = out[i] > 0 ? out[i] : 0;
 }
@@ -185,7 +196,7 @@ static bool same_conv(const sr_conv_params *a, const sr_conv_params *b) {
          a->stride == b->stride;
 }
 
-/* The Winograd filters of layer @p into @U: of its own kernel (stride 1), or
+/* The Winograd filters of layer @p into @U, packed for the GEMM: of its own kernel (stride 1), or
  * of the equivalent 3×3 layer over its space-to-depth input. */
 static sr_status make_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, float *U) {
   if (p->stride == 1) return sr__cpu_winograd_filters(cb, p, w, false, U);
@@ -202,7 +213,7 @@ static sr_status make_filters(cpu_backend *cb, const sr_conv_params *p, const fl
 static const float *winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w) {
   sr_conv_params q = *p;
   if (p->stride > 1) sr__cpu_s2d_params(p, &q);
-  size_t wc = (size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw, uc = sr__cpu_winograd_filter_count(&q);
+  size_t wc = (size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw, uc = sr__cpu_winograd_packed_count(cb, &q, false);
   for (int i = 0; i < cb->n_frozen; i++) {
     cpu_frozen *f = &cb->frozen[i];
     if (f->buf != w || !f->uploaded || f->count < wc) continue;
@@ -251,7 +262,7 @@ static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_ten
     r.mparts = T / a;
     if (r.mparts > (p->out_c / p->group) / 16) r.mparts = (p->out_c / p->group) / 16 > 1 ? (p->out_c / p->group) / 16 : 1;
     sr_pool_run(cb->pool, units * r.mparts, rows_task, &r);
-    return SR_OK;
+    return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
   }
   int units = x->n * p->group, T = sr_pool_size(cb->pool), N = y->h * y->w;
   /* Enough tasks to balance the threads, columns wide enough for sgemm. */
@@ -414,7 +425,7 @@ static const struct sr_backend_ops cpu_ops = {
 
 sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err) {
   sr_cpu_isa isa;
-  sr_status st = sr__cpu_isa_select(&isa, err);
+  sr_status st = sr__cpu_isa_pick(&isa, err);
   if (st != SR_OK) {
     sr_error_prefix(err, "cpu backend");
     return st;
@@ -422,6 +433,9 @@ sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err) {
   cpu_backend *cb = calloc(1, sizeof *cb);
   if (!cb) return sr_error_set(err, SR_ERR_NOMEM, "cpu backend: out of memory");
   cb->isa = isa;
+  /* SEGRANK_CPU_GEMM=openblas: every GEMM by OpenBLAS, as before issue 11 (for comparisons). */
+  const char *gemm = getenv("SEGRANK_CPU_GEMM");
+  cb->gemm = gemm && !strcmp(gemm, "openblas") ? SR_GEMM_OPENBLAS : (int)isa;
   cb->base.ops = &cpu_ops;
   cb->base.threads = threads;
   cb->pool = sr_pool_new(threads);

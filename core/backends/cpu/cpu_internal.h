@@ -1,7 +1,8 @@
 /* cpu_internal.h: what the CPU backend's files share: the backend struct,
  * its growable workspaces, the range split, and the entry points that live
- * outside cpu.c (backward passes, Winograd convolution). OpenBLAS runs
- * single-threaded everywhere; all parallelism comes from the pool. */
+ * outside cpu.c (backward passes, Winograd convolution). Every GEMM is
+ * single-threaded (our own, gemm.h, or OpenBLAS when SEGRANK_CPU_GEMM=
+ * openblas); all parallelism comes from the pool. */
 #ifndef SR_CPU_INTERNAL_H
 #define SR_CPU_INTERNAL_H
 
@@ -10,17 +11,20 @@
 
 #include "../backend_impl.h"
 #include "cpu_isa.h"
+#include "gemm.h"
 #include "threadpool.h"
 
 /* Shared (not per-thread) workspaces. */
-enum { CPU_WS_COL, CPU_WS_GRAD, CPU_WS_WINO, CPU_WS_S2D, CPU_WS_S2D_W, CPU_WS_SLOTS };
-/* Per-thread workspaces: a task's scratch, and a frame's transformed tiles
- * (Winograd, when threads take whole frames). */
-enum { CPU_TWS_SCRATCH, CPU_TWS_TILES, CPU_TWS_SLOTS };
+/* (CPU_WS_WINO_PLAIN: Winograd filters before their packing for the GEMM.) */
+enum { CPU_WS_COL, CPU_WS_GRAD, CPU_WS_WINO, CPU_WS_S2D, CPU_WS_S2D_W, CPU_WS_WINO_PLAIN, CPU_WS_SLOTS };
+/* Per-thread workspaces: a task's scratch, a frame's transformed tiles
+ * (Winograd, when threads take whole frames), and the GEMM's packed panels. */
+enum { CPU_TWS_SCRATCH, CPU_TWS_TILES, CPU_TWS_GEMM, CPU_TWS_SLOTS };
 
 /* A buffer from the backend's alloc. Once a single upload has filled it
  * whole (the net's weights), its Winograd filters are transformed on first
- * use and kept until the next upload into it or its release. */
+ * use (packed into the GEMM's panels) and kept until the next upload into
+ * it or its release. */
 typedef struct {
   const float *buf;
   size_t count;
@@ -34,6 +38,7 @@ typedef struct {
   sr_pool *pool;
   bool winograd; /* Winograd convolutions (SEGRANK_CPU_WINOGRAD=0: off) */
   sr_cpu_isa isa; /* the variant of the vectorised loops (cpu_isa.h) */
+  int gemm;       /* the GEMM level (gemm.h): isa, or SR_GEMM_OPENBLAS */
   cpu_frozen *frozen; /* every live allocation */
   int n_frozen, cap_frozen;
   float *ws[CPU_WS_SLOTS]; /* grown on demand */
@@ -48,6 +53,11 @@ typedef struct {
 float *sr__cpu_workspace(cpu_backend *cb, int slot, size_t count);
 float *sr__cpu_thread_workspace(cpu_backend *cb, int thread, size_t count);
 float *sr__cpu_thread_slot(cpu_backend *cb, int thread, int slot, size_t count);
+
+/* sr__gemm at the backend's level with @thread's GEMM workspace; false
+ * when that cannot be allocated. */
+bool sr__cpu_gemm(cpu_backend *cb, int thread, int flags, int M, int N, int K, const float *a, int lda, const float *b,
+                  int ldb, float beta, float *c, int ldc);
 
 /* Makes OpenBLAS single-threaded (our tasks call it from the pool). */
 void sr__cpu_blas_single(void);
@@ -79,11 +89,14 @@ bool sr__cpu_winograd_applies(const sr_conv_params *p);
 bool sr__cpu_winograd_forward_applies(const sr_conv_params *p);
 /* Floats of the transformed filters of a layer. */
 size_t sr__cpu_winograd_filter_count(const sr_conv_params *p);
-/* U for @w (out_c × in_c/group × 3 × 3); @transpose: of the input
+/* Floats of them packed for the backend's GEMM (@transpose as below). */
+size_t sr__cpu_winograd_packed_count(const cpu_backend *cb, const sr_conv_params *p, bool transpose);
+/* U for @w (out_c × in_c/group × 3 × 3), packed for the backend's GEMM
+ * (sr__cpu_winograd_packed_count floats); @transpose: of the input
  * gradient's convolution (flipped filters, in and out channels swapped). */
 sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, bool transpose,
                                    float *U);
-/* y = conv(x) + bias (ReLU when @relu) with transformed filters U of a
+/* y = conv(x) + bias (ReLU when @relu) with transformed, packed filters U of a
  * @ksize × @ksize kernel (3 or 5); x->c and y->c are the convolution's in
  * and out channels. */
 sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, const sr_tensor *x, const float *U,

@@ -13,13 +13,17 @@
  *   G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]       Aᵀ  = [1 1 1 0; 0 1 −1 −1]
  *   G₂ = [1 0; ½ ½; ½ −½; 0 1]                A₃ᵀ = [1 1 1 0; 0 1 −1 0; 0 1 1 −1]
  *
- * Layouts (t = frame·tiles + tile, T tiles in the chunk, per group g):
+ * Layouts (t = frame·tiles + tile, T tiles in the chunk, per group g; a
+ * frame's tile (ty, tx) is tile ty·ts + tx, ts = tw + 1: one unused tile
+ * per tile row, so that the transforms run over all tiles of a frame as
+ * one long vector; dy's transformed tiles are zero there):
  *   V[g][ξ][c][t]    input tiles, transformed
- *   U[g][ξ][oc][c]   filters, transformed
+ *   U[g][ξ][oc][c]   filters, transformed (then packed: gemm.h)
  *   M[g][ξ][oc][t]   their products, before the output transform.
- * Filters of weights uploaded to the backend are transformed once and
- * cached (see cpu.c's upload); others (training) are transformed per call. */
-#include <cblas.h>
+ * The GEMMs are gemm.h's, each U[g][ξ] packed into the micro-kernel's
+ * panels when transformed. Filters of weights uploaded to the backend are
+ * transformed once and cached (see cpu.c's upload); others (training) are
+ * transformed per call. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +32,11 @@
 
 #define XI 16 /* transform points: 4×4 */
 
-/* The tile transforms are memory- and shuffle-bound loops: built for AVX2
- * too (each *_body below, compiled into an _avx2 and a _generic task), the
- * backend's cb->isa picking one (cpu_isa.h). */
+/* The tile transforms are memory- and shuffle-bound loops: built for
+ * AVX-512 and AVX2 too (each *_body below, compiled into an _avx512, an
+ * _avx2 and a _generic task), the backend's cb->isa picking one
+ * (cpu_isa.h). They only add, subtract and halve: all three give the same
+ * bits. */
 
 /* Frames per chunk keep V near this many floats (1 MiB), so the transformed
  * tiles are still in cache when the GEMMs read them: with 64 MiB chunks the
@@ -73,10 +79,11 @@ static inline void weight_grad_tile(const float m[16], float w[9]) {
 
 /* ---- the jobs ---- */
 
-/* Each pool task with a hand-vectorised body comes in two variants, the
- * body compiled into both (cpu_isa.h); tasks() gives the backend's. */
-#define SR_WINO_VARIANTS(name)                                                                               \
-  SR_TARGET_AVX2 static void name##_avx2(void *ctx, int task, int thread) { name##_body(ctx, task, thread); } \
+/* Each pool task with a hand-vectorised body comes in three variants, the
+ * body compiled into each (cpu_isa.h); tasks() gives the backend's. */
+#define SR_WINO_VARIANTS(name)                                                                                   \
+  SR_TARGET_AVX512 static void name##_avx512(void *ctx, int task, int thread) { name##_body(ctx, task, thread); } \
+  SR_TARGET_AVX2 static void name##_avx2(void *ctx, int task, int thread) { name##_body(ctx, task, thread); }     \
   static void name##_generic(void *ctx, int task, int thread) { name##_body(ctx, task, thread); }
 
 typedef void (*wino_task)(void *ctx, int task, int thread);
@@ -95,7 +102,7 @@ typedef struct {
   /* the layer's input (x) and output-shaped tensor (y or dy) */
   const sr_tensor *x;
   int oh, ow;
-  int ty0, th, tw, tiles; /* this chunk's tile rows [ty0, ty0 + th) of each frame; tiles = th · tw */
+  int ty0, th, tw, ts, tiles; /* this chunk's tile rows [ty0, ty0 + th) of each frame; tiles = th · ts */
   int f0, nf;
   size_t T;
   int parts; /* channel ranges per frame in the per-frame jobs */
@@ -117,15 +124,13 @@ typedef struct {
   atomic_int failed; /* a thread workspace could not be allocated */
 } wino_job;
 
-static SR_ALWAYS_INLINE void deinterleave(const float *restrict in, float *restrict even, float *restrict odd, int n) {
-  for (int k = 0; k < n; k++) even[k] = in[2 * k], odd[k] = in[2 * k + 1];
-}
-
+/* The transforms' unit-stride loops, with restrict parameters (which
+ * the vectoriser needs: pointers into one buffer look aliased otherwise). */
 /* Bᵀ applied down four rows, element by element. */
 static SR_ALWAYS_INLINE void bt_rows(const float *restrict r0, const float *restrict r1, const float *restrict r2,
-                           const float *restrict r3, float *restrict t0, float *restrict t1, float *restrict t2,
-                           float *restrict t3, int n) {
-  for (int k = 0; k < n; k++) {
+                                     const float *restrict r3, float *restrict t0, float *restrict t1,
+                                     float *restrict t2, float *restrict t3, size_t n) {
+  for (size_t k = 0; k < n; k++) {
     t0[k] = r0[k] - r2[k];
     t1[k] = r1[k] + r2[k];
     t2[k] = r2[k] - r1[k];
@@ -133,126 +138,158 @@ static SR_ALWAYS_INLINE void bt_rows(const float *restrict r0, const float *rest
   }
 }
 
-/* B applied across each tile of a row: E, O are the even and odd columns. */
+/* B applied across each tile: E, O are its even and odd columns (E[u + 1],
+ * O[u + 1] the tile's third and fourth). */
 static SR_ALWAYS_INLINE void b_cols(const float *restrict E, const float *restrict O, float *restrict o0,
-                          float *restrict o1, float *restrict o2, float *restrict o3, int tw) {
-  for (int tx = 0; tx < tw; tx++) {
-    o0[tx] = E[tx] - E[tx + 1];
-    o1[tx] = O[tx] + E[tx + 1];
-    o2[tx] = E[tx + 1] - O[tx];
-    o3[tx] = O[tx] - O[tx + 1];
+                                    float *restrict o1, float *restrict o2, float *restrict o3, size_t n) {
+  for (size_t u = 0; u < n; u++) {
+    o0[u] = E[u] - E[u + 1];
+    o1[u] = O[u] + E[u + 1];
+    o2[u] = E[u + 1] - O[u];
+    o3[u] = O[u] - O[u + 1];
   }
 }
 
+static SR_ALWAYS_INLINE void deinterleave(const float *restrict in, float *restrict even, float *restrict odd, int n) {
+  for (int k = 0; k < n; k++) even[k] = in[2 * k], odd[k] = in[2 * k + 1];
+}
+
+/* Aᵀ down a column of the tiles: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3. */
+static SR_ALWAYS_INLINE void at_rows(const float *restrict m0, const float *restrict m1, const float *restrict m2,
+                                     const float *restrict m3, float *restrict s0, float *restrict s1, size_t n) {
+  for (size_t u = 0; u < n; u++) {
+    s0[u] = m0[u] + m1[u] + m2[u];
+    s1[u] = m1[u] - m2[u] - m3[u];
+  }
+}
+
+/* (Aᵀ m) A + bias (ReLU when @relu), each tile's two outputs interleaved. */
+static SR_ALWAYS_INLINE void a_cols(const float *restrict a, const float *restrict b, const float *restrict c,
+                                    const float *restrict d, float bv, bool relu, float *restrict o, size_t n) {
+  if (relu)
+    for (size_t u = 0; u < n; u++) {
+      float v0 = a[u] + b[u] + c[u] + bv, v1 = b[u] - c[u] - d[u] + bv;
+      o[2 * u] = v0 < 0 ? 0.f : v0;
+      o[2 * u + 1] = v1 < 0 ? 0.f : v1;
+    }
+  else
+    for (size_t u = 0; u < n; u++) {
+      o[2 * u] = a[u] + b[u] + c[u] + bv;
+      o[2 * u + 1] = b[u] - c[u] - d[u] + bv;
+    }
+}
+
 /* Bᵀ d B of every tile of a channel range of one frame (for each of the
- * sub² shifted sub-kernels). The channel is first copied into a zero-padded
- * plane covering every tile, its even and odd columns apart (a tile at
- * column 2tx + o reads four consecutive columns, two of each parity); then
- * each row of tiles is transformed with unit-stride loops over the tiles,
- * which the compiler vectorises. */
+ * sub² shifted sub-kernels). The channel is first split into four planes
+ * by row and column parity (Q[rp][cp], row R, column C: pixel (2R + rp,
+ * 2C + cp) of the zero-padded input, columns shifted by 3b for sub-kernel
+ * column b), ts = tw + 1 columns each; then, with u = ty·ts + tx the
+ * flattened tile index, every input of tile u is Q[rp][cp][u + offset],
+ * so Bᵀ (down the rows) and B (across) are unit-stride loops over all the
+ * frame's tiles at once, which the compiler vectorises. */
 static SR_ALWAYS_INLINE void input_task_body(void *ctx, int task, int thread) {
   wino_job *j = ctx;
   const sr_tensor *x = j->x;
   int f = task / j->parts, c0, c1;
   sr__split(x->c, j->parts, task % j->parts, &c0, &c1);
-  int sh = 3 * (j->sub - 1); /* the last sub-kernel's shift */
-  int PH = 2 * j->th + 2 + sh, tw = j->tw, HW = tw + 1 + (sh + 1) / 2; /* HW: columns per parity */
-  float *pb = sr__cpu_thread_workspace(j->cb, thread, (size_t)2 * PH * HW + 10 * (size_t)HW);
+  int sub = j->sub, ts = j->ts, QR = j->th + 1 + (3 * (sub - 1) + 1) / 2 + 1; /* plane rows */
+  size_t qn = (size_t)QR * ts, L = (size_t)j->th * ts;                       /* floats per plane, tiles */
+  float *pb = sr__cpu_thread_workspace(j->cb, thread, 4 * sub * qn + 8 * (L + 1) + 2 * (size_t)ts + 8);
   if (!pb) {
     atomic_store(&j->failed, 1);
     return;
   }
-  float *pe = pb, *po = pb + (size_t)PH * HW, *tb = po + (size_t)PH * HW, *prow = tb + 8 * (size_t)HW;
-  size_t xs = (size_t)j->kg * j->T; /* between transform points */
+  float *T = pb + 4 * sub * qn, *prow = T + 8 * (L + 1); /* T[k][cp]: Bᵀ d, 8 × (L + 1) */
+  size_t xs = (size_t)j->kg * j->T;                        /* between transform points */
+  int W2 = 2 * ts;                                           /* padded row width per b */
   for (int c = c0; c < c1; c++) {
     int g = c / j->icg, ic = c % j->icg;
     const float *in = x->data + ((size_t)(j->f0 + f) * x->c + c) * x->h * x->w;
-    for (int r = 0; r < PH; r++) {
+    for (int r = 0; r < 2 * QR; r++) {
       int iy = 2 * j->ty0 + r - j->pad;
-      float *e = pe + (size_t)r * HW, *o = po + (size_t)r * HW;
-      if (iy < 0 || iy >= x->h) {
-        memset(e, 0, sizeof(float) * HW), memset(o, 0, sizeof(float) * HW);
-        continue;
-      }
-      /* the padded row, then its even and odd columns */
-      memset(prow, 0, sizeof(float) * 2 * HW);
-      memcpy(prow + j->pad, in + (size_t)iy * x->w, sizeof(float) * (x->w < 2 * HW - j->pad ? x->w : 2 * HW - j->pad));
-      deinterleave(prow, e, o, HW);
-    }
-    for (int a = 0; a < j->sub; a++)
-      for (int ty = 0; ty < j->th; ty++) {
-        for (int half = 0; half < 2; half++) { /* Bᵀ d on the even, then the odd columns */
-          const float *r = (half ? po : pe) + (size_t)(2 * ty + 3 * a) * HW;
-          float *t = tb + (size_t)half * 4 * HW;
-          bt_rows(r, r + HW, r + 2 * HW, r + 3 * HW, t, t + HW, t + 2 * HW, t + 3 * HW, HW);
+      size_t at = (size_t)(r >> 1) * ts;
+      for (int b = 0; b < sub; b++) {
+        float *q0 = pb + (size_t)(4 * b + (r & 1) * 2) * qn + at, *q1 = q0 + qn;
+        if (iy < 0 || iy >= x->h) {
+          memset(q0, 0, sizeof(float) * ts), memset(q1, 0, sizeof(float) * ts);
+          continue;
         }
-        for (int b = 0; b < j->sub; b++) {
-          int vc = (a * j->sub + b) * j->icg + ic, o = 3 * b;
-          float *out = j->V + ((size_t)g * XI * j->kg + vc) * j->T + (size_t)f * j->tiles + (size_t)ty * tw;
-          for (int i = 0; i < 4; i++) { /* (Bᵀ d) B, tile by tile, columns shifted by o */
-            const float *E = tb + (size_t)i * HW, *O = tb + (size_t)(4 + i) * HW;
-            const float *Es = o % 2 ? O + (o - 1) / 2 : E + o / 2, *Os = o % 2 ? E + (o + 1) / 2 : O + o / 2;
-            float *ob = out + (size_t)(4 * i) * xs;
-            b_cols(Es, Os, ob, ob + xs, ob + 2 * xs, ob + 3 * xs, tw);
+        /* the padded row from column 3b on, then its even and odd columns */
+        int x0 = 3 * b - j->pad; /* input column of padded column 3b */
+        const float *src = in + (size_t)iy * x->w;
+        int k0 = x0 < 0 ? -x0 : 0, k1 = x->w - x0 < W2 ? x->w - x0 : W2; /* [k0, k1): inside the image */
+        if (k0 > 0 || k1 < W2) memset(prow, 0, sizeof(float) * W2);
+        if (k1 > k0) memcpy(prow + k0, src + x0 + k0, sizeof(float) * (k1 - k0));
+        deinterleave(prow, q0, q1, ts);
+      }
+    }
+    for (int a = 0; a < sub; a++)
+      for (int b = 0; b < sub; b++) {
+        const float *Q = pb + (size_t)4 * b * qn; /* Q[rp·2 + cp] at Q + (rp·2 + cp)·qn */
+        for (int cp = 0; cp < 2; cp++) {
+          /* rows 3a + i, i = 0..3: parity and row offset */
+          const float *restrict d[4];
+          for (int i = 0; i < 4; i++) {
+            int rr = 3 * a + i;
+            d[i] = Q + (size_t)((rr & 1) * 2 + cp) * qn + (size_t)(rr >> 1) * ts;
           }
+          bt_rows(d[0], d[1], d[2], d[3], T + (size_t)cp * (L + 1), T + (size_t)(2 + cp) * (L + 1),
+                  T + (size_t)(4 + cp) * (L + 1), T + (size_t)(6 + cp) * (L + 1), L + 1);
+        }
+        int vc = (a * sub + b) * j->icg + ic;
+        float *out = j->V + ((size_t)g * XI * j->kg + vc) * j->T + (size_t)f * j->tiles;
+        for (int k = 0; k < 4; k++) { /* (Bᵀ d) B: E = column 2tx, O = 2tx + 1, then 2tx + 2, 2tx + 3 */
+          float *o0 = out + (size_t)(4 * k) * xs;
+          b_cols(T + (size_t)(k * 2) * (L + 1), T + (size_t)(k * 2 + 1) * (L + 1), o0, o0 + xs, o0 + 2 * xs,
+                 o0 + 3 * xs, L);
         }
       }
   }
 }
 SR_WINO_VARIANTS(input_task)
 
-/* M[g][ξ] = U[g][ξ] · V[g][ξ]: one GEMM per task. */
+/* M[g][ξ] = U[g][ξ] · V[g][ξ]: one GEMM per task, U[g][ξ] packed. */
 static void gemm_task(void *ctx, int task, int thread) {
-  (void)thread;
   wino_job *j = ctx;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->ocg, (int)j->T, j->kg, 1.f,
-              j->U + (size_t)task * j->ocg * j->kg, j->kg, j->V + (size_t)task * j->kg * j->T, (int)j->T, 0.f,
-              j->M + (size_t)task * j->ocg * j->T, (int)j->T);
+  size_t pu = sr__gemm_packed_a_count(j->cb->gemm, j->ocg, j->kg);
+  if (!sr__cpu_gemm(j->cb, thread, SR_GEMM_A_PACKED, j->ocg, (int)j->T, j->kg, j->U + (size_t)task * pu, j->kg,
+                    j->V + (size_t)task * j->kg * j->T, (int)j->T, 0.f, j->M + (size_t)task * j->ocg * j->T, (int)j->T))
+    atomic_store(&j->failed, 1);
 }
 
 /* Aᵀ m A + bias (+ ReLU) of every tile of an output-channel range of one
- * frame, a row of tiles at a time with loops over the tiles. */
+ * frame, over all its tiles at once (u = ty·ts + tx): Aᵀ m into eight
+ * arrays, (Aᵀ m) A into two interleaved output rows per tile row, then
+ * copied to the image. */
 static SR_ALWAYS_INLINE void output_task_body(void *ctx, int task, int thread) {
   wino_job *j = ctx;
   const sr_tensor *y = j->y;
-  int f = task / j->parts, c0, c1, tw = j->tw;
+  int f = task / j->parts, c0, c1, ts = j->ts;
   sr__split(y->c, j->parts, task % j->parts, &c0, &c1);
-  float *sb = sr__cpu_thread_workspace(j->cb, thread, (size_t)8 * tw + 4 * (size_t)tw);
+  size_t L = (size_t)j->th * ts;
+  float *sb = sr__cpu_thread_workspace(j->cb, thread, 12 * L);
   if (!sb) {
     atomic_store(&j->failed, 1);
     return;
   }
-  float *row = sb + (size_t)8 * tw; /* two output rows of 2·tw */
+  float *row = sb + 8 * L; /* two output rows of 2·L */
   size_t xs = (size_t)j->ocg * j->T;
   for (int c = c0; c < c1; c++) {
     int g = c / j->ocg, oc = c % j->ocg;
-    const float *src = j->M + ((size_t)g * XI * j->ocg + oc) * j->T + (size_t)f * j->tiles;
+    const float *m = j->M + ((size_t)g * XI * j->ocg + oc) * j->T + (size_t)f * j->tiles;
     float *out = y->data + ((size_t)(j->f0 + f) * y->c + c) * y->h * y->w;
     float bv = j->bias ? j->bias[c] : 0.f;
-    for (int ty = 0; ty < j->th; ty++) {
-      const float *m = src + (size_t)ty * tw;
-      for (int q = 0; q < 4; q++) { /* Aᵀ m, column q of every tile */
-        const float *restrict m0 = m + (size_t)q * xs, *restrict m1 = m0 + 4 * xs, *restrict m2 = m1 + 4 * xs,
-                             *restrict m3 = m2 + 4 * xs;
-        float *restrict s0 = sb + (size_t)q * tw, *restrict s1 = sb + (size_t)(4 + q) * tw;
-        for (int tx = 0; tx < tw; tx++) {
-          s0[tx] = m0[tx] + m1[tx] + m2[tx];
-          s1[tx] = m1[tx] - m2[tx] - m3[tx];
-        }
-      }
-      for (int r = 0; r < 2; r++) { /* (Aᵀ m) A + bias */
-        const float *restrict a = sb + (size_t)4 * r * tw, *restrict b = a + tw, *restrict cc = b + tw,
-                             *restrict d = cc + tw;
-        float *restrict o = row + (size_t)2 * r * tw;
-        for (int tx = 0; tx < tw; tx++) {
-          float v0 = a[tx] + b[tx] + cc[tx] + bv, v1 = b[tx] - cc[tx] - d[tx] + bv;
-          o[2 * tx] = j->relu && v0 < 0 ? 0.f : v0;
-          o[2 * tx + 1] = j->relu && v1 < 0 ? 0.f : v1;
-        }
-      }
-      for (int r = 0, oy = 2 * (j->ty0 + ty); r < 2 && oy + r < y->h; r++)
-        memcpy(out + (size_t)(oy + r) * y->w, row + (size_t)2 * r * tw, sizeof(float) * y->w);
+    for (int q = 0; q < 4; q++) { /* Aᵀ m, column q of every tile */
+      const float *m0 = m + (size_t)q * xs;
+      at_rows(m0, m0 + 4 * xs, m0 + 8 * xs, m0 + 12 * xs, sb + (size_t)q * L, sb + (size_t)(4 + q) * L, L);
     }
+    for (int r = 0; r < 2; r++) { /* (Aᵀ m) A + bias */
+      const float *a = sb + (size_t)4 * r * L;
+      a_cols(a, a + L, a + 2 * L, a + 3 * L, bv, j->relu, row + (size_t)2 * r * L, L);
+    }
+    for (int ty = 0; ty < j->th; ty++)
+      for (int r = 0, oy = 2 * (j->ty0 + ty); r < 2 && oy + r < y->h; r++)
+        memcpy(out + (size_t)(oy + r) * y->w, row + (size_t)2 * r * L + (size_t)2 * ty * ts, sizeof(float) * y->w);
   }
 }
 SR_WINO_VARIANTS(output_task)
@@ -332,7 +369,7 @@ SR_WINO_VARIANTS(weight_task)
 
 static void set_geometry(wino_job *j, const sr_tensor *x, int pad, int oh, int ow) {
   j->x = x, j->pad = pad, j->oh = oh, j->ow = ow;
-  j->ty0 = 0, j->th = (oh + 1) / 2, j->tw = (ow + 1) / 2, j->tiles = j->th * j->tw;
+  j->ty0 = 0, j->th = (oh + 1) / 2, j->tw = (ow + 1) / 2, j->ts = j->tw + 1, j->tiles = j->th * j->ts;
 }
 
 /* Channel ranges per frame so a job over @nf frames has about 2 tasks per thread. */
@@ -347,17 +384,42 @@ static int frames_per_chunk(const wino_job *j, int n, int channels) {
   return chunk < 1 ? 1 : chunk > n ? n : chunk;
 }
 
+/* The filter job's channel counts: the transposed convolution (3×3 only)
+ * swaps the channel roles. */
+static void filter_dims(wino_job *j, const sr_conv_params *p, bool transpose) {
+  j->group = p->group;
+  j->icg = (transpose ? p->out_c : p->in_c) / p->group;
+  j->ocg = (transpose ? p->in_c : p->out_c) / p->group;
+  j->sub = transpose ? 1 : sub_kernels(p->kh), j->kg = j->sub * j->sub * j->icg;
+}
+
+size_t sr__cpu_winograd_packed_count(const cpu_backend *cb, const sr_conv_params *p, bool transpose) {
+  wino_job j;
+  filter_dims(&j, p, transpose);
+  return (size_t)j.group * XI * sr__gemm_packed_a_count(cb->gemm, j.ocg, j.kg);
+}
+
+/* U[g][ξ] (plain, in j->Uw) packed into j->U for the GEMM: one per task. */
+static void pack_task(void *ctx, int task, int thread) {
+  (void)thread;
+  wino_job *j = ctx;
+  size_t pu = sr__gemm_packed_a_count(j->cb->gemm, j->ocg, j->kg);
+  sr__gemm_pack_a(j->cb->gemm, j->ocg, j->kg, j->Uw + (size_t)task * j->ocg * j->kg, j->kg, false,
+                  (float *)j->U + (size_t)task * pu);
+}
+
 sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, bool transpose,
                                    float *U) {
-  wino_job j = {.cb = cb, .group = p->group, .w = w, .Uw = U, .transpose = transpose};
-  /* The transposed convolution (3×3 only) swaps the channel roles. */
-  j.icg = (transpose ? p->out_c : p->in_c) / p->group;
-  j.ocg = (transpose ? p->in_c : p->out_c) / p->group;
-  j.sub = transpose ? 1 : sub_kernels(p->kh), j.kg = j.sub * j.sub * j.icg;
+  wino_job j = {.cb = cb, .w = w, .U = U, .transpose = transpose};
+  filter_dims(&j, p, transpose);
+  j.Uw = sr__cpu_workspace(cb, CPU_WS_WINO_PLAIN, (size_t)XI * j.group * j.ocg * j.kg);
+  if (!j.Uw) return SR_ERR_NOMEM;
   int n_out = p->group * j.ocg;
   j.wparts = 4 * sr_pool_size(cb->pool) < n_out ? 4 * sr_pool_size(cb->pool) : n_out;
   sr_pool_run(cb->pool, j.wparts, tasks(cb)->weight, &j);
-  return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
+  if (atomic_load(&j.failed)) return SR_ERR_NOMEM;
+  sr_pool_run(cb->pool, XI * j.group, pack_task, &j);
+  return SR_OK;
 }
 
 size_t sr__cpu_winograd_filter_count(const sr_conv_params *p) {
@@ -385,7 +447,7 @@ static sr_status chunk_input(wino_job *j, int chunk, int m_channels) {
  * when the buffers cannot be had. */
 static bool frame_job(const wino_job *j, int thread, int parts, int m_channels, wino_job *f) {
   *f = (wino_job){.cb = j->cb, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .sub = j->sub,
-                  .kg = j->kg, .x = j->x, .oh = j->oh, .ow = j->ow, .ty0 = 0, .th = j->th, .tw = j->tw,
+                  .kg = j->kg, .x = j->x, .oh = j->oh, .ow = j->ow, .ty0 = 0, .th = j->th, .tw = j->tw, .ts = j->ts,
                   .tiles = j->tiles, .nf = 1, .T = (size_t)j->tiles, .parts = parts, .U = j->U, .y = j->y,
                   .bias = j->bias, .relu = j->relu, .dy = j->dy};
   size_t nv = (size_t)XI * j->group * j->kg * f->T;
@@ -424,7 +486,7 @@ sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, 
   j.kg = j.sub * j.sub * j.icg;
   set_geometry(&j, x, pad, y->h, y->w);
   int threads = sr_pool_size(cb->pool), units = x->n * group, channels = group * j.kg > y->c ? group * j.kg : y->c;
-  size_t row_floats = (size_t)XI * channels * j.tw, frame_floats = row_floats * j.th;
+  size_t row_floats = (size_t)XI * channels * j.ts, frame_floats = row_floats * j.th;
   if ((units >= 2 * threads || (units >= threads && units % threads == 0)) && frame_floats <= 4 * WINO_CHUNK_FLOATS) {
     /* enough (frame, group) units to keep every thread busy: one each */
     sr_pool_run(cb->pool, units, unit_task, &j);
@@ -433,12 +495,12 @@ sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, 
   /* Chunks of frames, or of tile rows when one frame is larger than a chunk. */
   int chunk = frames_per_chunk(&j, x->n, channels), th_all = j.th;
   int rows = frame_floats <= WINO_CHUNK_FLOATS ? th_all : (int)(WINO_CHUNK_FLOATS / row_floats);
-  if (rows * j.tw < MIN_CHUNK_TILES) rows = (MIN_CHUNK_TILES + j.tw - 1) / j.tw; /* GEMMs wide enough */
+  if (rows * j.ts < MIN_CHUNK_TILES) rows = (MIN_CHUNK_TILES + j.ts - 1) / j.ts; /* GEMMs wide enough */
   if (rows >= th_all) rows = th_all;
   else rows = (th_all + (th_all + rows - 1) / rows - 1) / ((th_all + rows - 1) / rows); /* even chunks */
   for (j.f0 = 0; j.f0 < x->n; j.f0 += j.nf)
     for (int ty0 = 0; ty0 < th_all; ty0 += rows) {
-      j.ty0 = ty0, j.th = th_all - ty0 < rows ? th_all - ty0 : rows, j.tiles = j.th * j.tw;
+      j.ty0 = ty0, j.th = th_all - ty0 < rows ? th_all - ty0 : rows, j.tiles = j.th * j.ts;
       if (chunk_input(&j, rows < th_all ? 1 : chunk, y->c) != SR_OK) return SR_ERR_NOMEM;
       sr_pool_run(cb->pool, group * XI, gemm_task, &j);
       j.parts = per_frame_parts(cb, j.nf, y->c);
@@ -449,65 +511,83 @@ sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, 
 
 /* ---- weight gradient: F(3×3, 2×2) ---- */
 
+/* G₂ down a pair of rows: h = ½(a + b), k = ½(a − b). */
+static SR_ALWAYS_INLINE void g2_rows(const float *restrict a, const float *restrict b, float *restrict h,
+                                     float *restrict k, size_t n) {
+  for (size_t u = 0; u < n; u++) {
+    h[u] = 0.5f * (a[u] + b[u]);
+    k[u] = 0.5f * (a[u] - b[u]);
+  }
+}
+
+/* G₂ᵀ across each tile: its left (a) and right (b) columns. */
+static SR_ALWAYS_INLINE void g2_cols(const float *restrict a, const float *restrict b, float *restrict o0,
+                                     float *restrict o1, float *restrict o2, float *restrict o3, size_t n) {
+  for (size_t u = 0; u < n; u++) {
+    o0[u] = a[u];
+    o1[u] = 0.5f * (a[u] + b[u]);
+    o2[u] = 0.5f * (a[u] - b[u]);
+    o3[u] = b[u];
+  }
+}
+
 /* G₂ e G₂ᵀ of every 2×2 dy tile of a channel range of one frame (into M),
- * a row of tiles at a time. */
+ * over all its tiles at once (u = ty·ts + tx): each tile's two rows split
+ * into left and right columns (zero for each row's unused tile), G₂ down,
+ * G₂ᵀ across, in unit-stride loops. */
 static SR_ALWAYS_INLINE void grad_input_task_body(void *ctx, int task, int thread) {
   wino_job *j = ctx;
   const sr_tensor *dy = j->dy;
-  int f = task / j->parts, c0, c1, tw = j->tw, RW = 2 * tw;
+  int f = task / j->parts, c0, c1, ts = j->ts;
   sr__split(dy->c, j->parts, task % j->parts, &c0, &c1);
-  float *rb = sr__cpu_thread_workspace(j->cb, thread, (size_t)6 * RW);
+  size_t L = (size_t)j->th * ts;
+  float *rb = sr__cpu_thread_workspace(j->cb, thread, 8 * L + 2 * (size_t)ts);
   if (!rb) {
     atomic_store(&j->failed, 1);
     return;
   }
-  float *restrict e0 = rb, *restrict e1 = e0 + RW, *restrict t1 = e1 + RW, *restrict t2 = t1 + RW;
+  /* rows: [0] = top, [1] = bottom, [2] = ½(top + bottom), [3] = ½(top − bottom); each left, right */
+  float *r[4][2];
+  for (int i = 0; i < 4; i++) r[i][0] = rb + (size_t)(2 * i) * L, r[i][1] = rb + (size_t)(2 * i + 1) * L;
+  float *prow = rb + 8 * L;
   size_t xs = (size_t)j->ocg * j->T;
   for (int c = c0; c < c1; c++) {
     int g = c / j->ocg, oc = c % j->ocg;
     const float *in = dy->data + ((size_t)(j->f0 + f) * dy->c + c) * dy->h * dy->w;
     float *out = j->M + ((size_t)g * XI * j->ocg + oc) * j->T + (size_t)f * j->tiles;
-    for (int ty = 0; ty < j->th; ty++) {
-      int oy = 2 * (j->ty0 + ty);
-      memset(e0, 0, sizeof(float) * 2 * RW);
-      memcpy(e0, in + (size_t)oy * dy->w, sizeof(float) * dy->w);
-      if (oy + 1 < dy->h) memcpy(e1, in + (size_t)(oy + 1) * dy->w, sizeof(float) * dy->w);
-      for (int k = 0; k < RW; k++) { /* G₂ e, all columns */
-        t1[k] = 0.5f * (e0[k] + e1[k]);
-        t2[k] = 0.5f * (e0[k] - e1[k]);
+    for (int ty = 0; ty < j->th; ty++)
+      for (int half = 0; half < 2; half++) {
+        int oy = 2 * (j->ty0 + ty) + half;
+        memset(prow, 0, sizeof(float) * 2 * ts);
+        if (oy < dy->h) memcpy(prow, in + (size_t)oy * dy->w, sizeof(float) * dy->w);
+        deinterleave(prow, r[half][0] + (size_t)ty * ts, r[half][1] + (size_t)ty * ts, ts);
       }
-      const float *ts[4] = {e0, t1, t2, e1};
-      for (int i = 0; i < 4; i++) { /* (G₂ e) G₂ᵀ, tile by tile */
-        const float *restrict ti = ts[i];
-        float *restrict o0 = out + (size_t)(4 * i) * xs + (size_t)ty * tw, *restrict o1 = o0 + xs,
-                        *restrict o2 = o1 + xs, *restrict o3 = o2 + xs;
-        for (int tx = 0; tx < tw; tx++) {
-          float av = ti[2 * tx], bv = ti[2 * tx + 1];
-          o0[tx] = av;
-          o1[tx] = 0.5f * (av + bv);
-          o2[tx] = 0.5f * (av - bv);
-          o3[tx] = bv;
-        }
-      }
+    for (int side = 0; side < 2; side++) g2_rows(r[0][side], r[1][side], r[2][side], r[3][side], L);
+    static const int row_of[4] = {0, 2, 3, 1}; /* G₂'s rows: top, ½(t + b), ½(t − b), bottom */
+    for (int i = 0; i < 4; i++) {
+      float *o0 = out + (size_t)(4 * i) * xs;
+      g2_cols(r[row_of[i]][0], r[row_of[i]][1], o0, o0 + xs, o0 + 2 * xs, o0 + 3 * xs, L);
     }
   }
 }
 SR_WINO_VARIANTS(grad_input_task)
 
+static const wino_tasks avx512_tasks = {input_task_avx512, output_task_avx512, weight_task_avx512,
+                                        grad_input_task_avx512};
 static const wino_tasks avx2_tasks = {input_task_avx2, output_task_avx2, weight_task_avx2, grad_input_task_avx2};
 static const wino_tasks generic_tasks = {input_task_generic, output_task_generic, weight_task_generic,
                                          grad_input_task_generic};
 static const wino_tasks *tasks(const cpu_backend *cb) {
-  return cb->isa == SR_CPU_ISA_AVX2 ? &avx2_tasks : &generic_tasks;
+  return cb->isa == SR_CPU_ISA_AVX512 ? &avx512_tasks : cb->isa == SR_CPU_ISA_AVX2 ? &avx2_tasks : &generic_tasks;
 }
 
 /* D[g][ξ] (+)= E[g][ξ] · V[g][ξ]ᵀ (ocg × icg, summed over tiles). */
 static void grad_gemm_task(void *ctx, int task, int thread) {
-  (void)thread;
   wino_job *j = ctx;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->ocg, j->icg, (int)j->T, 1.f,
-              j->M + (size_t)task * j->ocg * j->T, (int)j->T, j->V + (size_t)task * j->icg * j->T, (int)j->T,
-              j->accumulate ? 1.f : 0.f, j->Uw + (size_t)task * j->ocg * j->icg, j->icg);
+  if (!sr__cpu_gemm(j->cb, thread, SR_GEMM_TB, j->ocg, j->icg, (int)j->T, j->M + (size_t)task * j->ocg * j->T,
+                    (int)j->T, j->V + (size_t)task * j->icg * j->T, (int)j->T, j->accumulate ? 1.f : 0.f,
+                    j->Uw + (size_t)task * j->ocg * j->icg, j->icg))
+    atomic_store(&j->failed, 1);
 }
 
 /* Weight gradient with threads taking whole frames: task p accumulates
