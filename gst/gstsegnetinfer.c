@@ -39,8 +39,9 @@
  *
  * The element answers latency queries with what it adds: (batch-size − 1)
  * frame durations (a frame waits for the batch to fill) plus the time of
- * one batch's forward pass (measured when the model loads, then from the
- * frames; a latency message is posted when it grows). `interval=N` runs the
+ * one batch's forward pass with a quarter's headroom (measured when the
+ * model loads, then smoothed over the frames; a latency message is posted
+ * when a batch outgrows the headroom). `interval=N` runs the
  * net on every Nth frame only; with `qos` (the default) a frame that the
  * sink's QoS reports say is already late skips the net too. Frames that
  * skip the net pass at once and carry the latest result, marked as reused
@@ -276,8 +277,8 @@ static void set_batch_time(GstSegnetInfer *self, GstClockTime t, gboolean initia
   if (initial) {
     self->reported_batch_time = t;
   } else if (t > self->reported_batch_time + self->reported_batch_time / 4) {
-    /* A batch takes a quarter longer than the latency we answered: ask the
-     * pipeline to query again. */
+    /* A batch takes longer than the latency we answered (its time and a
+     * quarter's headroom): ask the pipeline to query again. */
     self->reported_batch_time = t;
     repost = TRUE;
   }
@@ -671,7 +672,9 @@ static gboolean gst_segnet_infer_src_event(GstBaseTransform *trans, GstEvent *ev
 }
 
 /* What this element adds to the latency: a frame waits for (batch − 1)
- * more, then for the batch's forward pass. */
+ * more, then for the batch's forward pass. The pass's smoothed time gets a
+ * quarter's headroom: answering the mean alone would make every slower
+ * than average batch late at a sink that drops late frames. */
 static gboolean gst_segnet_infer_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query) {
   GstSegnetInfer *self = GST_SEGNET_INFER(trans);
   gboolean ok = GST_BASE_TRANSFORM_CLASS(gst_segnet_infer_parent_class)->query(trans, direction, query);
@@ -692,7 +695,7 @@ static gboolean gst_segnet_infer_query(GstBaseTransform *trans, GstPadDirection 
   }
   GST_OBJECT_UNLOCK(self);
   if (!GST_CLOCK_TIME_IS_VALID(ours)) ours = 0;
-  ours += wait;
+  ours += ours / 4 + wait;
   GST_DEBUG_OBJECT(self, "adding latency %" GST_TIME_FORMAT " (batch %d)%s", GST_TIME_ARGS(ours), batch,
                    unbounded ? ", no upper bound" : "");
   min += ours;
