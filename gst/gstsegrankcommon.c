@@ -8,10 +8,11 @@
 GType gst_segrank_backend_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {GST_SEGRANK_BACKEND_AUTO, "Vulkan on a real GPU, otherwise cpu", "auto"},
-      {GST_SEGRANK_BACKEND_CPU, "CPU: Winograd and im2col convolutions on OpenBLAS sgemm", "cpu"},
+      {GST_SEGRANK_BACKEND_AUTO, "CUDA on a GPU, else Vulkan on a real GPU, else cpu", "auto"},
+      {GST_SEGRANK_BACKEND_CPU, "CPU: Winograd and im2col convolutions on its own AVX-512/AVX2 GEMM", "cpu"},
       {GST_SEGRANK_BACKEND_REF, "Reference loops (test oracle, slow)", "ref"},
       {GST_SEGRANK_BACKEND_VULKAN, "Vulkan compute shaders", "vulkan"},
+      {GST_SEGRANK_BACKEND_CUDA, "CUDA: cuBLAS GEMMs and own kernels (when built with CUDA)", "cuda"},
       {0, NULL, NULL}};
   if (g_once_init_enter(&type)) {
     GType t = g_enum_register_static("GstSegrankBackend", values);
@@ -25,6 +26,7 @@ const gchar *gst_segrank_backend_name(GstSegrankBackend b) {
     case GST_SEGRANK_BACKEND_CPU: return "cpu";
     case GST_SEGRANK_BACKEND_REF: return "ref";
     case GST_SEGRANK_BACKEND_VULKAN: return "vulkan";
+    case GST_SEGRANK_BACKEND_CUDA: return "cuda";
     default: return "auto";
   }
 }

@@ -19,16 +19,18 @@ G_BEGIN_DECLS
 
 /**
  * GstSegrankBackend:
- * @GST_SEGRANK_BACKEND_AUTO: Vulkan on a real GPU, otherwise cpu
- * @GST_SEGRANK_BACKEND_CPU: Winograd / im2col convolutions on OpenBLAS sgemm
+ * @GST_SEGRANK_BACKEND_AUTO: CUDA on a GPU, else Vulkan on a real GPU, else cpu
+ * @GST_SEGRANK_BACKEND_CPU: Winograd / im2col convolutions on its own GEMM
  * @GST_SEGRANK_BACKEND_REF: plain loops, the test oracle (slow)
  * @GST_SEGRANK_BACKEND_VULKAN: Vulkan compute shaders (when built with Vulkan)
+ * @GST_SEGRANK_BACKEND_CUDA: cuBLAS and own CUDA kernels (when built with CUDA)
  */
 typedef enum {
   GST_SEGRANK_BACKEND_AUTO,
   GST_SEGRANK_BACKEND_CPU,
   GST_SEGRANK_BACKEND_REF,
   GST_SEGRANK_BACKEND_VULKAN,
+  GST_SEGRANK_BACKEND_CUDA,
 } GstSegrankBackend;
 
 #define GST_TYPE_SEGRANK_BACKEND (gst_segrank_backend_get_type())

@@ -1,6 +1,7 @@
 /* backend.c: backend registry and the pieces every host backend shares. */
 #include "backend_impl.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,9 @@
 static const char *const backend_names[] = {"cpu", "ref",
 #ifdef SR_HAVE_VULKAN
                                             "vulkan",
+#endif
+#ifdef SR_HAVE_CUDA
+                                            "cuda",
 #endif
                                             NULL};
 
@@ -20,6 +24,9 @@ sr_status sr_backend_check(const char *name, sr_error *err) {
     if (!strcmp(name, backend_names[i])) return SR_OK;
   if (!strcmp(name, "vulkan"))
     return sr_error_set(err, SR_ERR_UNSUPPORTED, "this build has no Vulkan backend (configure with -Dvulkan=enabled)");
+  if (!strcmp(name, "cuda"))
+    return sr_error_set(err, SR_ERR_UNSUPPORTED,
+                        "this build has no CUDA backend (configure with -Dcuda=enabled and nvcc on PATH)");
   char names[64] = "auto";
   for (int i = 0; backend_names[i]; i++)
     snprintf(names + strlen(names), sizeof names - strlen(names), ", %s", backend_names[i]);
@@ -33,12 +40,19 @@ sr_status sr_backend_new(const char *name, int threads, sr_backend **out, sr_err
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     threads = n > 0 ? (int)n : 1;
   }
+  bool automatic = !name || !strcmp(name, "auto");
+#ifdef SR_HAVE_CUDA
+  /* auto falls back on the next choice when a GPU is seen but unusable. */
+  if (automatic && sr__cuda_has_gpu() && sr__backend_cuda_new(threads, out, NULL) == SR_OK) return SR_OK;
+  if (name && !strcmp(name, "cuda")) return sr__backend_cuda_new(threads, out, err);
+#endif
 #ifdef SR_HAVE_VULKAN
   /* auto takes Vulkan only on a real GPU, never on a CPU driver like lavapipe. */
-  if ((!name || !strcmp(name, "auto")) && sr__vulkan_has_gpu()) return sr__backend_vulkan_new(threads, out, err);
+  if (automatic && sr__vulkan_has_gpu()) return sr__backend_vulkan_new(threads, out, err);
   if (name && !strcmp(name, "vulkan")) return sr__backend_vulkan_new(threads, out, err);
 #endif
   if (name && !strcmp(name, "ref")) return sr__backend_ref_new(threads, out, err);
+  (void)automatic;
   return sr__backend_cpu_new(threads, out, err); /* auto without a GPU, or cpu */
 }
 
@@ -48,6 +62,8 @@ void sr_backend_free(sr_backend *b) {
 
 const char *sr_backend_name(const sr_backend *b) { return b->ops->name; }
 int sr_backend_threads(const sr_backend *b) { return b->threads; }
+const char *sr_backend_device_name(const sr_backend *b) { return b->ops->device_name ? b->ops->device_name(b) : NULL; }
+double sr_backend_peak_gflops(sr_backend *b) { return b->ops->peak_gflops ? b->ops->peak_gflops(b) : -1; }
 
 int sr_conv_out_size(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
 

@@ -1,8 +1,9 @@
 /* backend.h: the public face of a compute backend. A backend owns device
  * memory and runs the forward operations of the net on it; callers (sr_net)
  * never look inside: "ref" (plain loops, the test oracle), "cpu" (Winograd
- * and im2col convolutions on single-threaded OpenBLAS sgemm, on its own
- * thread pool) and "vulkan" (compute shaders of shaders/). */
+ * and im2col convolutions on the backend's own GEMM, on its own
+ * thread pool), "vulkan" (compute shaders of shaders/) and "cuda" (cuBLAS
+ * and kernels of core/backends/cuda). */
 #ifndef SR_BACKEND_H
 #define SR_BACKEND_H
 
@@ -31,14 +32,20 @@ typedef struct {
   float alpha, beta, k;
 } sr_lrn_params;
 
-/* Creates a backend by name: "ref", "cpu", "vulkan" (when built with it) or
- * "auto" (Vulkan on a real GPU, else cpu).
+/* Creates a backend by name: "ref", "cpu", "vulkan", "cuda" (when built
+ * with them) or "auto" (CUDA on a GPU, else Vulkan on a real GPU, else cpu).
  * @threads: worker threads, 0 = as many as the machine has.
  * Returns (transfer full) a backend in @out. */
 sr_status sr_backend_new(const char *name, int threads, sr_backend **out, sr_error *err);
 void sr_backend_free(sr_backend *b);
 const char *sr_backend_name(const sr_backend *b);
 int sr_backend_threads(const sr_backend *b);
+/* The GPU a backend runs on ("NVIDIA H200", "llvmpipe (LLVM 15.0.6, 256
+ * bits)"), or NULL for the host backends. */
+const char *sr_backend_device_name(const sr_backend *b);
+/* The device's float32 FMA rate, measured now, in GFLOP/s; -1 where the
+ * backend cannot measure it (the cpu backend's is `segrank bench`'s). */
+double sr_backend_peak_gflops(sr_backend *b);
 
 /* SR_OK when sr_backend_new knows @name (NULL, "auto" or one of
  * sr_backend_list()); else an error naming it and the names available. */

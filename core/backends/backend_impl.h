@@ -41,6 +41,10 @@ struct sr_backend_ops {
   sr_status (*lrn_backward)(sr_backend *b, const sr_lrn_params *p, const sr_tensor *x, const sr_tensor *y,
                             const sr_tensor *dy, sr_tensor *dx);
 
+  /* (optional) The device the backend runs on, for GPU backends. */
+  const char *(*device_name)(const sr_backend *b);
+  /* (optional) The device's float32 FMA rate, measured now (GFLOP/s), or -1. */
+  double (*peak_gflops)(sr_backend *b);
   /* (optional) Wait until all queued work is done. */
   sr_status (*synchronize)(sr_backend *b);
   void (*destroy)(sr_backend *b);
@@ -58,6 +62,15 @@ sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err);
 sr_status sr__backend_vulkan_new(int threads, sr_backend **out, sr_error *err);
 /* Whether a discrete or integrated GPU with Vulkan is present. */
 int sr__vulkan_has_gpu(void);
+#endif
+
+#ifdef SR_HAVE_CUDA
+sr_status sr__backend_cuda_new(int threads, sr_backend **out, sr_error *err);
+/* The CUDA backend's op code in host mode: host memory, kernel bodies in
+ * host loops, GEMMs by plain loops (tests without a GPU). */
+sr_status sr__backend_cuda_host_new(int threads, sr_backend **out, sr_error *err);
+/* Whether the CUDA runtime sees a GPU. */
+int sr__cuda_has_gpu(void);
 #endif
 
 /* Host-memory helpers shared by the ref and cpu backends. */

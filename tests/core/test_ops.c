@@ -8,7 +8,10 @@
  * `test_ops --cpu-only` (tests/cpu/meson.build, once per SEGRANK_CPU_ISA
  * level and with SEGRANK_CPU_GEMM=openblas) checks the cpu backend alone
  * at the level the environment names, and reports SKIP (77) naming the
- * level when this CPU lacks it. */
+ * level when this CPU lacks it. `test_ops --cuda-host` (tests/cuda) checks
+ * the CUDA backend's op code in host mode, its kernel bodies in host loops
+ * (every machine); `--cuda-device` the real backend on a GPU, SKIP (77)
+ * naming the CUDA runtime's reason where none is usable. */
 #include <glib.h>
 #include <string.h>
 #include <unistd.h>
@@ -373,8 +376,39 @@ static void check_pool_geometry_refused(void) {
   sr_model_free(m);
 }
 
+#ifdef SR_HAVE_CUDA
+/* The CUDA backend alone: in host mode, or on the GPU. */
+static int check_cuda(bool device) {
+  sr_backend *ref, *b;
+  sr_error err = {0};
+  CHECK(sr_backend_new("ref", 1, &ref, &err) == SR_OK, "%s", err.msg);
+  if (device && sr_backend_new("cuda", 2, &b, &err) != SR_OK) {
+    printf("SKIP: no GPU for the CUDA backend's device test: %s\n", err.msg);
+    sr_backend_free(ref);
+    return 77;
+  }
+  if (!device) {
+    CHECK(sr__backend_cuda_host_new(1, &b, &err) == SR_OK, "%s", err.msg);
+    printf("CUDA backend in host mode: every kernel body and GEMM call on the host (%s GPU seen), "
+           "against ref\n", sr__cuda_has_gpu() ? "a" : "no");
+  } else {
+    printf("CUDA backend on %s, against ref\n", sr_backend_device_name(b));
+  }
+  check_backend(ref, b, 1234);
+  check_empty_pool_windows(b);
+  sr_backend_free(b);
+  sr_backend_free(ref);
+  if (test_failures) fprintf(stderr, "%d failure(s)\n", test_failures);
+  return test_failures ? 1 : 0;
+}
+#endif
+
 int main(int argc, char **argv) {
   bool cpu_only = argc > 1 && !strcmp(argv[1], "--cpu-only");
+#ifdef SR_HAVE_CUDA
+  if (argc > 1 && (!strcmp(argv[1], "--cuda-host") || !strcmp(argv[1], "--cuda-device")))
+    return check_cuda(!strcmp(argv[1], "--cuda-device"));
+#endif
   const char *want = getenv("SEGRANK_CPU_ISA");
   sr_cpu_isa level;
   sr_error lerr = {0};
@@ -392,7 +426,8 @@ int main(int argc, char **argv) {
   check_empty_pool_windows(ref);
   const char *const *names = sr_backend_list();
   for (int i = 0; names[i]; i++) {
-    if (!strcmp(names[i], "ref") || (cpu_only && strcmp(names[i], "cpu"))) continue;
+    /* cuda has tests of its own (tests/cuda) */
+    if (!strcmp(names[i], "ref") || !strcmp(names[i], "cuda") || (cpu_only && strcmp(names[i], "cpu"))) continue;
     sr_backend *b;
     bool vulkan = !strcmp(names[i], "vulkan");
     char *cache = vulkan ? g_build_filename(g_get_tmp_dir(), "segrank-test-vk-XXXXXX", NULL) : NULL;

@@ -9,7 +9,7 @@
 
 /* What --backend and --dataset accept, for every command's help: the names
  * sr_backend_check and sr_dataset_open take (tests/cli_help.sh checks). */
-#define CLI_BACKENDS "auto, cpu, ref or vulkan (auto: vulkan on a real GPU, else cpu)"
+#define CLI_BACKENDS "auto, cpu, ref, vulkan or cuda (auto: cuda on a GPU, else vulkan on a real GPU, else cpu)"
 #define CLI_DATASETS "camvid:DIR, voc:DIR, sbd:DIR or folder:IMAGES,LABELS"
 
 int cmd_infer(int argc, char **argv);

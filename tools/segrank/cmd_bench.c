@@ -319,7 +319,7 @@ int cmd_bench(int argc, char **argv) {
       {"split", 0, 0, G_OPTION_ARG_STRING, &split, "Split for --superpixels (default val)", "S"},
       {"n-superpixels", 0, 0, G_OPTION_ARG_INT, &n_superpixels, "Superpixels requested (default 1000)", "N"},
       {"max-images", 0, 0, G_OPTION_ARG_INT, &max_images, "At most this many frames for --superpixels (0 = all)", "N"},
-      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Backend to time: " CLI_BACKENDS " (default: cpu, and vulkan on a GPU)", "B"},
+      {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "Backend to time: " CLI_BACKENDS " (default: cpu, and what auto picks on a GPU)", "B"},
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (0 = all cores)", "N"},
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model (default: random SegNet, 21 classes)", "M"},
       {"input-size", 's', 0, G_OPTION_ARG_STRING, &size, "Input W or WxH (default 227)", "S"},
@@ -430,6 +430,23 @@ int cmd_bench(int argc, char **argv) {
     for (int s = 0; s < steps; s++)
       snprintf(step_name[s], sizeof *step_name, "%s", sr_net_step_name(net, s)), step_flops[s] = sr_net_step_flops(net, s);
     sr_net_free(net);
+    /* A GPU backend's figures against its GPU's own measured FMA peak. */
+    char gpu_json[320] = "";
+    double gpeak = sr_backend_device_name(b) ? sr_backend_peak_gflops(b) : -1;
+    if (sr_backend_device_name(b)) {
+      g_autofree gchar *gname = g_strescape(sr_backend_device_name(b), NULL);
+      if (gpeak > 0) {
+        printf("\nGPU %s: float32 FMA peak %.0f GFLOP/s (measured now); batch 1 %.0f%%, batch 8 %.0f%%, batch 16 "
+               "%.0f%% of it\n",
+               sr_backend_device_name(b), gpeak, 100 * gf1 / gpeak, 100 * gf8 / gpeak, 100 * gf16 / gpeak);
+        snprintf(gpu_json, sizeof gpu_json,
+                 "\"device\":\"%s\",\"device_fma_peak_gflops\":%.1f,\"ratio_to_device_peak_b16\":%.3f,", gname,
+                 gpeak, gf16 / gpeak);
+      } else {
+        printf("\ndevice %s (no FMA peak measured for this backend)\n", sr_backend_device_name(b));
+        snprintf(gpu_json, sizeof gpu_json, "\"device\":\"%s\",", gname);
+      }
+    }
     sr_backend_free(b);
     /* The FMA peak of the cpu backend's level, then OpenBLAS's (whose
      * threads linger), both with this backend's thread count. */
@@ -457,12 +474,12 @@ int cmd_bench(int argc, char **argv) {
       total += ms[(size_t)s * prof_runs + prof_runs / 2];
     }
     g_string_append_printf(js,
-                           "%s{\"backend\":\"%s\",\"threads\":%d,\"input\":[%d,%d],\"gflop_per_frame\":%.4f,"
+                           "%s{\"backend\":\"%s\",%s\"threads\":%d,\"input\":[%d,%d],\"gflop_per_frame\":%.4f,"
                            "\"ms_per_frame_b1\":%.3f,\"ms_per_frame_b8\":%.3f,\"ms_per_frame_b16\":%.3f,"
                            "\"gflops_b1\":%.2f,\"gflops_b8\":%.2f,\"gflops_b16\":%.2f,\"cpu_isa\":\"%s\","
                            "\"gemm\":\"%s\",\"fma_peak_gflops\":%.2f,\"ratio_to_fma_peak_b1\":%.3f,"
                            "\"sgemm_peak_gflops\":%.2f,\"ratio_to_sgemm_peak_b1\":%.3f,\"layers\":[",
-                           bi && js->len > 1 ? "," : "", names[bi], nt, w, h, flops / 1e9, ms1, ms8, ms16, gf1, gf8,
+                           bi && js->len > 1 ? "," : "", names[bi], gpu_json, nt, w, h, flops / 1e9, ms1, ms8, ms16, gf1, gf8,
                            gf16, sr__cpu_isa_name(pt.isa), gemm_blas ? "openblas" : "own", fpeak, gf1 / fpeak, peak,
                            gf1 / peak);
     for (int s = 0; s < steps; s++) {

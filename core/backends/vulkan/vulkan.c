@@ -271,6 +271,8 @@ static void vk_destroy(sr_backend *b) {
   free(vb);
 }
 
+static const char *vk_device_name(const sr_backend *b) { return ((const vk_backend *)b)->props.deviceName; }
+
 static const struct sr_backend_ops vk_ops = {
     .name = "vulkan",
     .alloc = vk_alloc,
@@ -282,6 +284,7 @@ static const struct sr_backend_ops vk_ops = {
     .maxpool = vk_maxpool,
     .lrn = vk_lrn,
     .softmax = vk_softmax,
+    .device_name = vk_device_name,
     .synchronize = vk_synchronize,
     .destroy = vk_destroy,
 };
@@ -441,4 +444,4 @@ int sr__vulkan_has_gpu(void) {
   return gpu;
 }
 
-const char *sr__vulkan_device_name(const sr_backend *b) { return ((const vk_backend *)b)->props.deviceName; }
+
