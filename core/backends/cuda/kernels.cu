@@ -1,8 +1,8 @@
-/* kernels.cu: the CUDA backend's kernels. One template kernel runs a body
- * of kernel_bodies.cuh over an index range with a grid-stride loop; each
- * launcher either launches it on the backend's stream or, in host mode,
- * runs the same body in a loop (so tests check the GPU's arithmetic on any
- * machine). */
+/* kernels.cu: the CUDA backend's kernels. One template kernel runs a
+ * functor over an index range with a grid-stride loop; each functor applies
+ * a body of kernel_bodies.cuh, and each launcher either launches the kernel
+ * on the backend's stream or, in host mode, runs the same functor in a loop
+ * (so tests check the GPU's arithmetic on any machine). */
 #include <cuda_runtime.h>
 
 #include "kernel_bodies.cuh"
@@ -12,7 +12,7 @@ namespace {
 constexpr int kBlock = 256;
 
 template <typename Body>
-__global__ void each_index(size_t count, Body body) {
+__global__ void each_index(size_t count, const Body body) {
   for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (size_t)gridDim.x * blockDim.x)
     body(i);
 }
@@ -33,60 +33,112 @@ int for_each(const sr_cuda_launch *l, size_t count, Body body) {
 
 } // namespace
 
+/* One functor per kernel: the body's arguments, held by value (what the
+ * kernel receives as its parameter), applied to an index. */
+struct Im2col {
+  sr_cuda_conv p;
+  int g;
+  const float *x;
+  float *col;
+  __host__ __device__ void operator()(size_t i) const { sr_cuda_im2col_body(i, &p, g, x, col); }
+};
+struct Col2im {
+  sr_cuda_conv p;
+  int g;
+  const float *col;
+  float *dx;
+  __host__ __device__ void operator()(size_t i) const { sr_cuda_col2im_body(i, &p, g, col, dx); }
+};
+struct BiasRelu {
+  int c;
+  size_t plane;
+  const float *bias;
+  int relu;
+  float *y;
+  __host__ __device__ void operator()(size_t i) const { sr_cuda_bias_relu_body(i, c, plane, bias, relu, y); }
+};
+struct Relu {
+  float *x;
+  __host__ __device__ void operator()(size_t i) const { sr_cuda_relu_body(i, x); }
+};
+struct Maxpool {
+  sr_cuda_pool p;
+  const float *x;
+  float *y;
+  __host__ __device__ void operator()(size_t i) const { sr_cuda_maxpool_body(i, &p, x, y); }
+};
+struct MaxpoolBackward {
+  sr_cuda_pool p;
+  const float *x, *dy;
+  float *dx;
+  __host__ __device__ void operator()(size_t i) const { sr_cuda_maxpool_backward_body(i, &p, x, dy, dx); }
+};
+struct Lrn {
+  sr_cuda_lrn p;
+  const float *x;
+  float *y;
+  __host__ __device__ void operator()(size_t i) const { sr_cuda_lrn_body(i, &p, x, y); }
+};
+struct LrnBackward {
+  sr_cuda_lrn p;
+  const float *x, *y, *dy;
+  float *dx;
+  __host__ __device__ void operator()(size_t i) const { sr_cuda_lrn_backward_body(i, &p, x, y, dy, dx); }
+};
+struct Softmax {
+  int c;
+  size_t plane;
+  const float *x;
+  float *y;
+  __host__ __device__ void operator()(size_t i) const { sr_cuda_softmax_body(i, c, plane, x, y); }
+};
+struct Fill {
+  float v;
+  float *x;
+  __host__ __device__ void operator()(size_t i) const { sr_cuda_fill_body(i, v, x); }
+};
+
 extern "C" {
 
 int sr__cuda_im2col(const sr_cuda_launch *l, const sr_cuda_conv *p, int n, int g, const float *x, float *col) {
-  sr_cuda_conv q = *p;
-  size_t count = (size_t)n * q.icg * q.kh * q.kw * q.oh * q.ow;
-  return for_each(l, count, [=] __host__ __device__(size_t i) { sr_cuda_im2col_body(i, &q, g, x, col); });
+  return for_each(l, (size_t)n * p->icg * p->kh * p->kw * p->oh * p->ow, Im2col{*p, g, x, col});
 }
 
 int sr__cuda_col2im(const sr_cuda_launch *l, const sr_cuda_conv *p, int n, int g, const float *col, float *dx) {
-  sr_cuda_conv q = *p;
-  size_t count = (size_t)n * q.icg * q.h * q.w;
-  return for_each(l, count, [=] __host__ __device__(size_t i) { sr_cuda_col2im_body(i, &q, g, col, dx); });
+  return for_each(l, (size_t)n * p->icg * p->h * p->w, Col2im{*p, g, col, dx});
 }
 
 int sr__cuda_bias_relu(const sr_cuda_launch *l, size_t count, int c, size_t plane, const float *bias, int relu,
                        float *y) {
-  return for_each(l, count, [=] __host__ __device__(size_t i) { sr_cuda_bias_relu_body(i, c, plane, bias, relu, y); });
+  return for_each(l, count, BiasRelu{c, plane, bias, relu, y});
 }
 
-int sr__cuda_relu(const sr_cuda_launch *l, size_t count, float *x) {
-  return for_each(l, count, [=] __host__ __device__(size_t i) { sr_cuda_relu_body(i, x); });
-}
+int sr__cuda_relu(const sr_cuda_launch *l, size_t count, float *x) { return for_each(l, count, Relu{x}); }
 
 int sr__cuda_maxpool(const sr_cuda_launch *l, const sr_cuda_pool *p, size_t planes, const float *x, float *y) {
-  sr_cuda_pool q = *p;
-  return for_each(l, planes * q.oh * q.ow,
-                  [=] __host__ __device__(size_t i) { sr_cuda_maxpool_body(i, &q, x, y); });
+  return for_each(l, planes * p->oh * p->ow, Maxpool{*p, x, y});
 }
 
 int sr__cuda_maxpool_backward(const sr_cuda_launch *l, const sr_cuda_pool *p, size_t planes, const float *x,
                               const float *dy, float *dx) {
-  sr_cuda_pool q = *p;
-  return for_each(l, planes * q.h * q.w,
-                  [=] __host__ __device__(size_t i) { sr_cuda_maxpool_backward_body(i, &q, x, dy, dx); });
+  return for_each(l, planes * p->h * p->w, MaxpoolBackward{*p, x, dy, dx});
 }
 
 int sr__cuda_lrn(const sr_cuda_launch *l, const sr_cuda_lrn *p, int n, const float *x, float *y) {
-  sr_cuda_lrn q = *p;
-  return for_each(l, (size_t)n * q.c * q.plane, [=] __host__ __device__(size_t i) { sr_cuda_lrn_body(i, &q, x, y); });
+  return for_each(l, (size_t)n * p->c * p->plane, Lrn{*p, x, y});
 }
 
 int sr__cuda_lrn_backward(const sr_cuda_launch *l, const sr_cuda_lrn *p, int n, const float *x, const float *y,
                           const float *dy, float *dx) {
-  sr_cuda_lrn q = *p;
-  return for_each(l, (size_t)n * q.c * q.plane,
-                  [=] __host__ __device__(size_t i) { sr_cuda_lrn_backward_body(i, &q, x, y, dy, dx); });
+  return for_each(l, (size_t)n * p->c * p->plane, LrnBackward{*p, x, y, dy, dx});
 }
 
 int sr__cuda_softmax(const sr_cuda_launch *l, int n, int c, size_t plane, const float *x, float *y) {
-  return for_each(l, (size_t)n * plane, [=] __host__ __device__(size_t i) { sr_cuda_softmax_body(i, c, plane, x, y); });
+  return for_each(l, (size_t)n * plane, Softmax{c, plane, x, y});
 }
 
 int sr__cuda_fill(const sr_cuda_launch *l, size_t count, float v, float *x) {
-  return for_each(l, count, [=] __host__ __device__(size_t i) { sr_cuda_fill_body(i, v, x); });
+  return for_each(l, count, Fill{v, x});
 }
 
 /* Eight independent FMA chains per thread: the GPU's float32 FMA rate. */
