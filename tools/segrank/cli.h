@@ -8,8 +8,17 @@
 #include "segrank.h"
 
 /* What --backend and --dataset accept, for every command's help: the names
- * sr_backend_check and sr_dataset_open take (tests/cli_help.sh checks). */
+ * sr_backend_check and sr_dataset_open take in this build (tests/cli_help.sh
+ * checks). */
+#if defined(SR_HAVE_VULKAN) && defined(SR_HAVE_CUDA)
 #define CLI_BACKENDS "auto, cpu, ref, vulkan or cuda (auto: cuda on a GPU, else vulkan on a real GPU, else cpu)"
+#elif defined(SR_HAVE_CUDA)
+#define CLI_BACKENDS "auto, cpu, ref or cuda (auto: cuda on a GPU, else cpu)"
+#elif defined(SR_HAVE_VULKAN)
+#define CLI_BACKENDS "auto, cpu, ref or vulkan (auto: vulkan on a real GPU, else cpu)"
+#else
+#define CLI_BACKENDS "auto, cpu or ref (auto: cpu)"
+#endif
 #define CLI_DATASETS "camvid:DIR, voc:DIR, sbd:DIR or folder:IMAGES,LABELS"
 
 int cmd_infer(int argc, char **argv);
