@@ -134,7 +134,7 @@ static void check_backward(sr_backend *ref, sr_backend *b, sr_rng *rng) {
       {OP_CONV, 2, 4, 7, 6, {4, 5, 3, 3, 1, 0, 1, false}, {0}, {0}, 1e-10, "Winograd, no padding"},
       {OP_CONV, 1, 3, 5, 8, {3, 4, 3, 3, 1, 2, 1, false}, {0}, {0}, 1e-10, "Winograd, padding 2"},
       {OP_CONV, 5, 4, 6, 7, {4, 6, 3, 3, 1, 1, 1, false}, {0}, {0}, 1e-10, "Winograd, whole frames per thread"},
-      {OP_CONV, 9, 6, 7, 6, {6, 8, 3, 3, 1, 1, 2, false}, {0}, {0}, 1e-10, "Winograd, blocks of 2 frames, 1 left"},
+      {OP_CONV, 9, 6, 7, 6, {6, 8, 3, 3, 1, 1, 2, false}, {0}, {0}, 1e-10, "Winograd, 9 frames on 2 threads"},
       {OP_CONV, 2, 20, 5, 6, {20, 9, 3, 3, 1, 1, 1, false}, {0}, {0}, 1e-10, "Winograd, 8-wide filter transforms"},
       {OP_CONV, 2, 4, 13, 11, {4, 6, 5, 5, 1, 2, 2, false}, {0}, {0}, 1e-10, "im2col, 5x5 groups"},
       {OP_CONV, 2, 3, 23, 19, {3, 4, 11, 11, 4, 0, 1, false}, {0}, {0}, 1e-10, "im2col, stride 4"},

@@ -441,14 +441,14 @@ static sr_status chunk_input(wino_job *j, int chunk, int m_channels) {
   return SR_OK;
 }
 
-/* A job for one thread working alone on blocks of up to @nf frames: @j's
- * geometry and operands, @parts channel ranges per frame, and tile buffers
- * of its own (V for all input channels, M for @m_channels). False, with
- * j->failed set, when the buffers cannot be had. */
-static bool frame_job(const wino_job *j, int thread, int parts, int m_channels, int nf, wino_job *f) {
+/* A job for one thread working alone on single frames: @j's geometry and
+ * operands, @parts channel ranges per frame, and tile buffers of its own
+ * (V for all input channels, M for @m_channels). False, with j->failed set,
+ * when the buffers cannot be had. */
+static bool frame_job(const wino_job *j, int thread, int parts, int m_channels, wino_job *f) {
   *f = (wino_job){.cb = j->cb, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .sub = j->sub,
                   .kg = j->kg, .x = j->x, .oh = j->oh, .ow = j->ow, .ty0 = 0, .th = j->th, .tw = j->tw, .ts = j->ts,
-                  .tiles = j->tiles, .nf = nf, .T = (size_t)nf * j->tiles, .parts = parts, .U = j->U, .y = j->y,
+                  .tiles = j->tiles, .nf = 1, .T = (size_t)j->tiles, .parts = parts, .U = j->U, .y = j->y,
                   .bias = j->bias, .relu = j->relu, .dy = j->dy};
   size_t nv = (size_t)XI * j->group * j->kg * f->T;
   f->V = sr__cpu_thread_slot(j->cb, thread, CPU_TWS_TILES, nv + (size_t)XI * m_channels * f->T);
@@ -467,7 +467,7 @@ static bool frame_job(const wino_job *j, int thread, int parts, int m_channels, 
 static void unit_task(void *ctx, int task, int thread) {
   const wino_job *j = ctx;
   wino_job f;
-  if (!frame_job(j, thread, j->group, j->y->c, 1, &f)) return;
+  if (!frame_job(j, thread, j->group, j->y->c, &f)) return;
   int g = task % j->group;
   f.f0 = task / j->group;
   const wino_tasks *t = tasks(j->cb);
@@ -590,32 +590,27 @@ static void grad_gemm_task(void *ctx, int task, int thread) {
     atomic_store(&j->failed, 1);
 }
 
-/* Weight gradient with threads taking whole blocks of F frames (one GEMM
- * over a block's tiles, so each GEMM sums F times as many and C is read
- * and written F times less): task p accumulates blocks p, p + P, … into
- * its own D, so the sums do not depend on which thread ran what (training
- * resumes bit-exactly); the D's are added in task order afterwards. */
+/* Weight gradient with threads taking whole frames: task p accumulates
+ * frames p, p + P, … into its own D, so the sums do not depend on which
+ * thread ran what (training resumes bit-exactly); the D's are added in
+ * task order afterwards. */
 typedef struct {
   const wino_job *j;
   float *D; /* P × count */
   size_t count;
-  int P, F;
+  int P;
 } wgrad_units;
 
 static void wgrad_unit_task(void *ctx, int task, int thread) {
   const wgrad_units *u = ctx;
   const wino_job *j = u->j;
   wino_job f;
-  if (!frame_job(j, thread, 1, j->dy->c, u->F, &f)) return;
+  if (!frame_job(j, thread, 1, j->dy->c, &f)) return;
   f.Uw = u->D + (size_t)task * u->count;
   f.accumulate = false;
-  for (f.f0 = task * u->F; f.f0 < j->x->n; f.f0 += u->P * u->F) {
-    f.nf = j->x->n - f.f0 < u->F ? j->x->n - f.f0 : u->F;
-    f.T = (size_t)f.nf * f.tiles;
-    for (int k = 0; k < f.nf; k++) { /* parts = 1: task k is the block's frame k */
-      tasks(j->cb)->input(&f, k, thread);
-      tasks(j->cb)->grad_input(&f, k, thread);
-    }
+  for (f.f0 = task; f.f0 < j->x->n; f.f0 += u->P) {
+    tasks(j->cb)->input(&f, 0, thread);
+    tasks(j->cb)->grad_input(&f, 0, thread);
     for (int k = 0; k < f.group * XI; k++) grad_gemm_task(&f, k, thread);
     f.accumulate = true;
   }
@@ -666,14 +661,8 @@ sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p,
   if (!j.Uw) return SR_ERR_NOMEM;
   int threads = sr_pool_size(cb->pool), channels = x->c > dy->c ? x->c : dy->c;
   size_t count = sr__cpu_winograd_filter_count(p);
-  size_t frame_floats = (size_t)XI * channels * j.tiles;
-  if (x->n >= 2 * threads && frame_floats <= 4 * WINO_CHUNK_FLOATS) {
-    /* Blocks of up to 4 frames, within the per-thread tile budget and
-     * leaving every thread at least two blocks. */
-    int F = (int)(4 * WINO_CHUNK_FLOATS / frame_floats);
-    if (F > 4) F = 4;
-    while (F > 1 && (x->n + F - 1) / F < 2 * threads) F--;
-    wgrad_units u = {&j, sr__cpu_workspace(cb, CPU_WS_COL, (size_t)threads * count), count, threads, F};
+  if (x->n >= 2 * threads && (size_t)XI * channels * j.tiles <= 4 * WINO_CHUNK_FLOATS) {
+    wgrad_units u = {&j, sr__cpu_workspace(cb, CPU_WS_COL, (size_t)threads * count), count, threads};
     if (!u.D) return SR_ERR_NOMEM;
     sr_pool_run(cb->pool, u.P, wgrad_unit_task, &u);
     sr_pool_run(cb->pool, 4 * threads, wgrad_sum_task, &u);
