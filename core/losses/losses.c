@@ -65,9 +65,9 @@ sr_status sr_loss_eval(const sr_loss *loss, const sr_tensor *z, const float *tar
   /* Softmax, then the minibatch sums EI, EU and CE in double precision. */
   float *p_hat = malloc(sizeof(float) * sr_tensor_count(z));
   double *ei = calloc(K, sizeof(double)), *eu = calloc(K, sizeof(double)), *mass = calloc(K, sizeof(double));
-  double *g = dz ? malloc(sizeof(double) * K) : NULL;
-  if (!p_hat || !ei || !eu || !mass || (dz && !g)) {
-    free(p_hat), free(ei), free(eu), free(mass), free(g);
+  double *g = dz ? malloc(sizeof(double) * K) : NULL, *e = malloc(sizeof(double) * K);
+  if (!p_hat || !ei || !eu || !mass || (dz && !g) || !e) {
+    free(p_hat), free(ei), free(eu), free(mass), free(g), free(e);
     return SR_ERR_NOMEM;
   }
   double ce = 0;
@@ -76,12 +76,14 @@ sr_status sr_loss_eval(const sr_loss *loss, const sr_tensor *z, const float *tar
       const size_t base = (size_t)b * K * plane + i;
       double m = -DBL_MAX, s = 0;
       for (int k = 0; k < K; k++) m = fmax(m, z->data[base + k * plane]);
-      for (int k = 0; k < K; k++) s += exp(z->data[base + k * plane] - m);
+      for (int k = 0; k < K; k++) s += e[k] = exp(z->data[base + k * plane] - m);
+      /* One exp per class and one log per cell: log p̂_k = z_k − m − log s. */
+      const double log_s = log(s);
       for (int k = 0; k < K; k++) {
-        double lp = z->data[base + k * plane] - m - log(s);
-        p_hat[base + k * plane] = (float)exp(lp);
+        double lp = z->data[base + k * plane] - m - log_s, ph = e[k] / s;
+        p_hat[base + k * plane] = (float)ph;
         if (!valid[b * plane + i]) continue;
-        double ph = exp(lp), pt = target[base + k * plane];
+        double pt = target[base + k * plane];
         ei[k] += ph * pt;
         eu[k] += ph + pt - ph * pt;
         mass[k] += pt;
@@ -127,6 +129,6 @@ sr_status sr_loss_eval(const sr_loss *loss, const sr_tensor *z, const float *tar
         }
       }
   }
-  free(p_hat), free(ei), free(eu), free(mass), free(g);
+  free(p_hat), free(ei), free(eu), free(mass), free(g), free(e);
   return SR_OK;
 }
