@@ -189,10 +189,18 @@ static void maxpool_backward_task(void *ctx, int task, int thread) {
         int x0, x1;
         sr__pool_window(ox, p->stride, p->pad, p->kernel, x->w, &x0, &x1);
         if (y0 >= y1 || x0 >= x1) continue; /* an empty window: no input, no gradient */
+        /* The first maximum, without branches on the data (random
+         * comparisons mispredict half the time): selects, not jumps. */
         int best = y0 * x->w + x0;
+        float m = in[best];
         for (int iy = y0; iy < y1; iy++)
-          for (int ix = x0; ix < x1; ix++)
-            if (in[iy * x->w + ix] > in[best]) best = iy * x->w + ix;
+          for (int ix = x0; ix < x1; ix++) {
+            int at = iy * x->w + ix;
+            float v = in[at];
+            bool gt = v > m;
+            m = gt ? v : m;
+            best = gt ? at : best;
+          }
         out[best] += g[oy * dy->w + ox];
       }
     }
