@@ -96,6 +96,7 @@ static float *pinned(cuda_backend *cb, size_t count) {
 /* Host <-> device through the pinned buffer, in pieces of at most 16 MiB. */
 static sr_status transfer(cuda_backend *cb, float *dst, const float *src, size_t count, int to_device) {
   if (cb->on_host) return sr__host_copy(&cb->base, dst, src, count);
+  if (count == 0) return SR_OK;
   if (!bind(cb)) return SR_ERR_BACKEND;
   const size_t piece = (size_t)4 << 20;
   float *pin = pinned(cb, count < piece ? count : piece);
@@ -134,7 +135,8 @@ static int on_device(cuda_backend *cb, const void *p) {
     cudaGetLastError(); /* clears the error of an unknown pointer */
     return 0;
   }
-  return a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged;
+  /* another GPU's memory is not this device's to use directly */
+  return a.type == cudaMemoryTypeManaged || (a.type == cudaMemoryTypeDevice && a.device == cb->device);
 }
 
 /* An op's operand: its device address, and the host one it mirrors. */
@@ -151,7 +153,10 @@ static sr_status operand_in(cuda_backend *cb, int slot, const float *p, size_t c
   if (on_device(cb, p)) return SR_OK;
   if (!(o->dev = scratch(cb, slot, count))) return SR_ERR_NOMEM;
   o->host = (float *)p;
-  if (read && !CU_OK(cudaMemcpyAsync(o->dev, p, count * sizeof(float), cudaMemcpyHostToDevice, cb->stream)))
+  /* Waited for, so the caller may reuse its buffer once the op returns
+   * (cudaMemcpyAsync from pinned memory would not have read it yet). */
+  if (read && (!CU_OK(cudaMemcpyAsync(o->dev, p, count * sizeof(float), cudaMemcpyHostToDevice, cb->stream)) ||
+               !CU_OK(cudaStreamSynchronize(cb->stream))))
     return SR_ERR_BACKEND;
   return SR_OK;
 }
@@ -174,6 +179,12 @@ static sr_status launched(int rc) { return rc == 0 ? SR_OK : SR_ERR_BACKEND; }
 static sr_status gemm(cuda_backend *cb, int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda,
                       long long sa, const float *B, int ldb, long long sb, float beta, float *C, int ldc,
                       long long sc, int batch) {
+  /* cuBLAS's argument rules, in both modes, so that host mode catches a
+   * layout the GPU would refuse (CUBLAS_STATUS_INVALID_VALUE). */
+  int ra = ta ? k : m, rb = tb ? n : k;
+  if (m < 0 || n < 0 || k < 0 || batch < 0 || lda < (ra > 1 ? ra : 1) || ldb < (rb > 1 ? rb : 1) ||
+      ldc < (m > 1 ? m : 1))
+    return SR_ERR_BACKEND;
   if (!cb->on_host) {
     cublasStatus_t s = cublasSgemmStridedBatched(cb->blas, ta ? CUBLAS_OP_T : CUBLAS_OP_N, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
                                                  m, n, k, &alpha, A, lda, sa, B, ldb, sb, &beta, C, ldc, sc, batch);
@@ -381,7 +392,11 @@ static void cu_destroy(sr_backend *b) {
   free(cb);
 }
 
-static const char *cu_device_name(const sr_backend *b) { return ((const cuda_backend *)b)->device_name; }
+/* NULL in host mode, a host backend then (backend.h). */
+static const char *cu_device_name(const sr_backend *b) {
+  const cuda_backend *cb = (const cuda_backend *)b;
+  return cb->on_host ? NULL : cb->device_name;
+}
 
 static double cu_peak_gflops(sr_backend *b) {
   cuda_backend *cb = (cuda_backend *)b;
@@ -456,8 +471,8 @@ sr_status sr__backend_cuda_new(int threads, sr_backend **out, sr_error *err) {
     cu_destroy(&cb->base);
     return sr_error_set(err, SR_ERR_BACKEND, "cuda: cuBLAS on %s: %s", prop.name, cublasGetStatusString(s));
   }
-  /* cuBLAS's default math: full float32 products, as the other backends
-   * (TF32 only where a user sets NVIDIA_TF32_OVERRIDE=1). */
+  /* cuBLAS's default math mode: full float32 products, as the other
+   * backends (no TF32). */
   cb->launch.stream = cb->stream;
   *out = &cb->base;
   return SR_OK;
@@ -468,7 +483,6 @@ sr_status sr__backend_cuda_host_new(int threads, sr_backend **out, sr_error *err
   if (!cb) return sr_error_set(err, SR_ERR_NOMEM, "cuda backend: out of memory");
   cb->base.ops = &cuda_ops, cb->base.threads = threads;
   cb->on_host = cb->launch.on_host = 1;
-  snprintf(cb->device_name, sizeof cb->device_name, "host (kernel bodies in loops)");
   *out = &cb->base;
   return SR_OK;
 }

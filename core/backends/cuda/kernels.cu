@@ -27,6 +27,7 @@ int for_each(const sr_cuda_launch *l, size_t count, Body body) {
   }
   size_t blocks = (count + kBlock - 1) / kBlock;
   if (blocks > 65535u * 32u) blocks = 65535u * 32u; /* the grid-stride loop covers the rest */
+  cudaGetLastError(); /* an earlier failure already reported is not this launch's */
   each_index<<<(unsigned)blocks, kBlock, 0, (cudaStream_t)l->stream>>>(count, body);
   return (int)cudaGetLastError();
 }
@@ -155,16 +156,22 @@ __global__ void fma_chains(int iters, float seed, float *out) {
 double sr__cuda_fma_peak_gflops(void *stream, int sms) {
   const int threads = 256, blocks = sms * 8, iters = 4096;
   float *out = NULL;
-  cudaEvent_t t0, t1;
-  if (cudaMalloc((void **)&out, sizeof(float)) != cudaSuccess) return -1;
-  cudaEventCreate(&t0), cudaEventCreate(&t1);
+  cudaEvent_t t0 = NULL, t1 = NULL;
+  if (cudaMalloc((void **)&out, sizeof(float)) != cudaSuccess) return cudaGetLastError(), -1;
+  if (cudaEventCreate(&t0) != cudaSuccess || cudaEventCreate(&t1) != cudaSuccess) {
+    if (t0) cudaEventDestroy(t0);
+    cudaFree(out);
+    return cudaGetLastError(), -1;
+  }
   double best = 0;
   for (int r = 0; r < 10; r++) {
     cudaEventRecord(t0, (cudaStream_t)stream);
     fma_chains<<<blocks, threads, 0, (cudaStream_t)stream>>>(iters, 1.f, out);
+    cudaError_t launch = cudaGetLastError();
     cudaEventRecord(t1, (cudaStream_t)stream);
     float ms = 0;
-    if (cudaEventSynchronize(t1) != cudaSuccess || cudaEventElapsedTime(&ms, t0, t1) != cudaSuccess || ms <= 0) {
+    if (launch != cudaSuccess || cudaEventSynchronize(t1) != cudaSuccess ||
+        cudaEventElapsedTime(&ms, t0, t1) != cudaSuccess || ms <= 0) {
       best = -1;
       break;
     }
