@@ -432,18 +432,19 @@ int cmd_bench(int argc, char **argv) {
     sr_net_free(net);
     /* A GPU backend's figures against its GPU's own measured FMA peak. */
     char gpu_json[320] = "";
-    double gpeak = sr_backend_device_name(b) ? sr_backend_peak_gflops(b) : -1;
-    if (sr_backend_device_name(b)) {
-      g_autofree gchar *gname = g_strescape(sr_backend_device_name(b), NULL);
+    const char *device = sr_backend_device_name(b);
+    if (device) {
+      double gpeak = sr_backend_peak_gflops(b);
+      g_autofree gchar *gname = g_strescape(device, NULL);
       if (gpeak > 0) {
         printf("\nGPU %s: float32 FMA peak %.0f GFLOP/s (measured now); batch 1 %.0f%%, batch 8 %.0f%%, batch 16 "
                "%.0f%% of it\n",
-               sr_backend_device_name(b), gpeak, 100 * gf1 / gpeak, 100 * gf8 / gpeak, 100 * gf16 / gpeak);
+               device, gpeak, 100 * gf1 / gpeak, 100 * gf8 / gpeak, 100 * gf16 / gpeak);
         snprintf(gpu_json, sizeof gpu_json,
                  "\"device\":\"%s\",\"device_fma_peak_gflops\":%.1f,\"ratio_to_device_peak_b16\":%.3f,", gname,
                  gpeak, gf16 / gpeak);
       } else {
-        printf("\ndevice %s (no FMA peak measured for this backend)\n", sr_backend_device_name(b));
+        printf("\ndevice %s (no FMA peak measured for this backend)\n", device);
         snprintf(gpu_json, sizeof gpu_json, "\"device\":\"%s\",", gname);
       }
     }

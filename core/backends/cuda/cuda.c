@@ -488,12 +488,8 @@ sr_status sr__backend_cuda_host_new(int threads, sr_backend **out, sr_error *err
 }
 
 int sr__cuda_has_gpu(void) {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();
-    return 0;
-  }
-  return n > 0;
+  int device;
+  return pick_device(&device, NULL) == SR_OK;
 }
 
 
