@@ -300,8 +300,25 @@ static void check_refused(const sr_image *im, const char *isa, const char *want)
   sr_superpixels_clear(&sp);
 }
 
+/* A Winograd tile side other than 2, 4 or auto is refused, naming it. */
+static void check_tile_refused(void) {
+  sr_backend *b = NULL;
+  sr_error err = {0};
+  unsetenv("SEGRANK_CPU_ISA");
+  setenv("SEGRANK_CPU_WINOGRAD_TILE", "3", 1);
+  CHECK(sr_backend_new("cpu", 1, &b, &err) == SR_ERR_INVALID && !b && strstr(err.msg, "SEGRANK_CPU_WINOGRAD_TILE=3"),
+        "SEGRANK_CPU_WINOGRAD_TILE=3 accepted, or not named in: %s", err.msg);
+  printf("SEGRANK_CPU_WINOGRAD_TILE=3 refused: %s\n", err.msg);
+  sr_backend_free(b);
+  setenv("SEGRANK_CPU_WINOGRAD_TILE", "4", 1);
+  CHECK(sr_backend_new("cpu", 1, &b, &err) == SR_OK, "SEGRANK_CPU_WINOGRAD_TILE=4 refused: %s", err.msg);
+  sr_backend_free(b);
+  unsetenv("SEGRANK_CPU_WINOGRAD_TILE");
+}
+
 static void check_refusals(const sr_image *im, const bool *have) {
   check_refused(im, "avx9", "SEGRANK_CPU_ISA=avx9: unknown");
+  check_tile_refused();
   /* Levels this CPU lacks. */
   if (!have[SR_CPU_ISA_AVX512]) check_refused(im, "avx512", "no AVX-512");
   if (!have[SR_CPU_ISA_AVX2]) check_refused(im, "avx2", "no AVX2");

@@ -418,8 +418,10 @@ int main(int argc, char **argv) {
     printf("SKIP: cpu level %s: %s\n", want, lerr.msg);
     return cpu_only ? 77 : 1;
   }
-  printf("cpu backend level: %s (SEGRANK_CPU_ISA=%s), GEMM: %s\n", sr__cpu_isa_name(level), want ? want : "",
-         getenv("SEGRANK_CPU_GEMM") && !strcmp(getenv("SEGRANK_CPU_GEMM"), "openblas") ? "openblas" : "own");
+  const char *tile = getenv("SEGRANK_CPU_WINOGRAD_TILE");
+  printf("cpu backend level: %s (SEGRANK_CPU_ISA=%s), GEMM: %s, Winograd tile: %s\n", sr__cpu_isa_name(level),
+         want ? want : "", getenv("SEGRANK_CPU_GEMM") && !strcmp(getenv("SEGRANK_CPU_GEMM"), "openblas") ? "openblas" : "own",
+         tile && *tile ? tile : "per layer");
   check_pool_geometry_refused();
   sr_backend *ref;
   sr_error err = {0};

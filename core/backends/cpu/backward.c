@@ -121,10 +121,13 @@ static sr_status winograd_backward(cpu_backend *cb, const sr_conv_params *p, con
   sr_pool_run(cb->pool, p->out_c, bias_grad_task, bctx);
   sr_status st = sr__cpu_winograd_weight_grad(cb, p, x, dy, dw);
   if (st != SR_OK || !dx) return st;
-  float *U = sr__cpu_workspace(cb, CPU_WS_WINO, sr__cpu_winograd_packed_count(cb, p, true));
+  sr_conv_params t = *p; /* the input gradient's convolution */
+  t.in_c = p->out_c, t.out_c = p->in_c, t.pad = 2 - p->pad;
+  int m = sr__cpu_winograd_tile(cb, &t, dy->n, dx->h, dx->w);
+  float *U = sr__cpu_workspace(cb, CPU_WS_WINO, sr__cpu_winograd_packed_count(cb, p, true, m));
   if (!U) return SR_ERR_NOMEM;
-  if ((st = sr__cpu_winograd_filters(cb, p, w, true, U)) != SR_OK) return st;
-  return sr__cpu_winograd_conv(cb, p->group, 3, 2 - p->pad, dy, U, NULL, false, dx);
+  if ((st = sr__cpu_winograd_filters(cb, p, w, true, m, U)) != SR_OK) return st;
+  return sr__cpu_winograd_conv(cb, p->group, 3, 2 - p->pad, m, dy, U, NULL, false, dx);
 }
 
 sr_status sr__cpu_conv2d_backward(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,

@@ -155,7 +155,7 @@ static void rows_task(void *ctx, int task, int thread) {
 /* ---- allocations, whole uploads, and their cached Winograd filters ---- */
 
 static void frozen_drop(cpu_backend *cb, int i) {
-  free(cb->frozen[i].U);
+  free(cb->frozen[i].U[0]), free(cb->frozen[i].U[1]);
   cb->frozen[i] = cb->frozen[--cb->n_frozen];
 }
 
@@ -168,7 +168,7 @@ static float *cpu_alloc(sr_backend *b, size_t count) {
     cb->frozen = f, cb->cap_frozen = cap;
   }
   float *buf = sr__host_alloc(b, count);
-  if (buf) cb->frozen[cb->n_frozen++] = (cpu_frozen){buf, count, false, NULL, {0}};
+  if (buf) cb->frozen[cb->n_frozen++] = (cpu_frozen){buf, count, false, {NULL, NULL}, {{0}, {0}}};
   return buf;
 }
 
@@ -178,7 +178,7 @@ static sr_status cpu_upload(sr_backend *b, float *dst, const float *src, size_t 
   for (int i = 0; i < cb->n_frozen; i++) {
     cpu_frozen *f = &cb->frozen[i];
     if (!(f->buf < dst + count && dst < f->buf + f->count)) continue;
-    free(f->U), f->U = NULL;
+    free(f->U[0]), free(f->U[1]), f->U[0] = f->U[1] = NULL;
     f->uploaded = f->buf == dst && f->count == count;
   }
   return SR_OK;
@@ -198,36 +198,38 @@ static bool same_conv(const sr_conv_params *a, const sr_conv_params *b) {
 
 /* The Winograd filters of layer @p into @U, packed for the GEMM: of its own kernel (stride 1), or
  * of the equivalent 3×3 layer over its space-to-depth input. */
-static sr_status make_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, float *U) {
-  if (p->stride == 1) return sr__cpu_winograd_filters(cb, p, w, false, U);
+static sr_status make_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, int m, float *U) {
+  if (p->stride == 1) return sr__cpu_winograd_filters(cb, p, w, false, m, U);
   sr_conv_params q;
   sr__cpu_s2d_params(p, &q);
   float *w2 = sr__cpu_workspace(cb, CPU_WS_S2D_W, (size_t)q.out_c * (q.in_c / q.group) * 9);
   if (!w2) return SR_ERR_NOMEM;
   sr__cpu_s2d_weights(p, w, w2);
-  return sr__cpu_winograd_filters(cb, &q, w2, false, U);
+  return sr__cpu_winograd_filters(cb, &q, w2, false, m, U);
 }
 
-/* The Winograd filters of @w: cached when @w is an allocation filled whole
- * by one upload, else transformed into a workspace. */
-static const float *winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w) {
-  sr_conv_params q = *p;
-  if (p->stride > 1) sr__cpu_s2d_params(p, &q);
-  size_t wc = (size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw, uc = sr__cpu_winograd_packed_count(cb, &q, false);
+/* The Winograd filters of @w for tile side @m: cached (one set per tile
+ * side) when @w is an allocation filled whole by one upload, else
+ * transformed into a workspace. @q is the stride-1 layer they are for. */
+static const float *winograd_filters(cpu_backend *cb, const sr_conv_params *p, const sr_conv_params *q,
+                                     const float *w, int m) {
+  size_t wc = (size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw;
+  size_t uc = sr__cpu_winograd_packed_count(cb, q, false, m);
+  int slot = m == 4;
   for (int i = 0; i < cb->n_frozen; i++) {
     cpu_frozen *f = &cb->frozen[i];
     if (f->buf != w || !f->uploaded || f->count < wc) continue;
-    if (f->U && same_conv(&f->p, p)) return f->U;
-    free(f->U);
-    f->U = sr__host_alloc(&cb->base, uc);
-    if (!f->U) break;
-    f->p = *p;
-    if (make_filters(cb, p, w, f->U) == SR_OK) return f->U;
-    free(f->U), f->U = NULL;
+    if (f->U[slot] && same_conv(&f->p[slot], p)) return f->U[slot];
+    free(f->U[slot]);
+    f->U[slot] = sr__host_alloc(&cb->base, uc);
+    if (!f->U[slot]) break;
+    f->p[slot] = *p;
+    if (make_filters(cb, p, w, m, f->U[slot]) == SR_OK) return f->U[slot];
+    free(f->U[slot]), f->U[slot] = NULL;
     return NULL;
   }
   float *U = sr__cpu_workspace(cb, CPU_WS_WINO, uc);
-  return U && make_filters(cb, p, w, U) == SR_OK ? U : NULL;
+  return U && make_filters(cb, p, w, m, U) == SR_OK ? U : NULL;
 }
 
 static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_tensor *x, const float *w,
@@ -235,10 +237,13 @@ static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_ten
   cpu_backend *cb = (cpu_backend *)b;
   sr__cpu_blas_single();
   if (cb->winograd && (sr__cpu_winograd_forward_applies(p) || sr__cpu_s2d_applies(p))) {
-    const float *U = winograd_filters(cb, p, w);
+    sr_conv_params q = *p; /* the stride-1 layer it runs as */
+    if (p->stride > 1) sr__cpu_s2d_params(p, &q);
+    int m = sr__cpu_winograd_tile(cb, &q, x->n, y->h, y->w);
+    const float *U = winograd_filters(cb, p, &q, w, m);
     if (!U) return SR_ERR_NOMEM;
-    return p->stride == 1 ? sr__cpu_winograd_conv(cb, p->group, p->kh, p->pad, x, U, bias, p->relu, y)
-                          : sr__cpu_s2d_conv(cb, p, x, U, bias, y);
+    return p->stride == 1 ? sr__cpu_winograd_conv(cb, p->group, p->kh, p->pad, m, x, U, bias, p->relu, y)
+                          : sr__cpu_s2d_conv(cb, p, m, x, U, bias, y);
   }
   if (y->h * y->w < SMALL_MAP) {
     int units = x->n * p->group, T = sr_pool_size(cb->pool), icg = p->in_c / p->group;
@@ -401,7 +406,7 @@ static void cpu_destroy(sr_backend *b) {
   free(cb->tws), free(cb->tws_count);
   sr_pool_free(cb->pool);
   for (int i = 0; i < CPU_WS_SLOTS; i++) free(cb->ws[i]);
-  for (int i = 0; i < cb->n_frozen; i++) free(cb->frozen[i].U);
+  for (int i = 0; i < cb->n_frozen; i++) free(cb->frozen[i].U[0]), free(cb->frozen[i].U[1]);
   free(cb->frozen);
   free(cb);
 }
@@ -444,6 +449,16 @@ sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err) {
   sr__cpu_blas_single();
   const char *wino = getenv("SEGRANK_CPU_WINOGRAD");
   cb->winograd = !wino || strcmp(wino, "0");
+  const char *tile = getenv("SEGRANK_CPU_WINOGRAD_TILE");
+  if (tile && *tile && strcmp(tile, "auto")) {
+    if (strcmp(tile, "2") && strcmp(tile, "4")) {
+      cpu_destroy(&cb->base);
+      return sr_error_set(err, SR_ERR_INVALID,
+                          "cpu backend: SEGRANK_CPU_WINOGRAD_TILE=%s: expected 2 (F(2x2, 3x3)), 4 (F(4x4, 3x3)) or auto",
+                          tile);
+    }
+    cb->wino_tile = atoi(tile);
+  }
   *out = &cb->base;
   return SR_OK;
 }

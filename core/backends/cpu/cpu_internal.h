@@ -29,14 +29,15 @@ typedef struct {
   const float *buf;
   size_t count;
   bool uploaded; /* filled whole by one upload, unchanged since */
-  float *U;      /* NULL until used */
-  sr_conv_params p;
+  float *U[2];   /* per Winograd tile side (2, 4): NULL until used */
+  sr_conv_params p[2];
 } cpu_frozen;
 
 typedef struct {
   sr_backend base;
   sr_pool *pool;
   bool winograd; /* Winograd convolutions (SEGRANK_CPU_WINOGRAD=0: off) */
+  int wino_tile;  /* forward tile side forced by SEGRANK_CPU_WINOGRAD_TILE (2, 4), or 0: chosen per layer */
   sr_cpu_isa isa; /* the variant of the vectorised loops (cpu_isa.h) */
   int gemm;       /* the GEMM level (gemm.h): isa, or SR_GEMM_OPENBLAS */
   cpu_frozen *frozen; /* every live allocation */
@@ -89,18 +90,25 @@ bool sr__cpu_winograd_applies(const sr_conv_params *p);
 bool sr__cpu_winograd_forward_applies(const sr_conv_params *p);
 /* Floats of the transformed filters of a layer. */
 size_t sr__cpu_winograd_filter_count(const sr_conv_params *p);
-/* Floats of them packed for the backend's GEMM (@transpose as below). */
-size_t sr__cpu_winograd_packed_count(const cpu_backend *cb, const sr_conv_params *p, bool transpose);
-/* U for @w (out_c × in_c/group × 3 × 3), packed for the backend's GEMM
- * (sr__cpu_winograd_packed_count floats); @transpose: of the input
- * gradient's convolution (flipped filters, in and out channels swapped). */
-sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, bool transpose,
+/* The output tile side, 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3)), for a stride-1
+ * forward convolution @p of @n frames with an @oh × @ow output: the one whose
+ * GEMMs compute fewer multiply-adds, counting the micro-kernel's padded
+ * columns (SEGRANK_CPU_WINOGRAD_TILE=2|4 forces one). */
+int sr__cpu_winograd_tile(cpu_backend *cb, const sr_conv_params *p, int n, int oh, int ow);
+/* Floats of the filters transformed for tile side @m and packed for the
+ * backend's GEMM (@transpose as below). */
+size_t sr__cpu_winograd_packed_count(const cpu_backend *cb, const sr_conv_params *p, bool transpose, int m);
+/* U for @w (out_c × in_c/group × 3 × 3) and tile side @m, packed for the
+ * backend's GEMM (sr__cpu_winograd_packed_count floats); @transpose: of the
+ * input gradient's convolution (flipped filters, in and out channels
+ * swapped). */
+sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, bool transpose, int m,
                                    float *U);
-/* y = conv(x) + bias (ReLU when @relu) with transformed, packed filters U of a
- * @ksize × @ksize kernel (3 or 5); x->c and y->c are the convolution's in
- * and out channels. */
-sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, const sr_tensor *x, const float *U,
-                                const float *bias, bool relu, sr_tensor *y);
+/* y = conv(x) + bias (ReLU when @relu) with filters U of a @ksize × @ksize
+ * kernel (3 or 5) transformed for tile side @m and packed; x->c and y->c are
+ * the convolution's in and out channels. */
+sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, int m, const sr_tensor *x,
+                                const float *U, const float *bias, bool relu, sr_tensor *y);
 /* dw (overwritten) = the weight gradient of y = conv(x), given dy. */
 sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p, const sr_tensor *x,
                                        const sr_tensor *dy, float *dw);
@@ -112,8 +120,8 @@ bool sr__cpu_s2d_applies(const sr_conv_params *p);
 void sr__cpu_s2d_params(const sr_conv_params *p, sr_conv_params *q);
 /* Its weights (out_c × in_c·s²/group × 3 × 3) from the layer's. */
 void sr__cpu_s2d_weights(const sr_conv_params *p, const float *w, float *w2);
-/* y = conv(x) with the equivalent layer's Winograd filters U. */
-sr_status sr__cpu_s2d_conv(cpu_backend *cb, const sr_conv_params *p, const sr_tensor *x, const float *U,
+/* y = conv(x) with the equivalent layer's Winograd filters U (tile side @m). */
+sr_status sr__cpu_s2d_conv(cpu_backend *cb, const sr_conv_params *p, int m, const sr_tensor *x, const float *U,
                            const float *bias, sr_tensor *y);
 
 #endif

@@ -51,17 +51,19 @@ static void kernel_generic(int kc, const float *restrict ap, const float *restri
 typedef struct {
   int mr, nr;
   sr_gemm_kernel kernel;
+  int nr_narrow; /* 0, or a second kernel's narrower panel (same MR) */
+  sr_gemm_kernel narrow;
 } gemm_level;
 
 static const gemm_level *level(int lv) {
   static const gemm_level levels[SR_CPU_ISA_COUNT] = {
-      {MR_GEN, NR_GEN, kernel_generic},
+      {MR_GEN, NR_GEN, kernel_generic, 0, NULL},
 #if SR_HAVE_AVX2_VARIANTS
-      {SR_GEMM_MR_AVX2, SR_GEMM_NR_AVX2, sr__gemm_kernel_avx2},
-      {SR_GEMM_MR_AVX512, SR_GEMM_NR_AVX512, sr__gemm_kernel_avx512},
+      {SR_GEMM_MR_AVX2, SR_GEMM_NR_AVX2, sr__gemm_kernel_avx2, 0, NULL},
+      {SR_GEMM_MR_AVX512, SR_GEMM_NR_AVX512, sr__gemm_kernel_avx512, 16, sr__gemm_kernel_avx512_n16},
 #else
-      {MR_GEN, NR_GEN, kernel_generic},
-      {MR_GEN, NR_GEN, kernel_generic},
+      {MR_GEN, NR_GEN, kernel_generic, 0, NULL},
+      {MR_GEN, NR_GEN, kernel_generic, 0, NULL},
 #endif
   };
   return &levels[lv >= 0 && lv < SR_CPU_ISA_COUNT ? lv : SR_CPU_ISA_GENERIC];
@@ -130,6 +132,19 @@ static void pack_b(const float *b, int ldb, bool trans, int j0, int n, int k0, i
   }
 }
 
+/* Whether a GEMM of @N columns runs the narrow kernel: when the wide one
+ * would leave at least half of its last panel empty and there are few
+ * panels (the narrow kernel does half the FMAs per broadcast of A). */
+static bool use_narrow(const gemm_level *l, int N) {
+  return l->narrow && N < 4 * l->nr && N % l->nr != 0 && N % l->nr <= l->nr_narrow;
+}
+
+int sr__gemm_cols(int lv, int N) {
+  if (lv == SR_GEMM_OPENBLAS) return round_up(N, 16);
+  const gemm_level *l = level(lv);
+  return round_up(N, use_narrow(l, N) ? l->nr_narrow : l->nr);
+}
+
 size_t sr__gemm_packed_a_count(int lv, int M, int K) {
   if (lv == SR_GEMM_OPENBLAS) return (size_t)(M > 0 ? M : 1) * (K > 0 ? K : 1);
   return (size_t)round_up(M > 0 ? M : 1, level(lv)->mr) * (K > 0 ? K : 1);
@@ -176,7 +191,9 @@ void sr__gemm(int lv, int flags, int M, int N, int K, const float *a, int lda, c
     return;
   }
   const gemm_level *l = level(lv);
-  const int MR = l->mr, NR = l->nr;
+  bool narrow = use_narrow(l, N);
+  const int MR = l->mr, NR = narrow ? l->nr_narrow : l->nr;
+  sr_gemm_kernel kernel = narrow ? l->narrow : l->kernel;
   bool packed = flags & SR_GEMM_A_PACKED;
   int kc = k_block(K), mp = round_up(M, MR);
   float *bp = ws, *apw = bp + (size_t)kc * round_up(N < NC_MAX ? N : NC_MAX, NR);
@@ -202,7 +219,7 @@ void sr__gemm(int lv, int flags, int M, int N, int K, const float *a, int lda, c
             int rows = mc - ir < MR ? mc - ir : MR;
             const float *apan = ab + (size_t)(ir / MR) * kb * MR;
             float *ct = c + (size_t)(i0 + ir) * ldc + j0 + jr;
-            l->kernel(kb, apan, bpan, ct, (size_t)ldc, acc, rows, cols);
+            kernel(kb, apan, bpan, ct, (size_t)ldc, acc, rows, cols);
           }
         }
       }

@@ -4,7 +4,8 @@
  * (K in blocks of at most 384, A in 192-row blocks, B in 1024-column
  * blocks), both operands packed into the micro-kernel's panels in a
  * per-thread workspace; a micro-kernel per level of cpu_isa.h: AVX-512
- * (12 × 32 tile, zmm), AVX2+FMA (6 × 16, ymm), portable C (4 × 16).
+ * (12 × 32 tile, zmm; 12 × 16 where N is narrow), AVX2+FMA (6 × 16, ymm),
+ * portable C (6 × 8).
  * A can be packed once ahead (the Winograd filters at upload): see
  * sr__gemm_pack_a. The level @lv of every call is a sr_cpu_isa, or
  * SR_GEMM_OPENBLAS: cblas_sgemm (SEGRANK_CPU_GEMM=openblas, the previous
@@ -25,6 +26,9 @@ enum {
   SR_GEMM_A_PACKED = 4, /* a is sr__gemm_pack_a's output (lda unused) */
 };
 
+/* The columns level @lv's micro-kernels compute for a GEMM of @N columns:
+ * N rounded up to the panel width used (OpenBLAS: to 16, a guess). */
+int sr__gemm_cols(int lv, int N);
 /* Floats of A (M × K) packed for level @lv. */
 size_t sr__gemm_packed_a_count(int lv, int M, int K);
 /* Packs A (M × K; @trans as SR_GEMM_TA) into @ap (sr__gemm_packed_a_count floats). */
@@ -42,6 +46,8 @@ void sr__gemm(int lv, int flags, int M, int N, int K, const float *a, int lda, c
 typedef void (*sr_gemm_kernel)(int kc, const float *ap, const float *bp, float *c, size_t ldc, int acc, int rows,
                                int cols);
 void sr__gemm_kernel_avx512(int kc, const float *ap, const float *bp, float *c, size_t ldc, int acc, int rows, int cols);
+void sr__gemm_kernel_avx512_n16(int kc, const float *ap, const float *bp, float *c, size_t ldc, int acc, int rows,
+                                int cols);
 void sr__gemm_kernel_avx2(int kc, const float *ap, const float *bp, float *c, size_t ldc, int acc, int rows, int cols);
 #define SR_GEMM_MR_AVX512 12
 #define SR_GEMM_NR_AVX512 32

@@ -65,7 +65,7 @@ static void s2d_task(void *ctx, int task, int thread) {
   }
 }
 
-sr_status sr__cpu_s2d_conv(cpu_backend *cb, const sr_conv_params *p, const sr_tensor *x, const float *U,
+sr_status sr__cpu_s2d_conv(cpu_backend *cb, const sr_conv_params *p, int m, const sr_tensor *x, const float *U,
                            const float *bias, sr_tensor *y) {
   int s = p->stride;
   /* a 3×3 valid convolution of (oh + 2) × (ow + 2) planes gives oh × ow */
@@ -74,5 +74,5 @@ sr_status sr__cpu_s2d_conv(cpu_backend *cb, const sr_conv_params *p, const sr_te
   if (!xs.data) return SR_ERR_NOMEM;
   s2d_job j = {p, x, &xs};
   sr_pool_run(cb->pool, x->n * x->c, s2d_task, &j);
-  return sr__cpu_winograd_conv(cb, p->group, 3, 0, &xs, U, bias, p->relu, y);
+  return sr__cpu_winograd_conv(cb, p->group, 3, 0, m, &xs, U, bias, p->relu, y);
 }

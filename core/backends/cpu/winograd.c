@@ -94,6 +94,7 @@ static const wino_tasks *tasks(const cpu_backend *cb);
 
 typedef struct {
   cpu_backend *cb;
+  int m, xi; /* output tile side (2: F(2×2, 3×3); 4: F(4×4, 3×3), forward only) and (m + 2)² transform points */
   int group, icg, ocg, pad;
   /* A 5×5 kernel (zero-padded to 6×6) is sub × sub = 2 × 2 stacked 3×3
    * kernels, sub-kernel (a, b) reading the input shifted by (3a, 3b): the
@@ -102,7 +103,11 @@ typedef struct {
   /* the layer's input (x) and output-shaped tensor (y or dy) */
   const sr_tensor *x;
   int oh, ow;
-  int ty0, th, tw, ts, tiles; /* this chunk's tile rows [ty0, ty0 + th) of each frame; tiles = th · ts */
+  /* this chunk's tile rows [ty0, ty0 + th) of each frame; the transforms
+   * run over th · ts tiles (ts = tw + 1), V and M hold tiles = th · rs of
+   * them per frame: rs = ts for m = 2, rs = tw (the unused tiles dropped,
+   * so the GEMMs see no padding columns) for m = 4 */
+  int ty0, th, tw, ts, rs, tiles;
   int f0, nf;
   size_t T;
   int parts; /* channel ranges per frame in the per-frame jobs */
@@ -187,8 +192,7 @@ static SR_ALWAYS_INLINE void a_cols(const float *restrict a, const float *restri
  * flattened tile index, every input of tile u is Q[rp][cp][u + offset],
  * so Bᵀ (down the rows) and B (across) are unit-stride loops over all the
  * frame's tiles at once, which the compiler vectorises. */
-static SR_ALWAYS_INLINE void input_task_body(void *ctx, int task, int thread) {
-  wino_job *j = ctx;
+static SR_ALWAYS_INLINE void input2_body(wino_job *j, int task, int thread) {
   const sr_tensor *x = j->x;
   int f = task / j->parts, c0, c1;
   sr__split(x->c, j->parts, task % j->parts, &c0, &c1);
@@ -237,7 +241,7 @@ static SR_ALWAYS_INLINE void input_task_body(void *ctx, int task, int thread) {
                   T + (size_t)(4 + cp) * (L + 1), T + (size_t)(6 + cp) * (L + 1), L + 1);
         }
         int vc = (a * sub + b) * j->icg + ic;
-        float *out = j->V + ((size_t)g * XI * j->kg + vc) * j->T + (size_t)f * j->tiles;
+        float *out = j->V + ((size_t)g * j->xi * j->kg + vc) * j->T + (size_t)f * j->tiles;
         for (int k = 0; k < 4; k++) { /* (Bᵀ d) B: E = column 2tx, O = 2tx + 1, then 2tx + 2, 2tx + 3 */
           float *o0 = out + (size_t)(4 * k) * xs;
           b_cols(T + (size_t)(k * 2) * (L + 1), T + (size_t)(k * 2 + 1) * (L + 1), o0, o0 + xs, o0 + 2 * xs,
@@ -245,6 +249,128 @@ static SR_ALWAYS_INLINE void input_task_body(void *ctx, int task, int thread) {
         }
       }
   }
+}
+
+/* ---- F(4×4, 3×3): 6×6 input tiles, interpolation points 0, ±1, ±2, ∞ ----
+ *   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+ *   G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙; 1⁄24 −1⁄12 ⅙; 0 0 1]
+ *   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+ * 36 GEMMs with 4× fewer multiplications than the direct convolution (F(2×2):
+ * 2.25×), for the forward pass only: its transforms have larger constants,
+ * so float32 results are a little further from the direct sums (NMSE
+ * ≈ 1e-11 instead of 1e-13 on test_ops's shapes). The same plane trick as
+ * above, with the input split by row and column phase modulo 4. */
+
+/* Bᵀ down six rows. */
+static SR_ALWAYS_INLINE void bt6_rows(const float *restrict d0, const float *restrict d1, const float *restrict d2,
+                                      const float *restrict d3, const float *restrict d4, const float *restrict d5,
+                                      float *restrict t0, float *restrict t1, float *restrict t2, float *restrict t3,
+                                      float *restrict t4, float *restrict t5, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    float a = d4[k] - 4.f * d2[k], b = d3[k] - 4.f * d1[k], c = d4[k] - d2[k], e = 2.f * (d3[k] - d1[k]);
+    t0[k] = 4.f * d0[k] - 5.f * d2[k] + d4[k];
+    t1[k] = a + b;
+    t2[k] = a - b;
+    t3[k] = c + e;
+    t4[k] = c - e;
+    t5[k] = 4.f * d1[k] - 5.f * d3[k] + d5[k];
+  }
+}
+
+/* B across each tile: its columns 0–3 are c0..c3[u], 4 and 5 are c0, c1[u + 1]. */
+static SR_ALWAYS_INLINE void b6_cols(const float *restrict c0, const float *restrict c1, const float *restrict c2,
+                                     const float *restrict c3, float *restrict o0, float *restrict o1,
+                                     float *restrict o2, float *restrict o3, float *restrict o4, float *restrict o5,
+                                     int n) {
+  for (int u = 0; u < n; u++) {
+    float c4 = c0[u + 1], c5 = c1[u + 1];
+    float a = c4 - 4.f * c2[u], b = c3[u] - 4.f * c1[u], c = c4 - c2[u], e = 2.f * (c3[u] - c1[u]);
+    o0[u] = 4.f * c0[u] - 5.f * c2[u] + c4;
+    o1[u] = a + b;
+    o2[u] = a - b;
+    o3[u] = c + e;
+    o4[u] = c - e;
+    o5[u] = 4.f * c1[u] - 5.f * c3[u] + c5;
+  }
+}
+
+static SR_ALWAYS_INLINE void deinterleave4(const float *restrict in, float *restrict q0, float *restrict q1,
+                                           float *restrict q2, float *restrict q3, int n) {
+  for (int k = 0; k < n; k++) q0[k] = in[4 * k], q1[k] = in[4 * k + 1], q2[k] = in[4 * k + 2], q3[k] = in[4 * k + 3];
+}
+
+/* Bᵀ d B of every 6×6 tile of a channel range of one frame: the channel in
+ * 16 planes by row and column phase modulo 4 (Q[rp][cp], pixel (4R + rp,
+ * 4C + cp), columns shifted by 3b for sub-kernel column b, ts columns
+ * each), Bᵀ down the rows over all the frame's tiles at once, then B
+ * across, written tile row by tile row without the unused tiles (rs = tw). */
+static SR_ALWAYS_INLINE void input4_body(wino_job *j, int task, int thread) {
+  const sr_tensor *x = j->x;
+  int f = task / j->parts, c0, c1;
+  sr__split(x->c, j->parts, task % j->parts, &c0, &c1);
+  int sub = j->sub, ts = j->ts, QR = j->th + (3 * (sub - 1) + 5) / 4 + 1; /* plane rows */
+  size_t qn = (size_t)QR * ts, L = (size_t)j->th * ts;                   /* floats per plane, tiles */
+  float *pb = sr__cpu_thread_workspace(j->cb, thread, 16 * sub * qn + 24 * (L + 1) + 4 * (size_t)ts + 8);
+  if (!pb) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
+  float *T = pb + 16 * sub * qn, *prow = T + 24 * (L + 1); /* T[k][cp]: Bᵀ d, 24 × (L + 1) */
+  size_t xs = (size_t)j->kg * j->T;                          /* between transform points */
+  int W4 = 4 * ts;                                           /* padded row width per b */
+  for (int c = c0; c < c1; c++) {
+    int g = c / j->icg, ic = c % j->icg;
+    const float *in = x->data + ((size_t)(j->f0 + f) * x->c + c) * x->h * x->w;
+    for (int r = 0; r < 4 * QR; r++) {
+      int iy = 4 * j->ty0 + r - j->pad;
+      size_t at = (size_t)(r >> 2) * ts;
+      for (int b = 0; b < sub; b++) {
+        float *q0 = pb + (size_t)(16 * b + (r & 3) * 4) * qn + at;
+        if (iy < 0 || iy >= x->h) {
+          for (int cp = 0; cp < 4; cp++) memset(q0 + cp * qn, 0, sizeof(float) * ts);
+          continue;
+        }
+        int x0 = 3 * b - j->pad; /* input column of padded column 3b */
+        const float *src = in + (size_t)iy * x->w;
+        int k0 = x0 < 0 ? -x0 : 0, k1 = x->w - x0 < W4 ? x->w - x0 : W4; /* [k0, k1): inside the image */
+        if (k0 > 0 || k1 < W4) memset(prow, 0, sizeof(float) * W4);
+        if (k1 > k0) memcpy(prow + k0, src + x0 + k0, sizeof(float) * (k1 - k0));
+        deinterleave4(prow, q0, q0 + qn, q0 + 2 * qn, q0 + 3 * qn, ts);
+      }
+    }
+    for (int a = 0; a < sub; a++)
+      for (int b = 0; b < sub; b++) {
+        const float *Q = pb + (size_t)16 * b * qn; /* Q[rp·4 + cp] at Q + (rp·4 + cp)·qn */
+        for (int cp = 0; cp < 4; cp++) {
+          const float *restrict d[6];
+          for (int i = 0; i < 6; i++) {
+            int rr = 3 * a + i;
+            d[i] = Q + (size_t)((rr & 3) * 4 + cp) * qn + (size_t)(rr >> 2) * ts;
+          }
+          float *t = T + (size_t)cp * (L + 1);
+          size_t ks = 4 * (L + 1);
+          bt6_rows(d[0], d[1], d[2], d[3], d[4], d[5], t, t + ks, t + 2 * ks, t + 3 * ks, t + 4 * ks, t + 5 * ks,
+                   L + 1);
+        }
+        int vc = (a * sub + b) * j->icg + ic;
+        float *out = j->V + ((size_t)g * j->xi * j->kg + vc) * j->T + (size_t)f * j->tiles;
+        for (int k = 0; k < 6; k++) {
+          const float *t = T + (size_t)(4 * k) * (L + 1);
+          float *o = out + (size_t)(6 * k) * xs;
+          for (int ty = 0; ty < j->th; ty++) {
+            size_t ti = (size_t)ty * ts, to = (size_t)ty * j->tw;
+            b6_cols(t + ti, t + (L + 1) + ti, t + 2 * (L + 1) + ti, t + 3 * (L + 1) + ti, o + to, o + xs + to,
+                    o + 2 * xs + to, o + 3 * xs + to, o + 4 * xs + to, o + 5 * xs + to, j->tw);
+          }
+        }
+      }
+  }
+}
+
+static SR_ALWAYS_INLINE void input_task_body(void *ctx, int task, int thread) {
+  wino_job *j = ctx;
+  if (j->m == 4) input4_body(j, task, thread);
+  else input2_body(j, task, thread);
 }
 SR_WINO_VARIANTS(input_task)
 
@@ -261,8 +387,7 @@ static void gemm_task(void *ctx, int task, int thread) {
  * frame, over all its tiles at once (u = ty·ts + tx): Aᵀ m into eight
  * arrays, (Aᵀ m) A into two interleaved output rows per tile row, then
  * copied to the image. */
-static SR_ALWAYS_INLINE void output_task_body(void *ctx, int task, int thread) {
-  wino_job *j = ctx;
+static SR_ALWAYS_INLINE void output2_body(wino_job *j, int task, int thread) {
   const sr_tensor *y = j->y;
   int f = task / j->parts, c0, c1, ts = j->ts;
   sr__split(y->c, j->parts, task % j->parts, &c0, &c1);
@@ -276,7 +401,7 @@ static SR_ALWAYS_INLINE void output_task_body(void *ctx, int task, int thread) {
   size_t xs = (size_t)j->ocg * j->T;
   for (int c = c0; c < c1; c++) {
     int g = c / j->ocg, oc = c % j->ocg;
-    const float *m = j->M + ((size_t)g * XI * j->ocg + oc) * j->T + (size_t)f * j->tiles;
+    const float *m = j->M + ((size_t)g * j->xi * j->ocg + oc) * j->T + (size_t)f * j->tiles;
     float *out = y->data + ((size_t)(j->f0 + f) * y->c + c) * y->h * y->w;
     float bv = j->bias ? j->bias[c] : 0.f;
     for (int q = 0; q < 4; q++) { /* Aᵀ m, column q of every tile */
@@ -291,6 +416,76 @@ static SR_ALWAYS_INLINE void output_task_body(void *ctx, int task, int thread) {
       for (int r = 0, oy = 2 * (j->ty0 + ty); r < 2 && oy + r < y->h; r++)
         memcpy(out + (size_t)(oy + r) * y->w, row + (size_t)2 * r * L + (size_t)2 * ty * ts, sizeof(float) * y->w);
   }
+}
+
+/* Aᵀ down a column of the 6×6 tiles. */
+static SR_ALWAYS_INLINE void at6_rows(const float *restrict m0, const float *restrict m1, const float *restrict m2,
+                                      const float *restrict m3, const float *restrict m4, const float *restrict m5,
+                                      float *restrict s0, float *restrict s1, float *restrict s2, float *restrict s3,
+                                      size_t n) {
+  for (size_t u = 0; u < n; u++) {
+    float p = m1[u] + m2[u], q = m1[u] - m2[u], r = m3[u] + m4[u], t = m3[u] - m4[u];
+    s0[u] = m0[u] + p + r;
+    s1[u] = q + 2.f * t;
+    s2[u] = p + 4.f * r;
+    s3[u] = q + 8.f * t + m5[u];
+  }
+}
+
+/* (Aᵀ m) A + bias (ReLU when @relu), each tile's four outputs interleaved. */
+static SR_ALWAYS_INLINE void a6_cols(const float *restrict s0, const float *restrict s1, const float *restrict s2,
+                                     const float *restrict s3, const float *restrict s4, const float *restrict s5,
+                                     float bv, bool relu, float *restrict o, size_t n) {
+  float lo = relu ? 0.f : -__builtin_inff();
+  for (size_t u = 0; u < n; u++) {
+    float p = s1[u] + s2[u], q = s1[u] - s2[u], r = s3[u] + s4[u], t = s3[u] - s4[u];
+    float v0 = s0[u] + p + r + bv, v1 = q + 2.f * t + bv, v2 = p + 4.f * r + bv, v3 = q + 8.f * t + s5[u] + bv;
+    o[4 * u] = v0 < lo ? lo : v0;
+    o[4 * u + 1] = v1 < lo ? lo : v1;
+    o[4 * u + 2] = v2 < lo ? lo : v2;
+    o[4 * u + 3] = v3 < lo ? lo : v3;
+  }
+}
+
+/* Aᵀ m A + bias (+ ReLU) of every 6×6 tile of an output-channel range of
+ * one frame (tiles = th · tw, no unused ones): Aᵀ m into 24 arrays, then
+ * four interleaved output rows per tile row, copied to the image. */
+static SR_ALWAYS_INLINE void output4_body(wino_job *j, int task, int thread) {
+  const sr_tensor *y = j->y;
+  int f = task / j->parts, c0, c1, tw = j->tw;
+  sr__split(y->c, j->parts, task % j->parts, &c0, &c1);
+  size_t L = (size_t)j->tiles;
+  float *sb = sr__cpu_thread_workspace(j->cb, thread, 40 * L);
+  if (!sb) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
+  float *row = sb + 24 * L; /* four output rows of 4·L */
+  size_t xs = (size_t)j->ocg * j->T;
+  for (int c = c0; c < c1; c++) {
+    int g = c / j->ocg, oc = c % j->ocg;
+    const float *m = j->M + ((size_t)g * j->xi * j->ocg + oc) * j->T + (size_t)f * j->tiles;
+    float *out = y->data + ((size_t)(j->f0 + f) * y->c + c) * y->h * y->w;
+    float bv = j->bias ? j->bias[c] : 0.f;
+    for (int q = 0; q < 6; q++) { /* Aᵀ m, column q of every tile: S[r][q] at sb + (6r + q)·L */
+      const float *m0 = m + (size_t)q * xs;
+      at6_rows(m0, m0 + 6 * xs, m0 + 12 * xs, m0 + 18 * xs, m0 + 24 * xs, m0 + 30 * xs, sb + (size_t)q * L,
+               sb + (size_t)(6 + q) * L, sb + (size_t)(12 + q) * L, sb + (size_t)(18 + q) * L, L);
+    }
+    for (int r = 0; r < 4; r++) { /* (Aᵀ m) A + bias */
+      const float *a = sb + (size_t)6 * r * L;
+      a6_cols(a, a + L, a + 2 * L, a + 3 * L, a + 4 * L, a + 5 * L, bv, j->relu, row + (size_t)4 * r * L, L);
+    }
+    for (int ty = 0; ty < j->th; ty++)
+      for (int r = 0, oy = 4 * (j->ty0 + ty); r < 4 && oy + r < y->h; r++)
+        memcpy(out + (size_t)(oy + r) * y->w, row + (size_t)4 * r * L + (size_t)4 * ty * tw, sizeof(float) * y->w);
+  }
+}
+
+static SR_ALWAYS_INLINE void output_task_body(void *ctx, int task, int thread) {
+  wino_job *j = ctx;
+  if (j->m == 4) output4_body(j, task, thread);
+  else output2_body(j, task, thread);
 }
 SR_WINO_VARIANTS(output_task)
 
@@ -328,6 +523,36 @@ static SR_ALWAYS_INLINE void filter_tiles(const float *restrict g, int n, float 
   for (; i < n; i++) FILTER_TILE(float, LOAD1, STORE1);
 }
 
+/* F(4×4, 3×3)'s G applied to three values: six. */
+#define G6(o, a, b, c)                                                                                       \
+  do {                                                                                                       \
+    o[0] = 0.25f * (a), o[1] = (-1.f / 6) * ((a) + (b) + (c)), o[2] = (-1.f / 6) * ((a) - (b) + (c));        \
+    o[3] = (1.f / 24) * (a) + (1.f / 12) * (b) + (1.f / 6) * (c);                                            \
+    o[4] = (1.f / 24) * (a) - (1.f / 12) * (b) + (1.f / 6) * (c), o[5] = (c);                                \
+  } while (0)
+
+#define FILTER_TILE4(T, LOAD, STORE)                                                                         \
+  do {                                                                                                       \
+    T e[9], h[18], o[6];                                                                                     \
+    for (int q = 0; q < 9; q++) e[q] = LOAD(g + q * n + i);                                                  \
+    for (int x = 0; x < 3; x++) { /* G g: column x of the filter, six rows */                                \
+      T t[6];                                                                                                \
+      G6(t, e[x], e[3 + x], e[6 + x]);                                                                       \
+      for (int k = 0; k < 6; k++) h[3 * k + x] = t[k];                                                       \
+    }                                                                                                        \
+    for (int k = 0; k < 6; k++) { /* then across each row */                                                 \
+      G6(o, h[3 * k], h[3 * k + 1], h[3 * k + 2]);                                                           \
+      for (int l = 0; l < 6; l++) STORE(u + (size_t)(6 * k + l) * xs + i, o[l]);                             \
+    }                                                                                                        \
+  } while (0)
+
+/* G g Gᵀ of F(4×4, 3×3), laid out as filter_tiles' (36 points). */
+static SR_ALWAYS_INLINE void filter_tiles4(const float *restrict g, int n, float *restrict u, size_t xs) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) FILTER_TILE4(v8sf, LOAD8, STORE8);
+  for (; i < n; i++) FILTER_TILE4(float, LOAD1, STORE1);
+}
+
 /* U of an output-channel range: G g Gᵀ of filter (oc, c); with transpose,
  * of filter (c, oc) rotated by 180° (the input gradient's convolution); for
  * a 5×5 kernel, of its four 3×3 sub-kernels (zero beyond the 5th row and
@@ -360,16 +585,22 @@ static SR_ALWAYS_INLINE void weight_task_body(void *ctx, int task, int thread) {
           }
         }
     }
-    filter_tiles(tmp, j->kg, j->Uw + ((size_t)g * XI * j->ocg + oc) * j->kg, xs);
+    float *u = j->Uw + ((size_t)g * j->xi * j->ocg + oc) * j->kg;
+    if (j->m == 4) filter_tiles4(tmp, j->kg, u, xs);
+    else filter_tiles(tmp, j->kg, u, xs);
   }
 }
 SR_WINO_VARIANTS(weight_task)
 
 /* ---- entry points ---- */
 
-static void set_geometry(wino_job *j, const sr_tensor *x, int pad, int oh, int ow) {
+static void set_tile(wino_job *j, int m) { j->m = m, j->xi = (m + 2) * (m + 2); }
+
+static void set_geometry(wino_job *j, const sr_tensor *x, int pad, int oh, int ow, int m) {
+  set_tile(j, m);
   j->x = x, j->pad = pad, j->oh = oh, j->ow = ow;
-  j->ty0 = 0, j->th = (oh + 1) / 2, j->tw = (ow + 1) / 2, j->ts = j->tw + 1, j->tiles = j->th * j->ts;
+  j->ty0 = 0, j->th = (oh + m - 1) / m, j->tw = (ow + m - 1) / m, j->ts = j->tw + 1;
+  j->rs = m == 4 ? j->tw : j->ts, j->tiles = j->th * j->rs;
 }
 
 /* Channel ranges per frame so a job over @nf frames has about 2 tasks per thread. */
@@ -379,24 +610,25 @@ static int per_frame_parts(cpu_backend *cb, int nf, int channels) {
 }
 
 static int frames_per_chunk(const wino_job *j, int n, int channels) {
-  size_t per_frame = (size_t)XI * channels * j->tiles;
+  size_t per_frame = (size_t)j->xi * channels * j->tiles;
   int chunk = (int)(WINO_CHUNK_FLOATS / (per_frame ? per_frame : 1));
   return chunk < 1 ? 1 : chunk > n ? n : chunk;
 }
 
 /* The filter job's channel counts: the transposed convolution (3×3 only)
  * swaps the channel roles. */
-static void filter_dims(wino_job *j, const sr_conv_params *p, bool transpose) {
+static void filter_dims(wino_job *j, const sr_conv_params *p, bool transpose, int m) {
+  set_tile(j, m);
   j->group = p->group;
   j->icg = (transpose ? p->out_c : p->in_c) / p->group;
   j->ocg = (transpose ? p->in_c : p->out_c) / p->group;
   j->sub = transpose ? 1 : sub_kernels(p->kh), j->kg = j->sub * j->sub * j->icg;
 }
 
-size_t sr__cpu_winograd_packed_count(const cpu_backend *cb, const sr_conv_params *p, bool transpose) {
+size_t sr__cpu_winograd_packed_count(const cpu_backend *cb, const sr_conv_params *p, bool transpose, int m) {
   wino_job j;
-  filter_dims(&j, p, transpose);
-  return (size_t)j.group * XI * sr__gemm_packed_a_count(cb->gemm, j.ocg, j.kg);
+  filter_dims(&j, p, transpose, m);
+  return (size_t)j.group * j.xi * sr__gemm_packed_a_count(cb->gemm, j.ocg, j.kg);
 }
 
 /* U[g][ξ] (plain, in j->Uw) packed into j->U for the GEMM: one per task. */
@@ -408,17 +640,17 @@ static void pack_task(void *ctx, int task, int thread) {
                   (float *)j->U + (size_t)task * pu);
 }
 
-sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, bool transpose,
+sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, const float *w, bool transpose, int m,
                                    float *U) {
   wino_job j = {.cb = cb, .w = w, .U = U, .transpose = transpose};
-  filter_dims(&j, p, transpose);
-  j.Uw = sr__cpu_workspace(cb, CPU_WS_WINO_PLAIN, (size_t)XI * j.group * j.ocg * j.kg);
+  filter_dims(&j, p, transpose, m);
+  j.Uw = sr__cpu_workspace(cb, CPU_WS_WINO_PLAIN, (size_t)j.xi * j.group * j.ocg * j.kg);
   if (!j.Uw) return SR_ERR_NOMEM;
   int n_out = p->group * j.ocg;
   j.wparts = 4 * sr_pool_size(cb->pool) < n_out ? 4 * sr_pool_size(cb->pool) : n_out;
   sr_pool_run(cb->pool, j.wparts, tasks(cb)->weight, &j);
   if (atomic_load(&j.failed)) return SR_ERR_NOMEM;
-  sr_pool_run(cb->pool, XI * j.group, pack_task, &j);
+  sr_pool_run(cb->pool, j.xi * j.group, pack_task, &j);
   return SR_OK;
 }
 
@@ -433,8 +665,8 @@ static sr_status chunk_input(wino_job *j, int chunk, int m_channels) {
   const sr_tensor *x = j->x;
   j->nf = x->n - j->f0 < chunk ? x->n - j->f0 : chunk;
   j->T = (size_t)j->nf * j->tiles;
-  j->V = sr__cpu_workspace(j->cb, CPU_WS_COL, (size_t)XI * j->group * j->kg * j->T);
-  j->M = sr__cpu_workspace(j->cb, CPU_WS_GRAD, (size_t)XI * m_channels * j->T);
+  j->V = sr__cpu_workspace(j->cb, CPU_WS_COL, (size_t)j->xi * j->group * j->kg * j->T);
+  j->M = sr__cpu_workspace(j->cb, CPU_WS_GRAD, (size_t)j->xi * m_channels * j->T);
   if (!j->V || !j->M) return SR_ERR_NOMEM;
   j->parts = per_frame_parts(j->cb, j->nf, x->c);
   sr_pool_run(j->cb->pool, j->nf * j->parts, tasks(j->cb)->input, j);
@@ -446,12 +678,12 @@ static sr_status chunk_input(wino_job *j, int chunk, int m_channels) {
  * (V for all input channels, M for @m_channels). False, with j->failed set,
  * when the buffers cannot be had. */
 static bool frame_job(const wino_job *j, int thread, int parts, int m_channels, wino_job *f) {
-  *f = (wino_job){.cb = j->cb, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .sub = j->sub,
+  *f = (wino_job){.cb = j->cb, .m = j->m, .xi = j->xi, .group = j->group, .icg = j->icg, .ocg = j->ocg, .pad = j->pad, .sub = j->sub,
                   .kg = j->kg, .x = j->x, .oh = j->oh, .ow = j->ow, .ty0 = 0, .th = j->th, .tw = j->tw, .ts = j->ts,
-                  .tiles = j->tiles, .nf = 1, .T = (size_t)j->tiles, .parts = parts, .U = j->U, .y = j->y,
+                  .rs = j->rs, .tiles = j->tiles, .nf = 1, .T = (size_t)j->tiles, .parts = parts, .U = j->U, .y = j->y,
                   .bias = j->bias, .relu = j->relu, .dy = j->dy};
-  size_t nv = (size_t)XI * j->group * j->kg * f->T;
-  f->V = sr__cpu_thread_slot(j->cb, thread, CPU_TWS_TILES, nv + (size_t)XI * m_channels * f->T);
+  size_t nv = (size_t)j->xi * j->group * j->kg * f->T;
+  f->V = sr__cpu_thread_slot(j->cb, thread, CPU_TWS_TILES, nv + (size_t)j->xi * m_channels * f->T);
   if (!f->V) {
     atomic_store((atomic_int *)&j->failed, 1);
     return false;
@@ -472,37 +704,87 @@ static void unit_task(void *ctx, int task, int thread) {
   f.f0 = task / j->group;
   const wino_tasks *t = tasks(j->cb);
   t->input(&f, g, thread); /* parts = group: task g is group g's channels */
-  for (int k = g * XI; k < (g + 1) * XI; k++) gemm_task(&f, k, thread);
+  for (int k = g * j->xi; k < (g + 1) * j->xi; k++) gemm_task(&f, k, thread);
   t->output(&f, g, thread);
   if (atomic_load(&f.failed)) atomic_store((atomic_int *)&j->failed, 1);
 }
 
-/* y = conv(x) with transformed filters U (in_c = x->c, out_c = y->c). */
-sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, const sr_tensor *x, const float *U,
-                                const float *bias, bool relu, sr_tensor *y) {
-  sr__cpu_blas_single();
-  wino_job j = {.cb = cb, .group = group, .icg = x->c / group, .ocg = y->c / group, .U = U, .y = y,
-                .bias = bias, .relu = relu, .sub = sub_kernels(ksize)};
-  j.kg = j.sub * j.sub * j.icg;
-  set_geometry(&j, x, pad, y->h, y->w);
-  int threads = sr_pool_size(cb->pool), units = x->n * group, channels = group * j.kg > y->c ? group * j.kg : y->c;
-  size_t row_floats = (size_t)XI * channels * j.ts, frame_floats = row_floats * j.th;
+/* How a forward convolution is split: (frame, group) units, one per task
+ * with everything in the thread's own buffers, or chunks of @chunk frames
+ * (or of @rows tile rows of one frame) through shared buffers. */
+typedef struct {
+  bool units;
+  int chunk, rows;
+} conv_plan;
+
+static conv_plan plan_conv(cpu_backend *cb, const wino_job *j, int n, int out_c) {
+  int threads = sr_pool_size(cb->pool), units = n * j->group;
+  int channels = j->group * j->kg > out_c ? j->group * j->kg : out_c;
+  size_t row_floats = (size_t)j->xi * channels * j->rs, frame_floats = row_floats * j->th;
+  conv_plan pl = {false, 1, j->th};
   if ((units >= 2 * threads || (units >= threads && units % threads == 0)) && frame_floats <= 4 * WINO_CHUNK_FLOATS) {
-    /* enough (frame, group) units to keep every thread busy: one each */
-    sr_pool_run(cb->pool, units, unit_task, &j);
-    return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
+    pl.units = true;
+    return pl;
   }
-  /* Chunks of frames, or of tile rows when one frame is larger than a chunk. */
-  int chunk = frames_per_chunk(&j, x->n, channels), th_all = j.th;
-  int rows = frame_floats <= WINO_CHUNK_FLOATS ? th_all : (int)(WINO_CHUNK_FLOATS / row_floats);
-  if (rows * j.ts < MIN_CHUNK_TILES) rows = (MIN_CHUNK_TILES + j.ts - 1) / j.ts; /* GEMMs wide enough */
+  int th_all = j->th, rows = frame_floats <= WINO_CHUNK_FLOATS ? th_all : (int)(WINO_CHUNK_FLOATS / row_floats);
+  if (rows * j->rs < MIN_CHUNK_TILES) rows = (MIN_CHUNK_TILES + j->rs - 1) / j->rs; /* GEMMs wide enough */
   if (rows >= th_all) rows = th_all;
   else rows = (th_all + (th_all + rows - 1) / rows - 1) / ((th_all + rows - 1) / rows); /* even chunks */
+  pl.rows = rows;
+  pl.chunk = rows < th_all ? 1 : frames_per_chunk(j, n, channels);
+  return pl;
+}
+
+static void conv_job_init(wino_job *j, cpu_backend *cb, int group, int ksize, int pad, const sr_tensor *x, int in_c,
+                          int out_c, int oh, int ow, int m) {
+  *j = (wino_job){.cb = cb, .group = group, .icg = in_c / group, .ocg = out_c / group, .sub = sub_kernels(ksize)};
+  j->kg = j->sub * j->sub * j->icg;
+  set_geometry(j, x, pad, oh, ow, m);
+}
+
+/* Multiply-adds of a plan's GEMMs (per output channel and input channel),
+ * counting the columns the micro-kernel computes: N rounded up to its
+ * panel width. */
+static double plan_cost(const cpu_backend *cb, const wino_job *j, const conv_plan *pl, int n) {
+  if (pl->units) return (double)j->xi * n * sr__gemm_cols(cb->gemm, j->tiles);
+  if (pl->rows < j->th) { /* row chunks of single frames */
+    int chunks = (j->th + pl->rows - 1) / pl->rows;
+    return (double)j->xi * n * chunks * sr__gemm_cols(cb->gemm, pl->rows * j->rs);
+  }
+  int chunks = (n + pl->chunk - 1) / pl->chunk;
+  return (double)j->xi * chunks * sr__gemm_cols(cb->gemm, pl->chunk * j->tiles);
+}
+
+int sr__cpu_winograd_tile(cpu_backend *cb, const sr_conv_params *p, int n, int oh, int ow) {
+  if (cb->wino_tile) return cb->wino_tile;
+  double cost[2];
+  for (int i = 0; i < 2; i++) {
+    wino_job j;
+    conv_job_init(&j, cb, p->group, p->kh, p->pad, NULL, p->in_c, p->out_c, oh, ow, 2 + 2 * i);
+    conv_plan pl = plan_conv(cb, &j, n, p->out_c);
+    cost[i] = plan_cost(cb, &j, &pl, n);
+  }
+  return cost[1] < cost[0] ? 4 : 2;
+}
+
+/* y = conv(x) with transformed filters U (in_c = x->c, out_c = y->c). */
+sr_status sr__cpu_winograd_conv(cpu_backend *cb, int group, int ksize, int pad, int m, const sr_tensor *x,
+                                const float *U, const float *bias, bool relu, sr_tensor *y) {
+  sr__cpu_blas_single();
+  wino_job j;
+  conv_job_init(&j, cb, group, ksize, pad, x, x->c, y->c, y->h, y->w, m);
+  j.U = U, j.y = y, j.bias = bias, j.relu = relu;
+  conv_plan pl = plan_conv(cb, &j, x->n, y->c);
+  if (pl.units) {
+    sr_pool_run(cb->pool, x->n * group, unit_task, &j);
+    return atomic_load(&j.failed) ? SR_ERR_NOMEM : SR_OK;
+  }
+  int th_all = j.th, rows = pl.rows;
   for (j.f0 = 0; j.f0 < x->n; j.f0 += j.nf)
     for (int ty0 = 0; ty0 < th_all; ty0 += rows) {
-      j.ty0 = ty0, j.th = th_all - ty0 < rows ? th_all - ty0 : rows, j.tiles = j.th * j.ts;
-      if (chunk_input(&j, rows < th_all ? 1 : chunk, y->c) != SR_OK) return SR_ERR_NOMEM;
-      sr_pool_run(cb->pool, group * XI, gemm_task, &j);
+      j.ty0 = ty0, j.th = th_all - ty0 < rows ? th_all - ty0 : rows, j.tiles = j.th * j.rs;
+      if (chunk_input(&j, pl.chunk, y->c) != SR_OK) return SR_ERR_NOMEM;
+      sr_pool_run(cb->pool, group * j.xi, gemm_task, &j);
       j.parts = per_frame_parts(cb, j.nf, y->c);
       sr_pool_run(cb->pool, j.nf * j.parts, tasks(cb)->output, &j);
     }
@@ -554,7 +836,7 @@ static SR_ALWAYS_INLINE void grad_input_task_body(void *ctx, int task, int threa
   for (int c = c0; c < c1; c++) {
     int g = c / j->ocg, oc = c % j->ocg;
     const float *in = dy->data + ((size_t)(j->f0 + f) * dy->c + c) * dy->h * dy->w;
-    float *out = j->M + ((size_t)g * XI * j->ocg + oc) * j->T + (size_t)f * j->tiles;
+    float *out = j->M + ((size_t)g * j->xi * j->ocg + oc) * j->T + (size_t)f * j->tiles;
     for (int ty = 0; ty < j->th; ty++)
       for (int half = 0; half < 2; half++) {
         int oy = 2 * (j->ty0 + ty) + half;
@@ -611,7 +893,7 @@ static void wgrad_unit_task(void *ctx, int task, int thread) {
   for (f.f0 = task; f.f0 < j->x->n; f.f0 += u->P) {
     tasks(j->cb)->input(&f, 0, thread);
     tasks(j->cb)->grad_input(&f, 0, thread);
-    for (int k = 0; k < f.group * XI; k++) grad_gemm_task(&f, k, thread);
+    for (int k = 0; k < f.group * f.xi; k++) grad_gemm_task(&f, k, thread);
     f.accumulate = true;
   }
   if (!f.accumulate) memset(f.Uw, 0, sizeof(float) * u->count); /* no frame for this task */
@@ -640,11 +922,11 @@ static void grad_output_task(void *ctx, int task, int thread) {
   sr__split(n_out, j->wparts, task, &c0, &c1);
   for (int c = c0; c < c1; c++) {
     int g = c / j->ocg, oc = c % j->ocg;
-    const float *src = j->Uw + ((size_t)g * XI * j->ocg + oc) * j->icg;
+    const float *src = j->Uw + ((size_t)g * j->xi * j->ocg + oc) * j->icg;
     size_t xs = (size_t)j->ocg * j->icg;
     for (int ic = 0; ic < j->icg; ic++) {
       float m[16];
-      for (int k = 0; k < XI; k++) m[k] = src[k * xs + ic];
+      for (int k = 0; k < j->xi; k++) m[k] = src[k * xs + ic];
       weight_grad_tile(m, j->dw + ((size_t)c * j->icg + ic) * 9);
     }
   }
@@ -656,12 +938,12 @@ sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p,
   wino_job j = {.cb = cb, .group = p->group, .icg = p->in_c / p->group, .ocg = p->out_c / p->group, .dy = dy,
                 .dw = dw, .sub = 1};
   j.kg = j.icg;
-  set_geometry(&j, x, p->pad, dy->h, dy->w);
+  set_geometry(&j, x, p->pad, dy->h, dy->w, 2);
   j.Uw = sr__cpu_workspace(cb, CPU_WS_WINO, sr__cpu_winograd_filter_count(p));
   if (!j.Uw) return SR_ERR_NOMEM;
   int threads = sr_pool_size(cb->pool), channels = x->c > dy->c ? x->c : dy->c;
   size_t count = sr__cpu_winograd_filter_count(p);
-  if (x->n >= 2 * threads && (size_t)XI * channels * j.tiles <= 4 * WINO_CHUNK_FLOATS) {
+  if (x->n >= 2 * threads && (size_t)j.xi * channels * j.tiles <= 4 * WINO_CHUNK_FLOATS) {
     wgrad_units u = {&j, sr__cpu_workspace(cb, CPU_WS_COL, (size_t)threads * count), count, threads};
     if (!u.D) return SR_ERR_NOMEM;
     sr_pool_run(cb->pool, u.P, wgrad_unit_task, &u);
@@ -673,7 +955,7 @@ sr_status sr__cpu_winograd_weight_grad(cpu_backend *cb, const sr_conv_params *p,
       j.parts = per_frame_parts(cb, j.nf, dy->c);
       sr_pool_run(cb->pool, j.nf * j.parts, tasks(cb)->grad_input, &j);
       j.accumulate = j.f0 > 0;
-      sr_pool_run(cb->pool, p->group * XI, grad_gemm_task, &j);
+      sr_pool_run(cb->pool, p->group * j.xi, grad_gemm_task, &j);
     }
   }
   int n_out = p->out_c;
