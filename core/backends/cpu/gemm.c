@@ -71,6 +71,35 @@ static const gemm_level *level(int lv) {
 
 static int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
+/* 4 × 4 blocks transposed in registers (the packs that turn rows into
+ * k-major panels): four floats from each of s0..s3 become the four
+ * vectors at d, d + ds, d + 2ds, d + 3ds. */
+typedef int v4si __attribute__((vector_size(16)));
+#ifdef __clang__
+#define SHUF(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+#define SHUF(a, b, i, j, k, l) __builtin_shuffle(a, b, (v4si){i, j, k, l})
+#endif
+static inline void transpose4(const float *s0, const float *s1, const float *s2, const float *s3, float *d,
+                              size_t ds) {
+  v4sf r0 = *(const v4sf *)s0, r1 = *(const v4sf *)s1, r2 = *(const v4sf *)s2, r3 = *(const v4sf *)s3;
+  v4sf t0 = SHUF(r0, r1, 0, 4, 1, 5), t1 = SHUF(r0, r1, 2, 6, 3, 7);
+  v4sf t2 = SHUF(r2, r3, 0, 4, 1, 5), t3 = SHUF(r2, r3, 2, 6, 3, 7);
+  *(v4sf *)d = SHUF(t0, t2, 0, 1, 4, 5), *(v4sf *)(d + ds) = SHUF(t0, t2, 2, 3, 6, 7);
+  *(v4sf *)(d + 2 * ds) = SHUF(t1, t3, 0, 1, 4, 5), *(v4sf *)(d + 3 * ds) = SHUF(t1, t3, 2, 3, 6, 7);
+}
+
+/* dst[k·ds + q] = src_q[k] for q < 4 (rows src, src + ld, …), k < n. */
+static void transpose_rows4(const float *src, size_t ld, int n, float *dst, size_t ds) {
+  const float *s1 = src + ld, *s2 = src + 2 * ld, *s3 = src + 3 * ld;
+  int k = 0;
+  for (; k + 4 <= n; k += 4) transpose4(src + k, s1 + k, s2 + k, s3 + k, dst + (size_t)k * ds, ds);
+  for (; k < n; k++) {
+    float *d = dst + (size_t)k * ds;
+    d[0] = src[k], d[1] = s1[k], d[2] = s2[k], d[3] = s3[k];
+  }
+}
+
 /* K in nearly equal blocks of at most KC_MAX: the block length. */
 static int k_block(int K) {
   int nb = (K + KC_MAX - 1) / KC_MAX;
@@ -89,8 +118,10 @@ static void pack_a(const float *a, int lda, bool trans, int i0, int m, int k0, i
         memcpy(dst, src, sizeof(float) * rows);
         for (int i = rows; i < mr; i++) dst[i] = 0.f;
       }
-    } else {
-      for (int i = 0; i < rows; i++) {
+    } else { /* rows of A become columns of the panel: four at a time */
+      int i = 0;
+      for (; i + 4 <= rows; i += 4) transpose_rows4(a + (size_t)(i0 + p + i) * lda + k0, (size_t)lda, kc, ap + i, mr);
+      for (; i < rows; i++) {
         const float *src = a + (size_t)(i0 + p + i) * lda + k0;
         for (int k = 0; k < kc; k++) ap[(size_t)k * mr + i] = src[k];
       }
@@ -112,16 +143,9 @@ static void pack_b(const float *b, int ldb, bool trans, int j0, int n, int k0, i
         memcpy(dst, src, sizeof(float) * cols);
         for (int j = cols; j < nr; j++) dst[j] = 0.f;
       }
-    } else { /* B(k, j) = b[j·ldb + k]: eight columns at a time */
+    } else { /* B(k, j) = b[j·ldb + k]: four columns at a time */
       int j = 0;
-      for (; j + 8 <= cols; j += 8) {
-        const float *s[8];
-        for (int q = 0; q < 8; q++) s[q] = b + (size_t)(j0 + p + j + q) * ldb + k0;
-        for (int k = 0; k < kc; k++) {
-          float *dst = bp + (size_t)k * nr + j;
-          for (int q = 0; q < 8; q++) dst[q] = s[q][k];
-        }
-      }
+      for (; j + 4 <= cols; j += 4) transpose_rows4(b + (size_t)(j0 + p + j) * ldb + k0, (size_t)ldb, kc, bp + j, nr);
       for (; j < cols; j++) {
         const float *src = b + (size_t)(j0 + p + j) * ldb + k0;
         for (int k = 0; k < kc; k++) bp[(size_t)k * nr + j] = src[k];
