@@ -123,7 +123,7 @@ static sr_status winograd_backward(cpu_backend *cb, const sr_conv_params *p, con
   if (st != SR_OK || !dx) return st;
   sr_conv_params t = *p; /* the input gradient's convolution */
   t.in_c = p->out_c, t.out_c = p->in_c, t.pad = 2 - p->pad;
-  int m = sr__cpu_winograd_tile(cb, &t, dy->n, dx->h, dx->w);
+  int m = sr__cpu_winograd_tile(cb, &t, dy->n, dx->h, dx->w, false);
   float *U = sr__cpu_workspace(cb, CPU_WS_WINO, sr__cpu_winograd_packed_count(cb, p, true, m));
   if (!U) return SR_ERR_NOMEM;
   if ((st = sr__cpu_winograd_filters(cb, p, w, true, m, U)) != SR_OK) return st;

@@ -208,6 +208,14 @@ static sr_status make_filters(cpu_backend *cb, const sr_conv_params *p, const fl
   return sr__cpu_winograd_filters(cb, &q, w2, false, m, U);
 }
 
+/* Whether @w's Winograd filters are kept between calls (winograd_filters). */
+static bool filters_cached(const cpu_backend *cb, const sr_conv_params *p, const float *w) {
+  size_t wc = (size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw;
+  for (int i = 0; i < cb->n_frozen; i++)
+    if (cb->frozen[i].buf == w) return cb->frozen[i].uploaded && cb->frozen[i].count >= wc;
+  return false;
+}
+
 /* The Winograd filters of @w for tile side @m: cached (one set per tile
  * side) when @w is an allocation filled whole by one upload, else
  * transformed into a workspace. @q is the stride-1 layer they are for. */
@@ -239,7 +247,7 @@ static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_ten
   if (cb->winograd && (sr__cpu_winograd_forward_applies(p) || sr__cpu_s2d_applies(p))) {
     sr_conv_params q = *p; /* the stride-1 layer it runs as */
     if (p->stride > 1) sr__cpu_s2d_params(p, &q);
-    int m = sr__cpu_winograd_tile(cb, &q, x->n, y->h, y->w);
+    int m = sr__cpu_winograd_tile(cb, &q, x->n, y->h, y->w, filters_cached(cb, p, w));
     const float *U = winograd_filters(cb, p, &q, w, m);
     if (!U) return SR_ERR_NOMEM;
     return p->stride == 1 ? sr__cpu_winograd_conv(cb, p->group, p->kh, p->pad, m, x, U, bias, p->relu, y)

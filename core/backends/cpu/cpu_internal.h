@@ -93,8 +93,9 @@ size_t sr__cpu_winograd_filter_count(const sr_conv_params *p);
 /* The output tile side, 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3)), for a stride-1
  * forward convolution @p of @n frames with an @oh × @ow output: the one whose
  * GEMMs compute fewer multiply-adds, counting the micro-kernel's padded
- * columns (SEGRANK_CPU_WINOGRAD_TILE=2|4 forces one). */
-int sr__cpu_winograd_tile(cpu_backend *cb, const sr_conv_params *p, int n, int oh, int ow);
+ * columns; F(2×2) for small calls whose filters are not @cached (transformed
+ * per call). SEGRANK_CPU_WINOGRAD_TILE=2|4 forces one. */
+int sr__cpu_winograd_tile(cpu_backend *cb, const sr_conv_params *p, int n, int oh, int ow, bool cached);
 /* Floats of the filters transformed for tile side @m and packed for the
  * backend's GEMM (@transpose as below). */
 size_t sr__cpu_winograd_packed_count(const cpu_backend *cb, const sr_conv_params *p, bool transpose, int m);

@@ -755,8 +755,16 @@ static double plan_cost(const cpu_backend *cb, const wino_job *j, const conv_pla
   return (double)j->xi * chunks * sr__gemm_cols(cb->gemm, pl->chunk * j->tiles);
 }
 
-int sr__cpu_winograd_tile(cpu_backend *cb, const sr_conv_params *p, int n, int oh, int ow) {
+/* Filters transformed per call (training) cost more at 36 points, and the
+ * 6×6 input transform runs shorter vectors: below this many F(2×2) tiles
+ * per call, F(4×4) loses there although its GEMMs are smaller (conv6-8
+ * training step, batch 16 at 13×13: 15.0 ms with F(2×2), 15.6 with F(4×4),
+ * alternating, AMD EPYC avx512). */
+#define UNCACHED_MIN_TILES 2048
+
+int sr__cpu_winograd_tile(cpu_backend *cb, const sr_conv_params *p, int n, int oh, int ow, bool cached) {
   if (cb->wino_tile) return cb->wino_tile;
+  if (!cached && (size_t)n * ((oh + 1) / 2) * ((ow + 1) / 2 + 1) < UNCACHED_MIN_TILES) return 2;
   double cost[2];
   for (int i = 0; i < 2; i++) {
     wino_job j;
