@@ -10,23 +10,34 @@
 
 void sr_soft_target(const uint8_t *labels, int H, int W, int K, int h, int w, float *target, uint8_t *valid) {
   memset(target, 0, sizeof(float) * K * h * w);
-  /* Labels are bytes: no class above 255 can be counted, so the histogram
-   * lives on the stack and this cannot fail. */
-  int count[256];
+  /* Labels are bytes: no class above 255 can be counted, so the histograms
+   * live on the stack and this cannot fail. Four of them, pixel c counted
+   * in the (c mod 4)-th: neighbouring pixels mostly share a label, and one
+   * counter incremented pixel after pixel waits for its own previous store
+   * (that took 2.4% of a conv6-8 training step, on one thread). Labels of
+   * no class (void) go to bin KC, not counted. */
+  int count[4][257];
   const int KC = K < 256 ? K : 256;
   for (int i = 0; i < h; i++) {
     int r0 = (int)((long)i * H / h), r1 = (int)((long)(i + 1) * H / h);
     for (int j = 0; j < w; j++) {
       int c0 = (int)((long)j * W / w), c1 = (int)((long)(j + 1) * W / w);
-      memset(count, 0, sizeof(int) * KC);
+      for (int q = 0; q < 4; q++) memset(count[q], 0, sizeof(int) * (KC + 1));
+      for (int r = r0; r < r1; r++) {
+        const uint8_t *row = labels + (size_t)r * W;
+#define BIN(l) ((l) < KC ? (l) : KC)
+        int c = c0;
+        for (; c + 4 <= c1; c += 4)
+          count[0][BIN(row[c])]++, count[1][BIN(row[c + 1])]++, count[2][BIN(row[c + 2])]++,
+              count[3][BIN(row[c + 3])]++;
+        for (; c < c1; c++) count[0][BIN(row[c])]++;
+#undef BIN
+      }
       int total = 0;
-      for (int r = r0; r < r1; r++)
-        for (int c = c0; c < c1; c++) {
-          int l = labels[(size_t)r * W + c];
-          if (l < K) count[l]++, total++;
-        }
+      for (int k = 0; k < KC; k++) total += count[0][k] + count[1][k] + count[2][k] + count[3][k];
       valid[i * w + j] = total > 0;
-      for (int k = 0; total && k < KC; k++) target[((size_t)k * h + i) * w + j] = (float)count[k] / total;
+      for (int k = 0; total && k < KC; k++)
+        target[((size_t)k * h + i) * w + j] = (float)(count[0][k] + count[1][k] + count[2][k] + count[3][k]) / total;
     }
   }
 }

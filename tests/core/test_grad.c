@@ -198,6 +198,14 @@ static void check_soft_target_hand(void) {
             fabs(t3[4 * 3 + 2] - 1 / 3.) < 1e-6,
         "soft target column bounds: cell 1 has %g %g %g of columns 2 3 4, cell 2 %g of column 4", t3[2 * 3 + 1],
         t3[3 * 3 + 1], t3[4 * 3 + 1], t3[4 * 3 + 2]);
+  /* A cell wider than four pixels (the counting runs four columns at a
+   * time) with void labels (255) among them: 2 × 9 labels, one cell, K = 3:
+   * 6 of class 0, 5 of 1, 4 of 2, 3 void. */
+  uint8_t wide[18] = {0, 0, 1, 1, 2, 255, 0, 1, 0, 2, 2, 2, 0, 1, 1, 255, 255, 0}, wv[1];
+  float wt[3];
+  sr_soft_target(wide, 2, 9, 3, 1, 1, wt, wv);
+  CHECK(wv[0] && fabs(wt[0] - 6 / 15.) < 1e-6 && fabs(wt[1] - 5 / 15.) < 1e-6 && fabs(wt[2] - 4 / 15.) < 1e-6,
+        "soft target of a 2x9 cell: %g %g %g, want 6/15 5/15 4/15", wt[0], wt[1], wt[2]);
   /* An all-void cell is not valid and has a zero target. */
   uint8_t vl[4] = {9, 9, 0, 1}, vv[2];
   float vt[2 * 2];
