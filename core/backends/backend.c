@@ -65,6 +65,14 @@ int sr_backend_threads(const sr_backend *b) { return b->threads; }
 const char *sr_backend_device_name(const sr_backend *b) { return b->ops->device_name ? b->ops->device_name(b) : NULL; }
 double sr_backend_peak_gflops(sr_backend *b) { return b->ops->peak_gflops ? b->ops->peak_gflops(b) : -1; }
 
+void sr_backend_host_parallel(sr_backend *b, int n, void (*fn)(void *ctx, int i), void *ctx) {
+  if (b->ops->host_parallel) {
+    b->ops->host_parallel(b, n, fn, ctx);
+    return;
+  }
+  for (int i = 0; i < n; i++) fn(ctx, i);
+}
+
 int sr_conv_out_size(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
 
 /* Caffe rounds pooled sizes up, then drops a last window that would start

@@ -46,6 +46,10 @@ const char *sr_backend_device_name(const sr_backend *b);
 /* The device's float32 FMA rate, measured now, in GFLOP/s; -1 where the
  * backend cannot measure it (the cpu backend's is `segrank bench`'s). */
 double sr_backend_peak_gflops(sr_backend *b);
+/* Runs fn(ctx, i) for i in [0, n), each once in any order, on the host
+ * threads of @b where it has them (cpu), else one after another: host-side
+ * work between ops (the trainer's soft targets and SGD update). */
+void sr_backend_host_parallel(sr_backend *b, int n, void (*fn)(void *ctx, int i), void *ctx);
 
 /* SR_OK when sr_backend_new knows @name (NULL, "auto" or one of
  * sr_backend_list()); else an error naming it and the names available. */

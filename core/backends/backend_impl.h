@@ -47,6 +47,10 @@ struct sr_backend_ops {
   double (*peak_gflops)(sr_backend *b);
   /* (optional) Wait until all queued work is done. */
   sr_status (*synchronize)(sr_backend *b);
+  /* (optional) Runs fn(ctx, i) for i in [0, n) on the backend's host threads
+   * (the cpu backend's pool), each once, in any order; returns when all are
+   * done. */
+  void (*host_parallel)(sr_backend *b, int n, void (*fn)(void *ctx, int i), void *ctx);
   void (*destroy)(sr_backend *b);
 };
 

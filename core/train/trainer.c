@@ -204,13 +204,27 @@ static sr_status tg_backward(tgraph *g, int first_trainable, bool dropout, float
   return st;
 }
 
-/* Soft targets of a batch of label crops for the logits' map size. */
-static void batch_targets(const tgraph *g, const uint8_t *labels, int void_label, float *target, uint8_t *valid) {
+typedef struct {
+  const tgraph *g;
+  const uint8_t *labels;
+  float *target;
+  uint8_t *valid;
+} targets_job;
+
+static void frame_targets(void *ctx, int b) {
+  const targets_job *t = ctx;
+  const tgraph *g = t->g;
   const sr_tensor *z = &g->act[g->n_steps];
+  sr_soft_target(t->labels + (size_t)b * g->LH * g->LW, g->LH, g->LW, z->c, z->h, z->w,
+                 t->target + (size_t)b * z->c * z->h * z->w, t->valid + (size_t)b * z->h * z->w);
+}
+
+/* Soft targets of a batch of label crops for the logits' map size, a frame
+ * per task on the backend's host threads. */
+static void batch_targets(const tgraph *g, const uint8_t *labels, int void_label, float *target, uint8_t *valid) {
   (void)void_label;
-  for (int b = 0; b < g->B; b++)
-    sr_soft_target(labels + (size_t)b * g->LH * g->LW, g->LH, g->LW, z->c, z->h, z->w,
-                   target + (size_t)b * z->c * z->h * z->w, valid + (size_t)b * z->h * z->w);
+  targets_job t = {g, labels, target, valid};
+  sr_backend_host_parallel(g->b, g->B, frame_targets, &t);
 }
 
 static sr_status tg_step(tgraph *g, const sr_loss *loss, const uint8_t *labels, int void_label, sr_rng *rng,
@@ -257,21 +271,52 @@ sr_status sr_train_gradients(const sr_model *m, sr_backend *b, const sr_loss *lo
 /* SGD with momentum in Caffe's form (v = μv + lr·g; w −= v) on the layers
  * from @first on, weight decay on weights only. @glr scales the gradient
  * (the learning rate times any clipping factor), @lr the decay. */
-static void sgd_step(sr_model *m, int first, float **dw, float **db, float **vw, float **vb, double glr, double lr,
-                     double momentum, double decay) {
-  for (int i = first; i < m->n_layers; i++) {
-    if (!dw[i]) continue;
-    sr_layer *l = &m->layers[i];
+/* The SGD update in pieces of this many weights, run on the backend's host threads. */
+#define SGD_PIECE 32768
+
+typedef struct {
+  sr_model *m;
+  int first;
+  float **dw, **db, **vw, **vb;
+  double glr, lr, momentum, decay;
+} sgd_job;
+
+/* Piece @task: the pieces of layer first, then of the next trained layer, …;
+ * a layer's first piece also updates its biases. */
+static void sgd_piece(void *ctx, int task) {
+  const sgd_job *s = ctx;
+  for (int i = s->first; i < s->m->n_layers; i++) {
+    if (!s->dw[i]) continue;
+    sr_layer *l = &s->m->layers[i];
     size_t wc = sr_layer_weight_count(l);
-    for (size_t k = 0; k < wc; k++) {
-      vw[i][k] = (float)(momentum * vw[i][k] + glr * dw[i][k] + lr * decay * l->weight[k]);
-      l->weight[k] -= vw[i][k];
+    int pieces = (int)((wc + SGD_PIECE - 1) / SGD_PIECE);
+    if (task >= pieces) {
+      task -= pieces;
+      continue;
     }
-    for (int k = 0; k < l->conv.out_c; k++) {
-      vb[i][k] = (float)(momentum * vb[i][k] + glr * db[i][k]);
-      l->bias[k] -= vb[i][k];
+    size_t k0 = (size_t)task * SGD_PIECE, k1 = k0 + SGD_PIECE < wc ? k0 + SGD_PIECE : wc;
+    float *v = s->vw[i], *w = l->weight;
+    const float *d = s->dw[i];
+    for (size_t k = k0; k < k1; k++) {
+      v[k] = (float)(s->momentum * v[k] + s->glr * d[k] + s->lr * s->decay * w[k]);
+      w[k] -= v[k];
     }
+    if (task == 0)
+      for (int k = 0; k < l->conv.out_c; k++) {
+        s->vb[i][k] = (float)(s->momentum * s->vb[i][k] + s->glr * s->db[i][k]);
+        l->bias[k] -= s->vb[i][k];
+      }
+    return;
   }
+}
+
+static void sgd_step(sr_backend *b, sr_model *m, int first, float **dw, float **db, float **vw, float **vb, double glr,
+                     double lr, double momentum, double decay) {
+  int pieces = 0;
+  for (int i = first; i < m->n_layers; i++)
+    if (dw[i]) pieces += (int)((sr_layer_weight_count(&m->layers[i]) + SGD_PIECE - 1) / SGD_PIECE);
+  sgd_job s = {m, first, dw, db, vw, vb, glr, lr, momentum, decay};
+  sr_backend_host_parallel(b, pieces, sgd_piece, &s);
 }
 
 /* ---- bookkeeping: schedule, progress, metrics, plot ---- */
@@ -787,7 +832,7 @@ sr_status sr_train(sr_model *m, sr_backend *b, const sr_dataset *train, const sr
         if (norm > c->clip) gscale = c->clip / norm;
       }
       double lr = lr_at(c, s.iter, total);
-      sgd_step(m, first_trainable, dw, db, mom_w, mom_b, lr * gscale, lr, c->momentum, c->weight_decay);
+      sgd_step(g.b, m, first_trainable, dw, db, mom_w, mom_b, lr * gscale, lr, c->momentum, c->weight_decay);
       double t = now_s();
       bool epoch_end = pos == ipe - 1;
       if (t - t_last > 2 || epoch_end || s.iter + 1 == total) {
@@ -1161,7 +1206,7 @@ sr_status sr_train_bench(const sr_model *proto, sr_backend *b, bool paper_mode, 
   for (int s = 0; s <= steps && st == SR_OK; s++) { /* step 0 warms up */
     double t0 = now_s(), v;
     st = tg_step(&g, &loss, labels, 255, &rng, false, first_trainable, &v, dw, db, target, valid);
-    if (st == SR_OK) sgd_step(m, first_trainable, dw, db, vw, vb, 1e-3, 1e-3, 0.9, 5e-4);
+    if (st == SR_OK) sgd_step(g.b, m, first_trainable, dw, db, vw, vb, 1e-3, 1e-3, 0.9, 5e-4);
     t[s] = (now_s() - t0) * 1e3;
   }
   if (st == SR_OK) {

@@ -419,6 +419,22 @@ static void cpu_destroy(sr_backend *b) {
   free(cb);
 }
 
+typedef struct {
+  void (*fn)(void *ctx, int i);
+  void *ctx;
+} host_job;
+
+static void host_task(void *ctx, int task, int thread) {
+  (void)thread;
+  const host_job *h = ctx;
+  h->fn(h->ctx, task);
+}
+
+static void cpu_host_parallel(sr_backend *b, int n, void (*fn)(void *ctx, int i), void *ctx) {
+  host_job h = {fn, ctx};
+  sr_pool_run(((cpu_backend *)b)->pool, n, host_task, &h);
+}
+
 static const struct sr_backend_ops cpu_ops = {
     .name = "cpu",
     .alloc = cpu_alloc,
@@ -433,6 +449,7 @@ static const struct sr_backend_ops cpu_ops = {
     .conv2d_backward = sr__cpu_conv2d_backward,
     .maxpool_backward = sr__cpu_maxpool_backward,
     .lrn_backward = sr__cpu_lrn_backward,
+    .host_parallel = cpu_host_parallel,
     .destroy = cpu_destroy,
 };
 
