@@ -163,6 +163,12 @@ static bool use_narrow(const gemm_level *l, int N) {
   return l->narrow && N < 4 * l->nr && N % l->nr != 0 && N % l->nr <= l->nr_narrow;
 }
 
+int sr__gemm_b_panel(int lv, int N, int K) {
+  if (lv == SR_GEMM_OPENBLAS || K > KC_MAX || N > NC_MAX || N <= 0 || K <= 0) return 0;
+  const gemm_level *l = level(lv);
+  return use_narrow(l, N) ? l->nr_narrow : l->nr;
+}
+
 int sr__gemm_cols(int lv, int N) {
   if (lv == SR_GEMM_OPENBLAS) return round_up(N, 16);
   const gemm_level *l = level(lv);
@@ -225,7 +231,10 @@ void sr__gemm(int lv, int flags, int M, int N, int K, const float *a, int lda, c
     int nc = N - j0 < NC_MAX ? N - j0 : NC_MAX;
     for (int k0 = 0; k0 < K; k0 += kc) {
       int kb = K - k0 < kc ? K - k0 : kc, acc = k0 > 0 || beta != 0.f;
-      pack_b(b, ldb, flags & SR_GEMM_TB, j0, nc, k0, kb, NR, bp);
+      if (flags & SR_GEMM_B_PACKED) /* one block: sr__gemm_b_panel */
+        bp = (float *)b;
+      else
+        pack_b(b, ldb, flags & SR_GEMM_TB, j0, nc, k0, kb, NR, bp);
       int mc_step = packed ? mp : MC_MAX;
       for (int i0 = 0; i0 < M; i0 += mc_step) {
         int mc = M - i0 < mc_step ? M - i0 : mc_step;

@@ -24,7 +24,15 @@ enum {
   SR_GEMM_TA = 1,       /* A is stored K × M: A(i, k) = a[k·lda + i] */
   SR_GEMM_TB = 2,       /* B is stored N × K: B(k, j) = b[j·ldb + k] */
   SR_GEMM_A_PACKED = 4, /* a is sr__gemm_pack_a's output (lda unused) */
+  SR_GEMM_B_PACKED = 8, /* b is laid out in the kernel's panels (ldb unused): see sr__gemm_b_panel */
 };
+
+/* The panel width for B of a GEMM of @N columns and depth @K when the
+ * caller can lay B out itself: B(k, j) at b[(j / nr)·K·nr + k·nr + j % nr]
+ * (panels of nr columns, each K × nr, columns past N never stored to C);
+ * 0 when that layout is not available (K or N larger than one cache block,
+ * or OpenBLAS). */
+int sr__gemm_b_panel(int lv, int N, int K);
 
 /* The columns level @lv's micro-kernels compute for a GEMM of @N columns:
  * N rounded up to the panel width used (OpenBLAS: to 16, a guess). */
