@@ -59,8 +59,21 @@ static bool gemm_one(int lv, const gemm_case *t, sr_rng *rng) {
     sr__gemm_pack_a(lv, M, K, a, lda, ta, packed);
     ap = packed, flags &= ~SR_GEMM_TA;
   }
+  const float *bq = b;
+  float *bpanels = NULL;
+  if (flags & SR_GEMM_B_PACKED) { /* B laid out in the kernel's panels, the columns past N NaN */
+    int nr = sr__gemm_b_panel(lv, N, K), np = (N + nr - 1) / nr;
+    bpanels = malloc(sizeof(float) * (size_t)np * nr * K);
+    for (int p = 0; p < np; p++)
+      for (int k = 0; k < K; k++)
+        for (int q = 0; q < nr; q++) {
+          int j = p * nr + q;
+          bpanels[((size_t)p * K + k) * nr + q] = j >= N ? NAN : tb ? b[(size_t)j * ldb + k] : b[(size_t)k * ldb + j];
+        }
+    bq = bpanels, flags &= ~SR_GEMM_TB;
+  }
   float *ws = malloc(sizeof(float) * sr__gemm_workspace(lv, flags, M, N, K));
-  sr__gemm(lv, flags, M, N, K, ap, lda, b, ldb, t->beta, c, ldc, ws);
+  sr__gemm(lv, flags, M, N, K, ap, lda, bq, ldb, t->beta, c, ldc, ws);
   double worst = 0;
   int bad_pad = 0;
   for (int i = 0; i < M; i++) {
@@ -79,7 +92,7 @@ static bool gemm_one(int lv, const gemm_case *t, sr_rng *rng) {
   bool ok = worst <= 1 && bad_pad == 0;
   CHECK(ok, "gemm %s %dx%dx%d flags %d beta %g: error %.3g of the bound, %d padding floats written",
         lv == SR_GEMM_OPENBLAS ? "openblas" : sr__cpu_isa_name(lv), M, N, K, t->flags, t->beta, worst, bad_pad);
-  free(a), free(b), free(c), free(c0), free(packed), free(ws);
+  free(a), free(b), free(c), free(c0), free(packed), free(bpanels), free(ws);
   return ok;
 }
 
@@ -90,9 +103,11 @@ static void check_gemm(sr_cpu_isa lv) {
   sr_rng rng;
   sr_rng_seed(&rng, 3);
   for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
-    for (int flags = 0; flags < 8; flags++)
+    for (int flags = 0; flags < 16; flags++)
       for (int beta = 0; beta < 2; beta++) {
         if ((flags & SR_GEMM_A_PACKED) && beta) continue;
+        /* B in panels: where the level offers that layout for this size */
+        if ((flags & SR_GEMM_B_PACKED) && !sr__gemm_b_panel(lv, sizes[i][1], sizes[i][2])) continue;
         gemm_case t = {sizes[i][0], sizes[i][1], sizes[i][2], flags, (float)beta};
         ok += gemm_one(lv, &t, &rng), n++;
       }

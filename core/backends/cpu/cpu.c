@@ -463,6 +463,16 @@ sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err) {
   cpu_backend *cb = calloc(1, sizeof *cb);
   if (!cb) return sr_error_set(err, SR_ERR_NOMEM, "cpu backend: out of memory");
   cb->isa = isa;
+  const char *tile = getenv("SEGRANK_CPU_WINOGRAD_TILE");
+  if (tile && *tile && strcmp(tile, "auto")) {
+    if (strcmp(tile, "2") && strcmp(tile, "4")) {
+      free(cb);
+      return sr_error_set(err, SR_ERR_INVALID,
+                          "cpu backend: SEGRANK_CPU_WINOGRAD_TILE=%s: expected 2 (F(2x2, 3x3)), 4 (F(4x4, 3x3)) or auto",
+                          tile);
+    }
+    cb->wino_tile = atoi(tile);
+  }
   /* SEGRANK_CPU_GEMM=openblas: every GEMM by OpenBLAS, as before issue 11 (for comparisons). */
   const char *gemm = getenv("SEGRANK_CPU_GEMM");
   cb->gemm = gemm && !strcmp(gemm, "openblas") ? SR_GEMM_OPENBLAS : (int)isa;
@@ -474,16 +484,6 @@ sr_status sr__backend_cpu_new(int threads, sr_backend **out, sr_error *err) {
   sr__cpu_blas_single();
   const char *wino = getenv("SEGRANK_CPU_WINOGRAD");
   cb->winograd = !wino || strcmp(wino, "0");
-  const char *tile = getenv("SEGRANK_CPU_WINOGRAD_TILE");
-  if (tile && *tile && strcmp(tile, "auto")) {
-    if (strcmp(tile, "2") && strcmp(tile, "4")) {
-      cpu_destroy(&cb->base);
-      return sr_error_set(err, SR_ERR_INVALID,
-                          "cpu backend: SEGRANK_CPU_WINOGRAD_TILE=%s: expected 2 (F(2x2, 3x3)), 4 (F(4x4, 3x3)) or auto",
-                          tile);
-    }
-    cb->wino_tile = atoi(tile);
-  }
   *out = &cb->base;
   return SR_OK;
 }

@@ -9,6 +9,7 @@
  * (streamed from L2). */
 #include "gemm.h"
 
+#include <assert.h>
 #include <cblas.h>
 #include <string.h>
 
@@ -231,8 +232,10 @@ void sr__gemm(int lv, int flags, int M, int N, int K, const float *a, int lda, c
     int nc = N - j0 < NC_MAX ? N - j0 : NC_MAX;
     for (int k0 = 0; k0 < K; k0 += kc) {
       int kb = K - k0 < kc ? K - k0 : kc, acc = k0 > 0 || beta != 0.f;
-      if (flags & SR_GEMM_B_PACKED) /* one block: sr__gemm_b_panel */
+      if (flags & SR_GEMM_B_PACKED) { /* one block, of sr__gemm_b_panel's width */
+        assert(j0 == 0 && k0 == 0 && kb == K && NR == sr__gemm_b_panel(lv, N, K));
         bp = (float *)b;
+      }
       else
         pack_b(b, ldb, flags & SR_GEMM_TB, j0, nc, k0, kb, NR, bp);
       int mc_step = packed ? mp : MC_MAX;

@@ -680,6 +680,7 @@ sr_status sr__cpu_winograd_filters(cpu_backend *cb, const sr_conv_params *p, con
   return SR_OK;
 }
 
+/* (F(2×2)'s 16 points: the weight gradient's buffers, which are F(2×2) only.) */
 size_t sr__cpu_winograd_filter_count(const sr_conv_params *p) {
   int sub = sub_kernels(p->kh);
   return (size_t)XI * p->out_c * sub * sub * (p->in_c / p->group);
