@@ -34,10 +34,12 @@ void sr_soft_target(const uint8_t *labels, int H, int W, int K, int h, int w, fl
 #undef BIN
       }
       int total = 0;
-      for (int k = 0; k < KC; k++) total += count[0][k] + count[1][k] + count[2][k] + count[3][k];
+      for (int k = 0; k < KC; k++) { /* the four histograms summed into the first */
+        count[0][k] += count[1][k] + count[2][k] + count[3][k];
+        total += count[0][k];
+      }
       valid[i * w + j] = total > 0;
-      for (int k = 0; total && k < KC; k++)
-        target[((size_t)k * h + i) * w + j] = (float)(count[0][k] + count[1][k] + count[2][k] + count[3][k]) / total;
+      for (int k = 0; total && k < KC; k++) target[((size_t)k * h + i) * w + j] = (float)count[0][k] / total;
     }
   }
 }

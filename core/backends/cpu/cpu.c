@@ -208,33 +208,32 @@ static sr_status make_filters(cpu_backend *cb, const sr_conv_params *p, const fl
   return sr__cpu_winograd_filters(cb, &q, w2, false, m, U);
 }
 
-/* Whether @w's Winograd filters are kept between calls (winograd_filters). */
-static bool filters_cached(const cpu_backend *cb, const sr_conv_params *p, const float *w) {
+/* The allocation @w is, when it was filled whole by one upload and holds
+ * layer @p's weights: its Winograd filters are kept between calls. */
+static cpu_frozen *frozen_weights(cpu_backend *cb, const sr_conv_params *p, const float *w) {
   size_t wc = (size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw;
   for (int i = 0; i < cb->n_frozen; i++)
-    if (cb->frozen[i].buf == w) return cb->frozen[i].uploaded && cb->frozen[i].count >= wc;
-  return false;
+    if (cb->frozen[i].buf == w) return cb->frozen[i].uploaded && cb->frozen[i].count >= wc ? &cb->frozen[i] : NULL;
+  return NULL;
 }
 
-/* The Winograd filters of @w for tile side @m: cached (one set per tile
- * side) when @w is an allocation filled whole by one upload, else
- * transformed into a workspace. @q is the stride-1 layer they are for. */
-static const float *winograd_filters(cpu_backend *cb, const sr_conv_params *p, const sr_conv_params *q,
-                                     const float *w, int m) {
-  size_t wc = (size_t)p->out_c * (p->in_c / p->group) * p->kh * p->kw;
+/* The Winograd filters of @w for tile side @m: cached in @f (one set per
+ * tile side; frozen_weights), else transformed into a workspace. @q is the
+ * stride-1 layer they are for. */
+static const float *winograd_filters(cpu_backend *cb, cpu_frozen *f, const sr_conv_params *p,
+                                     const sr_conv_params *q, const float *w, int m) {
   size_t uc = sr__cpu_winograd_packed_count(cb, q, false, m);
   int slot = m == 4;
-  for (int i = 0; i < cb->n_frozen; i++) {
-    cpu_frozen *f = &cb->frozen[i];
-    if (f->buf != w || !f->uploaded || f->count < wc) continue;
+  if (f) {
     if (f->U[slot] && same_conv(&f->p[slot], p)) return f->U[slot];
     free(f->U[slot]);
     f->U[slot] = sr__host_alloc(&cb->base, uc);
-    if (!f->U[slot]) break;
-    f->p[slot] = *p;
-    if (make_filters(cb, p, w, m, f->U[slot]) == SR_OK) return f->U[slot];
-    free(f->U[slot]), f->U[slot] = NULL;
-    return NULL;
+    if (f->U[slot]) {
+      f->p[slot] = *p;
+      if (make_filters(cb, p, w, m, f->U[slot]) == SR_OK) return f->U[slot];
+      free(f->U[slot]), f->U[slot] = NULL;
+      return NULL;
+    }
   }
   float *U = sr__cpu_workspace(cb, CPU_WS_WINO, uc);
   return U && make_filters(cb, p, w, m, U) == SR_OK ? U : NULL;
@@ -247,8 +246,9 @@ static sr_status cpu_conv2d(sr_backend *b, const sr_conv_params *p, const sr_ten
   if (cb->winograd && (sr__cpu_winograd_forward_applies(p) || sr__cpu_s2d_applies(p))) {
     sr_conv_params q = *p; /* the stride-1 layer it runs as */
     if (p->stride > 1) sr__cpu_s2d_params(p, &q);
-    int m = sr__cpu_winograd_tile(cb, &q, x->n, y->h, y->w, filters_cached(cb, p, w));
-    const float *U = winograd_filters(cb, p, &q, w, m);
+    cpu_frozen *f = frozen_weights(cb, p, w);
+    int m = sr__cpu_winograd_tile(cb, &q, x->n, y->h, y->w, f != NULL);
+    const float *U = winograd_filters(cb, f, p, &q, w, m);
     if (!U) return SR_ERR_NOMEM;
     return p->stride == 1 ? sr__cpu_winograd_conv(cb, p->group, p->kh, p->pad, m, x, U, bias, p->relu, y)
                           : sr__cpu_s2d_conv(cb, p, m, x, U, bias, y);

@@ -164,17 +164,15 @@ static bool use_narrow(const gemm_level *l, int N) {
   return l->narrow && N < 4 * l->nr && N % l->nr != 0 && N % l->nr <= l->nr_narrow;
 }
 
+/* The panel width of B that sr__gemm uses for @N columns. */
+static int panel_width(const gemm_level *l, int N) { return use_narrow(l, N) ? l->nr_narrow : l->nr; }
+
 int sr__gemm_b_panel(int lv, int N, int K) {
   if (lv == SR_GEMM_OPENBLAS || K > KC_MAX || N > NC_MAX || N <= 0 || K <= 0) return 0;
-  const gemm_level *l = level(lv);
-  return use_narrow(l, N) ? l->nr_narrow : l->nr;
+  return panel_width(level(lv), N);
 }
 
-int sr__gemm_cols(int lv, int N) {
-  if (lv == SR_GEMM_OPENBLAS) return round_up(N, 16);
-  const gemm_level *l = level(lv);
-  return round_up(N, use_narrow(l, N) ? l->nr_narrow : l->nr);
-}
+int sr__gemm_cols(int lv, int N) { return round_up(N, lv == SR_GEMM_OPENBLAS ? 16 : panel_width(level(lv), N)); }
 
 size_t sr__gemm_packed_a_count(int lv, int M, int K) {
   if (lv == SR_GEMM_OPENBLAS) return (size_t)(M > 0 ? M : 1) * (K > 0 ? K : 1);
@@ -222,9 +220,8 @@ void sr__gemm(int lv, int flags, int M, int N, int K, const float *a, int lda, c
     return;
   }
   const gemm_level *l = level(lv);
-  bool narrow = use_narrow(l, N);
-  const int MR = l->mr, NR = narrow ? l->nr_narrow : l->nr;
-  sr_gemm_kernel kernel = narrow ? l->narrow : l->kernel;
+  const int MR = l->mr, NR = panel_width(l, N);
+  sr_gemm_kernel kernel = NR == l->nr ? l->kernel : l->narrow;
   bool packed = flags & SR_GEMM_A_PACKED;
   int kc = k_block(K), mp = round_up(M, MR);
   float *bp = ws, *apw = bp + (size_t)kc * round_up(N < NC_MAX ? N : NC_MAX, NR);

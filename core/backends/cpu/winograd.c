@@ -204,6 +204,41 @@ static SR_ALWAYS_INLINE float *v_run(const wino_job *j, int g, int vc, int f, si
   return j->V + (size_t)g * j->xi * j->vxs + (p * j->kg + vc) * j->vnr + q;
 }
 
+static SR_ALWAYS_INLINE void deinterleave4(const float *restrict in, float *restrict q0, float *restrict q1,
+                                           float *restrict q2, float *restrict q3, int n) {
+  for (int k = 0; k < n; k++) q0[k] = in[4 * k], q1[k] = in[4 * k + 1], q2[k] = in[4 * k + 2], q3[k] = in[4 * k + 3];
+}
+
+/* Channel @in of the frame, zero-padded, split into m × m planes by row and
+ * column phase modulo @m (2 or 4): for each sub-kernel column b < sub, the
+ * plane (rp, cp) at pb + (m²·b + m·rp + cp)·qn holds pixel (m·R + rp,
+ * m·C + cp + 3b) of the padded input at R·ts + C, for QR rows R (the
+ * chunk's tile rows from ty0 on). @prow: m·ts floats of scratch. */
+static SR_ALWAYS_INLINE void phase_planes(const wino_job *j, const float *in, int m, int QR, size_t qn, float *pb,
+                                          float *prow) {
+  const sr_tensor *x = j->x;
+  int ts = j->ts, W = m * ts; /* padded row width per b */
+  for (int r = 0; r < m * QR; r++) {
+    int iy = m * j->ty0 + r - j->pad;
+    size_t at = (size_t)(r / m) * ts;
+    for (int b = 0; b < j->sub; b++) {
+      float *q0 = pb + (size_t)(m * m * b + (r % m) * m) * qn + at;
+      if (iy < 0 || iy >= x->h) {
+        for (int cp = 0; cp < m; cp++) memset(q0 + cp * qn, 0, sizeof(float) * ts);
+        continue;
+      }
+      /* the padded row from column 3b on, then its columns by phase */
+      int x0 = 3 * b - j->pad; /* input column of padded column 3b */
+      const float *src = in + (size_t)iy * x->w;
+      int k0 = x0 < 0 ? -x0 : 0, k1 = x->w - x0 < W ? x->w - x0 : W; /* [k0, k1): inside the image */
+      if (k0 > 0 || k1 < W) memset(prow, 0, sizeof(float) * W);
+      if (k1 > k0) memcpy(prow + k0, src + x0 + k0, sizeof(float) * (k1 - k0));
+      if (m == 4) deinterleave4(prow, q0, q0 + qn, q0 + 2 * qn, q0 + 3 * qn, ts);
+      else deinterleave(prow, q0, q0 + qn, ts);
+    }
+  }
+}
+
 /* Bᵀ d B of every tile of a channel range of one frame (for each of the
  * sub² shifted sub-kernels). The channel is first split into four planes
  * by row and column parity (Q[rp][cp], row R, column C: pixel (2R + rp,
@@ -225,28 +260,10 @@ static SR_ALWAYS_INLINE void input2_body(wino_job *j, int task, int thread) {
   }
   float *T = pb + 4 * sub * qn, *prow = T + 8 * (L + 1); /* T[k][cp]: Bᵀ d, 8 × (L + 1) */
   size_t xs;                                                 /* between transform points (v_run) */
-  int W2 = 2 * ts;                                           /* padded row width per b */
   for (int c = c0; c < c1; c++) {
     int g = c / j->icg, ic = c % j->icg;
     const float *in = x->data + ((size_t)(j->f0 + f) * x->c + c) * x->h * x->w;
-    for (int r = 0; r < 2 * QR; r++) {
-      int iy = 2 * j->ty0 + r - j->pad;
-      size_t at = (size_t)(r >> 1) * ts;
-      for (int b = 0; b < sub; b++) {
-        float *q0 = pb + (size_t)(4 * b + (r & 1) * 2) * qn + at, *q1 = q0 + qn;
-        if (iy < 0 || iy >= x->h) {
-          memset(q0, 0, sizeof(float) * ts), memset(q1, 0, sizeof(float) * ts);
-          continue;
-        }
-        /* the padded row from column 3b on, then its even and odd columns */
-        int x0 = 3 * b - j->pad; /* input column of padded column 3b */
-        const float *src = in + (size_t)iy * x->w;
-        int k0 = x0 < 0 ? -x0 : 0, k1 = x->w - x0 < W2 ? x->w - x0 : W2; /* [k0, k1): inside the image */
-        if (k0 > 0 || k1 < W2) memset(prow, 0, sizeof(float) * W2);
-        if (k1 > k0) memcpy(prow + k0, src + x0 + k0, sizeof(float) * (k1 - k0));
-        deinterleave(prow, q0, q1, ts);
-      }
-    }
+    phase_planes(j, in, 2, QR, qn, pb, prow);
     for (int a = 0; a < sub; a++)
       for (int b = 0; b < sub; b++) {
         const float *Q = pb + (size_t)4 * b * qn; /* Q[rp·2 + cp] at Q + (rp·2 + cp)·qn */
@@ -317,11 +334,6 @@ static SR_ALWAYS_INLINE void b6_cols(const float *restrict c0, const float *rest
   }
 }
 
-static SR_ALWAYS_INLINE void deinterleave4(const float *restrict in, float *restrict q0, float *restrict q1,
-                                           float *restrict q2, float *restrict q3, int n) {
-  for (int k = 0; k < n; k++) q0[k] = in[4 * k], q1[k] = in[4 * k + 1], q2[k] = in[4 * k + 2], q3[k] = in[4 * k + 3];
-}
-
 /* Bᵀ d B of every 6×6 tile of a channel range of one frame: the channel in
  * 16 planes by row and column phase modulo 4 (Q[rp][cp], pixel (4R + rp,
  * 4C + cp), columns shifted by 3b for sub-kernel column b, ts columns
@@ -340,27 +352,10 @@ static SR_ALWAYS_INLINE void input4_body(wino_job *j, int task, int thread) {
   }
   float *T = pb + 16 * sub * qn, *prow = T + 24 * (L + 1); /* T[k][cp]: Bᵀ d, 24 × (L + 1) */
   size_t xs;                                                   /* between transform points (v_run) */
-  int W4 = 4 * ts;                                           /* padded row width per b */
   for (int c = c0; c < c1; c++) {
     int g = c / j->icg, ic = c % j->icg;
     const float *in = x->data + ((size_t)(j->f0 + f) * x->c + c) * x->h * x->w;
-    for (int r = 0; r < 4 * QR; r++) {
-      int iy = 4 * j->ty0 + r - j->pad;
-      size_t at = (size_t)(r >> 2) * ts;
-      for (int b = 0; b < sub; b++) {
-        float *q0 = pb + (size_t)(16 * b + (r & 3) * 4) * qn + at;
-        if (iy < 0 || iy >= x->h) {
-          for (int cp = 0; cp < 4; cp++) memset(q0 + cp * qn, 0, sizeof(float) * ts);
-          continue;
-        }
-        int x0 = 3 * b - j->pad; /* input column of padded column 3b */
-        const float *src = in + (size_t)iy * x->w;
-        int k0 = x0 < 0 ? -x0 : 0, k1 = x->w - x0 < W4 ? x->w - x0 : W4; /* [k0, k1): inside the image */
-        if (k0 > 0 || k1 < W4) memset(prow, 0, sizeof(float) * W4);
-        if (k1 > k0) memcpy(prow + k0, src + x0 + k0, sizeof(float) * (k1 - k0));
-        deinterleave4(prow, q0, q0 + qn, q0 + 2 * qn, q0 + 3 * qn, ts);
-      }
-    }
+    phase_planes(j, in, 4, QR, qn, pb, prow);
     for (int a = 0; a < sub; a++)
       for (int b = 0; b < sub; b++) {
         const float *Q = pb + (size_t)16 * b * qn; /* Q[rp·4 + cp] at Q + (rp·4 + cp)·qn */
